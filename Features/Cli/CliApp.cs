@@ -1,0 +1,78 @@
+using System.CommandLine;
+using System.Reflection;
+using VpsPanel.Features.Data;
+using VpsPanel.Features.Settings;
+using VpsPanel.Features.Users;
+
+namespace VpsPanel.Features.Cli;
+
+/// <summary>A CLI failure with a message for stderr and the exit code to leave with.</summary>
+public sealed class CliException(string message, int exitCode = 1) : Exception(message)
+{
+    public int ExitCode { get; } = exitCode;
+}
+
+/// <summary>
+/// The command-line half of the binary. Local commands (user, config) work on the data dir directly, with the
+/// same settings the panel reads (appsettings, environment, and --data-dir here).
+/// </summary>
+public static class CliApp
+{
+    static readonly string[] Commands = ["user", "config", "version", "help", "--help", "-h", "-?", "--version"];
+
+    public static bool IsCommand(string word) => Commands.Contains(word);
+
+    /// <summary>Global: where the data dir is, overriding Panel:DataDir.</summary>
+    public static readonly Option<string?> DataDir = new("--data-dir") { Description = "The panel's data directory (default: Panel:DataDir, ./data)", Recursive = true };
+
+    public static string Version =>
+        (typeof(CliApp).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0").Split('+')[0];
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var root = new RootCommand("VpsPanel: a self-hosted deployment panel. Run with no command to serve the panel.");
+        root.Options.Add(DataDir);
+        root.Subcommands.Add(UserCommands.Build());
+        root.Subcommands.Add(ConfigCommand());
+        var version = new Command("version", "Print the version");
+        version.SetAction(_ => { Console.WriteLine($"vpspanel {Version}"); return 0; });
+        root.Subcommands.Add(version);
+        try
+        {
+            return await root.Parse(args).InvokeAsync();
+        }
+        catch (CliException e)
+        {
+            await Console.Error.WriteLineAsync($"vpspanel: {e.Message}");
+            return e.ExitCode;
+        }
+    }
+
+    static Command ConfigCommand()
+    {
+        var cmd = new Command("config", "Print the effective settings (secrets masked) and where they come from");
+        cmd.SetAction(p =>
+        {
+            Console.Write(LoadSettings(p).Describe());
+            return 0;
+        });
+        return cmd;
+    }
+
+    /// <summary>The panel's settings as the CLI sees them; a bad setting becomes a CLI error.</summary>
+    public static PanelSettings LoadSettings(ParseResult p)
+    {
+        var extra = p.GetValue(DataDir) is { } dir ? new[] { $"--Panel:DataDir={dir}" } : [];
+        try { return PanelSettings.Load(PanelSettings.BuildConfiguration(extra)); }
+        catch (SettingsException e) { throw new CliException(e.Message, 2); }
+    }
+
+    /// <summary>Opens the database, migrating it first (the CLI may run before the panel ever has).</summary>
+    public static Db OpenDb(ParseResult p)
+    {
+        var settings = LoadSettings(p);
+        try { Db.Prepare(settings); }
+        catch (StartupException e) { throw new CliException(e.Message, 3); }
+        return new Db(settings);
+    }
+}

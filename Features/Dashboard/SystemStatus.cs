@@ -1,0 +1,100 @@
+using Dapper;
+using VpsPanel.Features.Caddy;
+using VpsPanel.Features.Data;
+using VpsPanel.Features.Docker;
+using VpsPanel.Features.Settings;
+
+namespace VpsPanel.Features.Dashboard;
+
+/// <summary>One check: ok or not, a short detail (a version, a size), and when not ok, what to do about it.</summary>
+public sealed record Check(string Name, bool Ok, string Detail, string? Fix = null);
+
+public sealed record StatusReport(Check Database, Check Docker, Check Caddy, Check Disk)
+{
+    public IEnumerable<Check> All => [Database, Docker, Caddy, Disk];
+}
+
+/// <summary>What a new user needs to know works: the database, the Docker engine, Caddy and disk space.</summary>
+public sealed class SystemStatus(PanelSettings settings, Db db, DockerClient docker, CaddyAdmin caddy)
+{
+    static readonly TimeSpan CheckTimeout = TimeSpan.FromSeconds(3);
+    const long LowDiskBytes = 2L * 1024 * 1024 * 1024;
+
+    public async Task<StatusReport> CheckAsync(CancellationToken ct)
+    {
+        var dockerTask = CheckDocker(ct);
+        var caddyTask = CheckCaddy(ct);
+        return new StatusReport(CheckDatabase(), await dockerTask, await caddyTask, CheckDisk());
+    }
+
+    Check CheckDatabase()
+    {
+        try
+        {
+            using var c = db.Open();
+            var version = c.ExecuteScalar<int>("PRAGMA user_version;");
+            return new Check("Database", true, $"SQLite, schema version {version}, at {db.Path}");
+        }
+        catch (Exception e)
+        {
+            return new Check("Database", false, e.Message, $"Check that {settings.DataDir} exists and is writable by the panel's user.");
+        }
+    }
+
+    async Task<Check> CheckDocker(CancellationToken ct)
+    {
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        cts.CancelAfter(CheckTimeout);
+        try
+        {
+            var v = await docker.VersionAsync(cts.Token);
+            return new Check("Docker", true, $"Docker Engine {v.Version} (API {v.ApiVersion}, {v.Os}/{v.Arch})");
+        }
+        catch (Exception e) when (e is DockerException or OperationCanceledException or IOException)
+        {
+            var detail = e is OperationCanceledException ? $"the Docker engine at {settings.DockerSocket} did not answer in time" : e.Message;
+            return new Check("Docker", false, detail,
+                $"Install and start Docker: apt-get install docker.io && systemctl enable --now docker. " +
+                $"The panel's user must be able to open {settings.DockerSocket} (add it to the docker group), " +
+                "or set Docker:Socket to where the engine listens.");
+        }
+    }
+
+    async Task<Check> CheckCaddy(CancellationToken ct)
+    {
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        cts.CancelAfter(CheckTimeout);
+        try
+        {
+            await caddy.PingAsync(cts.Token);
+            var version = await CaddyAdmin.LocalVersionAsync(cts.Token);
+            return new Check("Caddy", true, $"Caddy {version ?? "(version unknown: no caddy binary on this machine's PATH)"}, admin API at {caddy.Address}");
+        }
+        catch (Exception e) when (e is CaddyException or OperationCanceledException)
+        {
+            var detail = e is OperationCanceledException ? $"Caddy's admin API at {caddy.Address} did not answer in time" : e.Message;
+            return new Check("Caddy", false, detail,
+                "Install and start Caddy: apt-get install caddy && systemctl enable --now caddy. " +
+                $"Its admin API must listen at {caddy.Address} (the Caddyfile's global `admin` option), or set Caddy:AdminAddress to where it listens.");
+        }
+    }
+
+    Check CheckDisk()
+    {
+        try
+        {
+            var free = new DriveInfo(settings.DataDir).AvailableFreeSpace;
+            var text = $"{FormatBytes(free)} free on the data directory ({settings.DataDir})";
+            return free < LowDiskBytes
+                ? new Check("Disk", false, text, "Free some space: docker image prune, docker builder prune, or remove old backups.")
+                : new Check("Disk", true, text);
+        }
+        catch (Exception e)
+        {
+            return new Check("Disk", false, e.Message, $"Check that {settings.DataDir} exists.");
+        }
+    }
+
+    public static string FormatBytes(long b) =>
+        b >= 1L << 30 ? $"{b / (double)(1L << 30):0.0} GiB" : b >= 1L << 20 ? $"{b / (double)(1L << 20):0.0} MiB" : $"{b / 1024.0:0.0} KiB";
+}

@@ -1,0 +1,84 @@
+using Microsoft.AspNetCore.Authentication.Cookies;
+using Microsoft.AspNetCore.DataProtection;
+using Microsoft.AspNetCore.Http.Features;
+using VpsPanel.Features.Assets;
+using VpsPanel.Features.Auth;
+using VpsPanel.Features.Caddy;
+using VpsPanel.Features.Dashboard;
+using VpsPanel.Features.Data;
+using VpsPanel.Features.Docker;
+using VpsPanel.Features.Health;
+using VpsPanel.Features.Settings;
+using VpsPanel.Features.Setup;
+
+namespace VpsPanel.Features;
+
+/// <summary>Builds the web app: services, middleware and the route table, read top to bottom.</summary>
+public static class PanelApp
+{
+    public static WebApplication Build(string[] args)
+    {
+        var config = PanelSettings.BuildConfiguration(args);
+        var settings = PanelSettings.Load(config);
+        Db.Prepare(settings);
+
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
+        builder.Configuration.AddConfiguration(config);
+        builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "yyyy-MM-dd HH:mm:ss "; });
+        // Framework chatter stays out of the operator's log unless it is a warning; the panel's own lines stay in.
+        builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
+        builder.Logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Information);
+        builder.Logging.AddFilter("Microsoft.AspNetCore.DataProtection", LogLevel.Error);
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            k.AddServerHeader = false;
+            k.Limits.MaxRequestBodySize = 8 * 1024 * 1024;
+        });
+        builder.Services.Configure<FormOptions>(o => { o.ValueLengthLimit = 64 * 1024; o.ValueCountLimit = 200; });
+
+        var s = builder.Services;
+        s.AddSingleton(settings);
+        s.AddSingleton<Db>();
+        s.AddSingleton<SetupToken>();
+        s.AddSingleton<LoginThrottle>();
+        s.AddSingleton(DockerClient.ForSocket(settings.DockerSocket));
+        s.AddSingleton(new CaddyAdmin(settings.CaddyAdminAddress));
+        s.AddSingleton<SystemStatus>();
+
+        var keysDir = Directory.CreateDirectory(Path.Combine(settings.DataDir, "keys"));
+        File.SetUnixFileMode(keysDir.FullName, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        s.AddDataProtection().SetApplicationName("vpspanel").PersistKeysToFileSystem(keysDir);
+
+        s.AddAuthentication(CookieAuthenticationDefaults.AuthenticationScheme).AddCookie(AuthCookie.ConfigureCookie);
+        s.AddAuthorizationBuilder()
+            .SetFallbackPolicy(new Microsoft.AspNetCore.Authorization.AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build())
+            .AddPolicy(AuthCookie.AdminPolicy, p => p.RequireRole(Users.Roles.Admin));
+        s.AddAntiforgery(o =>
+        {
+            o.HeaderName = "RequestVerificationToken";
+            o.Cookie.Name = "vpspanel.af";
+            o.Cookie.SameSite = SameSiteMode.Strict;
+            o.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
+        });
+        s.AddRazorPages(o =>
+        {
+            o.RootDirectory = "/Features";
+            o.Conventions.AuthorizeFolder("/Users", AuthCookie.AdminPolicy);
+        });
+
+        var app = builder.Build();
+        app.Services.GetRequiredService<SetupToken>().CreateIfNoUser();
+
+        app.UseExceptionHandler("/error");
+        app.UseStatusCodePagesWithReExecute("/error", "?code={0}");
+        app.UseAuthentication();
+        app.UseAuthorization();
+        app.UseAntiforgery();
+
+        // The route table. Razor pages (one file per action) map themselves from their @page lines.
+        EmbeddedAssets.Map(app);
+        Healthz.Map(app);
+        app.MapRazorPages();
+        return app;
+    }
+}

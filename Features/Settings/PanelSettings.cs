@@ -1,0 +1,140 @@
+using System.Globalization;
+
+namespace VpsPanel.Features.Settings;
+
+/// <summary>A setting the operator got wrong; startup stops with this message.</summary>
+public sealed class SettingsException(string message) : Exception(message);
+
+/// <summary>Anything else that must stop startup with a plain message (e.g. a schema newer than the binary).</summary>
+public sealed class StartupException(string message) : Exception(message);
+
+/// <summary>One row of the settings table: the key, its default, what is allowed, and whether it is a secret.</summary>
+public sealed record Setting(string Key, string Default, string Allowed, Func<string, bool> IsValid, bool Secret = false);
+
+/// <summary>
+/// The one flat table of settings. Every key comes from standard ASP.NET configuration, so it can be set in
+/// appsettings, as an environment variable (Panel__DataDir or VpsPanel__Panel__DataDir) or on the command line
+/// (--Panel:DataDir=/srv/vpspanel). An empty default means "derived" (see <see cref="PanelSettings.Load"/>).
+/// </summary>
+public static class SettingsTable
+{
+    static bool Any(string _) => true;
+    static bool Bool(string v) => bool.TryParse(v, out _);
+    static Func<string, bool> Int(int min, int max) => v => int.TryParse(v, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n >= min && n <= max;
+    static bool HttpUrl(string v) => v == "" || (Uri.TryCreate(v, UriKind.Absolute, out var u) && (u.Scheme == "http" || u.Scheme == "https") && u.PathAndQuery == "/");
+    static bool AbsolutePathOrEmpty(string v) => v == "" || Path.IsPathRooted(v);
+    static bool PortRange(string v) => PanelSettings.ParsePortRange(v) is not null;
+
+    public static readonly Setting[] All =
+    [
+        new("Panel:DataDir", "./data", "a directory path", v => v.Trim() != ""),
+        new("Panel:PublicUrl", "", "empty, or an http(s) URL with no path, e.g. https://panel.example.com", HttpUrl),
+        new("Docker:Socket", "/var/run/docker.sock", "an absolute path to the Docker engine's unix socket", v => Path.IsPathRooted(v)),
+        new("Caddy:AdminAddress", "http://127.0.0.1:2019", "an http URL with no path, e.g. http://127.0.0.1:2019", v => v != "" && HttpUrl(v)),
+        new("Caddy:Caddyfile", "/etc/caddy/Caddyfile", "an absolute path to the main Caddyfile", v => Path.IsPathRooted(v)),
+        new("Caddy:SitesDir", "", "empty (means <DataDir>/caddy/sites) or an absolute path", AbsolutePathOrEmpty),
+        new("Caddy:AutomaticHttps", "true", "true or false", Bool),
+        new("Deploy:PortRange", "3001-9999", "FROM-TO, two ports between 1024 and 65535 with FROM < TO", PortRange),
+        new("Deploy:MaxParallelBuilds", "2", "a whole number from 1 to 32", Int(1, 32)),
+        new("Deploy:BuildMemoryMb", "2048", "a whole number of MiB from 64 to 1048576", Int(64, 1048576)),
+        new("Deploy:BuildTimeoutMinutes", "30", "a whole number of minutes from 1 to 1440", Int(1, 1440)),
+        new("Deploy:HealthTimeoutSeconds", "5", "a whole number of seconds from 1 to 300", Int(1, 300)),
+        new("Deploy:HealthRetries", "30", "a whole number from 1 to 1000", Int(1, 1000)),
+        new("Deploy:DrainSeconds", "2", "a whole number of seconds from 0 to 600", Int(0, 600)),
+        new("Auth:SetupToken", "", "empty (a random token is made at startup) or at least 16 characters", v => v == "" || v.Length >= 16, Secret: true),
+    ];
+}
+
+/// <summary>The effective, validated settings, typed.</summary>
+public sealed class PanelSettings
+{
+    public required string DataDir { get; init; }
+    public required string PublicUrl { get; init; }
+    public required string DockerSocket { get; init; }
+    public required string CaddyAdminAddress { get; init; }
+    public required string CaddyCaddyfile { get; init; }
+    public required string CaddySitesDir { get; init; }
+    public required bool AutomaticHttps { get; init; }
+    public required int PortFrom { get; init; }
+    public required int PortTo { get; init; }
+    public required int MaxParallelBuilds { get; init; }
+    public required long BuildMemoryBytes { get; init; }
+    public required TimeSpan BuildTimeout { get; init; }
+    public required TimeSpan HealthTimeout { get; init; }
+    public required int HealthRetries { get; init; }
+    public required TimeSpan Drain { get; init; }
+    public required string FixedSetupToken { get; init; }
+
+    /// <summary>The raw effective value of every key (derived defaults filled in), in table order.</summary>
+    public required IReadOnlyList<(Setting Setting, string Value)> Effective { get; init; }
+
+    public string DatabasePath => Path.Combine(DataDir, "vpspanel.db");
+
+    public static (int From, int To)? ParsePortRange(string v)
+    {
+        var parts = v.Split('-');
+        if (parts.Length != 2) return null;
+        if (!int.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var from)) return null;
+        if (!int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var to)) return null;
+        if (from < 1024 || to > 65535 || from >= to) return null;
+        return (from, to);
+    }
+
+    /// <summary>Reads and validates every key; all problems are reported at once, each naming its key.</summary>
+    public static PanelSettings Load(IConfiguration config)
+    {
+        var values = new Dictionary<string, string>();
+        var errors = new List<string>();
+        foreach (var s in SettingsTable.All)
+        {
+            var raw = config[s.Key];
+            var v = raw is null ? s.Default : raw.Trim();
+            if (!s.IsValid(v))
+                errors.Add($"setting {s.Key} = \"{(s.Secret ? "********" : v)}\" is not valid: expected {s.Allowed}");
+            values[s.Key] = v;
+        }
+        if (errors.Count > 0)
+            throw new SettingsException("invalid settings:\n  " + string.Join("\n  ", errors));
+
+        var dataDir = Path.GetFullPath(values["Panel:DataDir"]);
+        if (values["Caddy:SitesDir"] == "") values["Caddy:SitesDir"] = Path.Combine(dataDir, "caddy", "sites");
+        values["Panel:DataDir"] = dataDir;
+        var ports = ParsePortRange(values["Deploy:PortRange"])!.Value;
+        int I(string k) => int.Parse(values[k], CultureInfo.InvariantCulture);
+
+        return new PanelSettings
+        {
+            DataDir = dataDir,
+            PublicUrl = values["Panel:PublicUrl"].TrimEnd('/'),
+            DockerSocket = values["Docker:Socket"],
+            CaddyAdminAddress = values["Caddy:AdminAddress"].TrimEnd('/'),
+            CaddyCaddyfile = values["Caddy:Caddyfile"],
+            CaddySitesDir = values["Caddy:SitesDir"],
+            AutomaticHttps = bool.Parse(values["Caddy:AutomaticHttps"]),
+            PortFrom = ports.From,
+            PortTo = ports.To,
+            MaxParallelBuilds = I("Deploy:MaxParallelBuilds"),
+            BuildMemoryBytes = I("Deploy:BuildMemoryMb") * 1024L * 1024L,
+            BuildTimeout = TimeSpan.FromMinutes(I("Deploy:BuildTimeoutMinutes")),
+            HealthTimeout = TimeSpan.FromSeconds(I("Deploy:HealthTimeoutSeconds")),
+            HealthRetries = I("Deploy:HealthRetries"),
+            Drain = TimeSpan.FromSeconds(I("Deploy:DrainSeconds")),
+            FixedSetupToken = values["Auth:SetupToken"],
+            Effective = SettingsTable.All.Select(s => (s, values[s.Key])).ToList(),
+        };
+    }
+
+    /// <summary>The configuration sources every entry point uses: defaults, appsettings, env vars, command line.</summary>
+    public static IConfigurationRoot BuildConfiguration(string[] args) =>
+        new ConfigurationBuilder()
+            .AddJsonFile(Path.Combine(AppContext.BaseDirectory, "appsettings.json"), optional: true)
+            .AddJsonFile("/etc/vpspanel/appsettings.json", optional: true)
+            .AddEnvironmentVariables()
+            .AddEnvironmentVariables("VpsPanel__")
+            .AddCommandLine(args)
+            .Build();
+
+    /// <summary>What `vpspanel config` prints: every key, its effective value, secrets masked.</summary>
+    public string Describe() =>
+        string.Join('\n', Effective.Select(e => $"{e.Setting.Key} = {(e.Setting.Secret && e.Value != "" ? "********" : e.Value)}")) + "\n";
+}
