@@ -42,7 +42,8 @@ public static class CliApp
         root.Subcommands.Add(version);
         try
         {
-            return await root.Parse(args).InvokeAsync();
+            // Our CliException must reach the catch below (message + exit code), not System.CommandLine's stack-trace printer.
+            return await root.Parse(args).InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
         }
         catch (CliException e)
         {
