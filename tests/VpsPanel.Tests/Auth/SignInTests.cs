@@ -140,3 +140,32 @@ public sealed class SignInTests
         Assert.Equal(HttpStatusCode.SeeOther, (await third.LoginAsync(Admin, "a brand new password")).Status);
     }
 }
+
+public sealed class SecureCookieTests
+{
+    [Fact]
+    public async Task Cookies_are_Secure_when_the_panel_is_reached_over_HTTPS_through_the_local_proxy()
+    {
+        await using var panel = await PanelProcess.StartAsync();
+        (await PanelSetup.SignedInAdminAsync(panel)).Dispose();
+        using var client = new PanelClient(panel);
+        var form = await client.GetAsync("/login");
+        using var req = new HttpRequestMessage(HttpMethod.Post, "/login")
+        {
+            Content = new FormUrlEncodedContent(new Dictionary<string, string>
+            {
+                ["email"] = PanelSetup.AdminEmail, ["password"] = PanelSetup.AdminPassword,
+                ["__RequestVerificationToken"] = PanelClient.AntiforgeryToken(form)!,
+            }),
+        };
+        req.Headers.Add("X-Forwarded-Proto", "https");
+        using var res = await client.Http.SendAsync(req);
+        Assert.Equal(HttpStatusCode.SeeOther, res.StatusCode);
+        var auth = res.Headers.GetValues("Set-Cookie").Single(c => c.StartsWith("vpspanel.auth="));
+        Assert.Contains("secure", auth, StringComparison.OrdinalIgnoreCase);
+
+        // Plain HTTP (no proxy saying otherwise): not Secure, or the browser would drop it.
+        var plain = await client.LoginAsync(PanelSetup.AdminEmail, PanelSetup.AdminPassword);
+        Assert.DoesNotContain("secure", plain.Response.Headers.GetValues("Set-Cookie").Single(c => c.StartsWith("vpspanel.auth=")), StringComparison.OrdinalIgnoreCase);
+    }
+}
