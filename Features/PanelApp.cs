@@ -1,8 +1,9 @@
 using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Http.Features;
-using VpsPanel.Features.Assets;
 using Quartz;
+using VpsPanel.Features.Api;
+using VpsPanel.Features.Assets;
 using VpsPanel.Features.Auth;
 using VpsPanel.Features.Backups;
 using VpsPanel.Features.Caddy;
@@ -63,7 +64,15 @@ public static class PanelApp
         File.SetUnixFileMode(keysDir.FullName, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         s.AddDataProtection().SetApplicationName("vpspanel").PersistKeysToFileSystem(keysDir);
 
-        s.AddAuthentication(CookieAuthenticationDefaults.AuthenticationScheme).AddCookie(AuthCookie.ConfigureCookie);
+        s.AddAuthentication(CookieAuthenticationDefaults.AuthenticationScheme)
+            .AddCookie(AuthCookie.ConfigureCookie)
+            .AddScheme<Microsoft.AspNetCore.Authentication.AuthenticationSchemeOptions, BearerAuth>(BearerAuth.SchemeName, null);
+        s.AddProblemDetails();
+        s.AddOpenApi(o => o.AddDocumentTransformer((doc, _, _) =>
+        {
+            doc.Info = new() { Title = "VpsPanel API", Version = "v1", Description = "Send `Authorization: Bearer <token>`; errors are application/problem+json." };
+            return Task.CompletedTask;
+        }));
         s.AddAuthorizationBuilder()
             .SetFallbackPolicy(new Microsoft.AspNetCore.Authorization.AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build())
             .AddPolicy(AuthCookie.AdminPolicy, p => p.RequireRole(Users.Roles.Admin));
@@ -84,8 +93,23 @@ public static class PanelApp
         app.Services.GetRequiredService<DataDirLock>();
         app.Services.GetRequiredService<SetupToken>().CreateIfNoUser();
 
-        app.UseExceptionHandler("/error");
-        app.UseStatusCodePagesWithReExecute("/error", "?code={0}");
+        // Caddy (on this host) terminates TLS and proxies to the panel: trust its X-Forwarded-* from loopback only,
+        // so the auth cookie becomes Secure over HTTPS and rate limits see the client's address, not Caddy's.
+        app.UseForwardedHeaders(new ForwardedHeadersOptions
+        {
+            ForwardedHeaders = Microsoft.AspNetCore.HttpOverrides.ForwardedHeaders.XForwardedFor | Microsoft.AspNetCore.HttpOverrides.ForwardedHeaders.XForwardedProto,
+        });
+        // Pages get the HTML error page; the API gets problem+json (AddProblemDetails), never HTML.
+        app.UseWhen(ctx => !ApiRoutes.IsApi(ctx), b =>
+        {
+            b.UseExceptionHandler("/error");
+            b.UseStatusCodePagesWithReExecute("/error", "?code={0}");
+        });
+        app.UseWhen(ApiRoutes.IsApi, b =>
+        {
+            b.UseExceptionHandler();
+            b.UseStatusCodePages();
+        });
         app.UseAuthentication();
         app.UseAuthorization();
         app.UseAntiforgery();
@@ -93,6 +117,7 @@ public static class PanelApp
         // The route table. Razor pages (one file per action) map themselves from their @page lines.
         EmbeddedAssets.Map(app);
         Healthz.Map(app);
+        ApiRoutes.Map(app);
         app.MapRazorPages();
         return app;
     }

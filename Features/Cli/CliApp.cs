@@ -19,7 +19,7 @@ public sealed class CliException(string message, int exitCode = 1) : Exception(m
 /// </summary>
 public static class CliApp
 {
-    static readonly string[] Commands = ["user", "config", "backup", "restore", "version", "help", "--help", "-h", "-?", "--version"];
+    static readonly string[] Commands = ["user", "token", "config", "backup", "restore", "version", "help", "--help", "-h", "-?", "--version"];
 
     public static bool IsCommand(string word) => Commands.Contains(word);
 
@@ -34,6 +34,7 @@ public static class CliApp
         var root = new RootCommand("VpsPanel: a self-hosted deployment panel. Run with no command to serve the panel.");
         root.Options.Add(DataDir);
         root.Subcommands.Add(UserCommands.Build());
+        root.Subcommands.Add(Tokens.TokenCommands.Build());
         root.Subcommands.Add(ConfigCommand());
         root.Subcommands.Add(BackupCommands.Backup());
         root.Subcommands.Add(BackupCommands.Restore());
@@ -42,7 +43,7 @@ public static class CliApp
         root.Subcommands.Add(version);
         try
         {
-            // Our CliException must reach the catch below (message + exit code), not System.CommandLine's stack-trace printer.
+            // Our own handler below prints CliException messages plainly; System.CommandLine's would print a stack trace.
             return await root.Parse(args).InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
         }
         catch (CliException e)
