@@ -33,6 +33,7 @@ public static partial class RestoreBackup
     {
         archive = Path.GetFullPath(archive);
         if (!File.Exists(archive)) throw new BackupException($"{archive} does not exist");
+        if (new FileInfo(archive).Length == 0) throw NotOurs(archive, "it is empty");
         var dataDir = settings.DataDir;
         using var dirLock = DataDirLock.TryAcquire(dataDir);
         if (dirLock is null && !force)

@@ -44,7 +44,7 @@ public sealed class BackupRestoreTests
             var midBackups = new List<string>();
             for (var i = 0; i < 3; i++)
             {
-                var b = await Cli.RunAsync(["backup", outDir, "--data-dir", panel.DataDir]);
+                var b = await PanelCli.RunAsync(["backup", outDir, "--data-dir", panel.DataDir]);
                 Assert.True(b.ExitCode == 0, b.Stderr);
                 midBackups.Add(b.Stdout.Trim());
             }
@@ -57,7 +57,7 @@ public sealed class BackupRestoreTests
             foreach (var mid in midBackups)
             {
                 var dir = NewRestoreDir(restoredDirs);
-                var r = await Cli.RunAsync(["restore", mid, "--data-dir", dir]);
+                var r = await PanelCli.RunAsync(["restore", mid, "--data-dir", dir]);
                 Assert.True(r.ExitCode == 0, r.Stderr);
                 Assert.Equal("ok", Scalar(dir, "PRAGMA integrity_check"));
                 var users = Emails(dir);
@@ -66,11 +66,11 @@ public sealed class BackupRestoreTests
             }
 
             // A backup of the now idle panel restores to exactly the same database.
-            var final = await Cli.RunAsync(["backup", outDir, "--data-dir", panel.DataDir]);
+            var final = await PanelCli.RunAsync(["backup", outDir, "--data-dir", panel.DataDir]);
             Assert.True(final.ExitCode == 0, final.Stderr);
             Assert.Equal("600", Mode(final.Stdout.Trim()));
             var restored = NewRestoreDir(restoredDirs);
-            var restore = await Cli.RunAsync(["restore", final.Stdout.Trim(), "--data-dir", restored]);
+            var restore = await PanelCli.RunAsync(["restore", final.Stdout.Trim(), "--data-dir", restored]);
             Assert.True(restore.ExitCode == 0, restore.Stderr);
             Assert.Contains($"into {restored}", restore.Stdout);
             Assert.Equal(Dump(panel.DataDir), Dump(restored));
@@ -87,7 +87,7 @@ public sealed class BackupRestoreTests
 
             // Control: the same database without the key ring cannot read that cookie, so the key ring is what carried it.
             var keyless = NewRestoreDir(restoredDirs);
-            Assert.Equal(0, (await Cli.RunAsync(["restore", final.Stdout.Trim(), "--data-dir", keyless])).ExitCode);
+            Assert.Equal(0, (await PanelCli.RunAsync(["restore", final.Stdout.Trim(), "--data-dir", keyless])).ExitCode);
             Directory.Delete(Path.Combine(keyless, "keys"), recursive: true);
             await using (var other = await PanelProcess.StartAsync(NoSchedule, dataDir: keyless))
             {
@@ -125,7 +125,7 @@ public sealed class BackupRestoreTests
         var dir = Paths.NewTempDir();
         try
         {
-            var r = await Cli.RunAsync(["restore", Path.Combine(backupsDir, files[^1]!), "--data-dir", dir]);
+            var r = await PanelCli.RunAsync(["restore", Path.Combine(backupsDir, files[^1]!), "--data-dir", dir]);
             Assert.True(r.ExitCode == 0, r.Stderr);
             Assert.Equal(Dump(panel.DataDir), Dump(dir));
         }
@@ -142,7 +142,7 @@ public sealed class BackupRestoreTests
             var made = new List<string>();
             for (var i = 0; i < 3; i++)
             {
-                var r = await Cli.RunAsync(["backup", "--data-dir", dataDir], env: env);
+                var r = await PanelCli.RunAsync(["backup", "--data-dir", dataDir], env: env);
                 Assert.True(r.ExitCode == 0, r.Stderr);
                 made.Add(r.Stdout.Trim());
             }
@@ -158,14 +158,14 @@ public sealed class BackupRestoreTests
     public async Task Restore_refuses_while_a_panel_runs_on_the_data_dir_and_changes_nothing()
     {
         await using var panel = await PanelProcess.StartAsync(NoSchedule);
-        Assert.Equal(0, (await Cli.RunAsync(["user", "add", "--email", "live@example.com", "--data-dir", panel.DataDir], "a long enough password\n")).ExitCode);
+        Assert.Equal(0, (await PanelCli.RunAsync(["user", "add", "--email", "live@example.com", "--data-dir", panel.DataDir], "a long enough password\n")).ExitCode);
         var source = await DataDirWithUserAsync("other@example.com");
         try
         {
-            var archive = (await Cli.RunAsync(["backup", "--data-dir", source])).Stdout.Trim();
+            var archive = (await PanelCli.RunAsync(["backup", "--data-dir", source])).Stdout.Trim();
             var before = Files(panel.DataDir);
 
-            var r = await Cli.RunAsync(["restore", archive, "--data-dir", panel.DataDir]);
+            var r = await PanelCli.RunAsync(["restore", archive, "--data-dir", panel.DataDir]);
 
             Assert.Equal(1, r.ExitCode);
             Assert.Contains($"a vpspanel panel is running on the data dir {panel.DataDir}", r.Stderr);
@@ -190,7 +190,7 @@ public sealed class BackupRestoreTests
     public static TheoryData<string, string> BadArchives => new()
     {
         { "random bytes", "cannot be read as a gzip-compressed tar archive" },
-        { "empty file", "has no manifest.json" },
+        { "empty file", "it is empty" },
         { "plain text", "cannot be read as a gzip-compressed tar archive" },
         { "truncated", "" },
         { "foreign tar.gz", "it holds an unexpected file hello.txt" },
@@ -215,12 +215,12 @@ public sealed class BackupRestoreTests
         var work = Paths.NewTempDir();
         try
         {
-            var good = (await Cli.RunAsync(["backup", work, "--data-dir", source])).Stdout.Trim();
+            var good = (await PanelCli.RunAsync(["backup", work, "--data-dir", source])).Stdout.Trim();
             var bad = Path.Combine(work, "bad.tar.gz");
             await File.WriteAllBytesAsync(bad, MakeBad(kind, await File.ReadAllBytesAsync(good)));
             var before = Files(current);
 
-            var r = await Cli.RunAsync(["restore", bad, "--data-dir", current]);
+            var r = await PanelCli.RunAsync(["restore", bad, "--data-dir", current]);
 
             Assert.Equal(1, r.ExitCode);
             Assert.StartsWith($"vpspanel: {bad} is not a usable vpspanel backup: ", r.Stderr);
@@ -246,19 +246,19 @@ public sealed class BackupRestoreTests
         try
         {
             var before = Files(current);
-            var missing = await Cli.RunAsync(["restore", "/nonexistent/backup.tar.gz", "--data-dir", current]);
+            var missing = await PanelCli.RunAsync(["restore", "/nonexistent/backup.tar.gz", "--data-dir", current]);
             Assert.Equal(1, missing.ExitCode);
             Assert.Equal("vpspanel: /nonexistent/backup.tar.gz does not exist\n", missing.Stderr);
 
             var existing = Path.Combine(empty, "taken.tar.gz");
             await File.WriteAllTextAsync(existing, "mine");
-            var overwrite = await Cli.RunAsync(["backup", existing, "--data-dir", current]);
+            var overwrite = await PanelCli.RunAsync(["backup", existing, "--data-dir", current]);
             Assert.Equal(1, overwrite.ExitCode);
             Assert.Contains($"{existing} already exists; a backup never overwrites a file", overwrite.Stderr);
             Assert.Equal("mine", await File.ReadAllTextAsync(existing));
             Assert.Equal(before, Files(current));
 
-            var nothing = await Cli.RunAsync(["backup", "--data-dir", Path.Combine(empty, "no-panel-here")]);
+            var nothing = await PanelCli.RunAsync(["backup", "--data-dir", Path.Combine(empty, "no-panel-here")]);
             Assert.Equal(1, nothing.ExitCode);
             Assert.Contains("there is no panel database at", nothing.Stderr);
             Assert.Contains("nothing to back up", nothing.Stderr);
@@ -344,7 +344,7 @@ public sealed class BackupRestoreTests
     {
         var dir = Paths.NewTempDir("vpspanel-data-");
         await using (await PanelProcess.StartAsync(NoSchedule, dataDir: dir)) { }
-        var r = await Cli.RunAsync(["user", "add", "--email", email, "--admin", "--data-dir", dir], "a long enough password\n");
+        var r = await PanelCli.RunAsync(["user", "add", "--email", email, "--admin", "--data-dir", dir], "a long enough password\n");
         Assert.True(r.ExitCode == 0, r.Stderr);
         Assert.NotEmpty(Directory.GetFiles(Path.Combine(dir, "keys"), "*.xml"));
         return dir;
