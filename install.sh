@@ -394,8 +394,17 @@ EOF
 backup_before_upgrade() {
   if [ -x "$BIN" ] && [ -f "$DATA_DIR/vpspanel.db" ] && [ -n "$new_binary" ]; then
     log "backup before upgrade"
-    if ! run runuser -u "$SVC_USER" -- env HOME="$DATA_DIR" DOTNET_BUNDLE_EXTRACT_BASE_DIR="$CACHE_DIR" "$BIN" backup; then
-      note "the installed binary could not make a backup (it may predate 'vpspanel backup'); going on"
+    if [ "$dry_run" = 1 ]; then
+      run runuser -u "$SVC_USER" -- env HOME="$DATA_DIR" DOTNET_BUNDLE_EXTRACT_BASE_DIR="$CACHE_DIR" "$BIN" backup
+      return 0
+    fi
+    # A binary without the backup command would take the word for a setting and start serving: ask it first.
+    if ! runuser -u "$SVC_USER" -- env HOME="$DATA_DIR" DOTNET_BUNDLE_EXTRACT_BASE_DIR="$CACHE_DIR" "$BIN" --help 2>/dev/null | grep -qw backup; then
+      note "the installed binary has no 'vpspanel backup'; no backup before the upgrade"
+      return 0
+    fi
+    if ! run timeout 600 runuser -u "$SVC_USER" -- env HOME="$DATA_DIR" DOTNET_BUNDLE_EXTRACT_BASE_DIR="$CACHE_DIR" "$BIN" backup; then
+      note "the installed binary could not make a backup (see above); going on with the upgrade"
     fi
   fi
 }
