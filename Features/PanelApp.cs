@@ -84,17 +84,9 @@ public static class PanelApp
         {
             ForwardedHeaders = Microsoft.AspNetCore.HttpOverrides.ForwardedHeaders.XForwardedFor | Microsoft.AspNetCore.HttpOverrides.ForwardedHeaders.XForwardedProto,
         });
-        // Pages get the HTML error page; the API gets problem+json (AddProblemDetails), never HTML.
-        app.UseWhen(ctx => !ApiRoutes.IsApi(ctx), b =>
-        {
-            b.UseExceptionHandler("/error");
-            b.UseStatusCodePagesWithReExecute("/error", "?code={0}");
-        });
-        app.UseWhen(ApiRoutes.IsApi, b =>
-        {
-            b.UseExceptionHandler();
-            b.UseStatusCodePages();
-        });
+        // One error page for everything; it answers problem+json instead of HTML when the request was for /api.
+        app.UseExceptionHandler("/error");
+        app.UseStatusCodePagesWithReExecute("/error", "?code={0}");
         app.UseAuthentication();
         app.UseAuthorization();
         app.UseAntiforgery();
