@@ -6,7 +6,9 @@ using VpsPanel.Features.Auth;
 using VpsPanel.Features.Caddy;
 using VpsPanel.Features.Dashboard;
 using VpsPanel.Features.Data;
+using VpsPanel.Features.Deployments;
 using VpsPanel.Features.Docker;
+using VpsPanel.Features.Git;
 using VpsPanel.Features.Health;
 using VpsPanel.Features.Settings;
 using VpsPanel.Features.Setup;
@@ -44,6 +46,12 @@ public static class PanelApp
         s.AddSingleton(DockerClient.ForSocket(settings.DockerSocket));
         s.AddSingleton(new CaddyAdmin(settings.CaddyAdminAddress));
         s.AddSingleton<SystemStatus>();
+        s.AddSingleton(new GitCli(settings.DataDir));
+        s.AddSingleton<CaddySite>();
+        s.AddSingleton<DeployLog>();
+        s.AddSingleton<DeployRun>();
+        s.AddSingleton<DeployWorker>();
+        s.AddHostedService(sp => sp.GetRequiredService<DeployWorker>());
 
         var keysDir = Directory.CreateDirectory(Path.Combine(settings.DataDir, "keys"));
         File.SetUnixFileMode(keysDir.FullName, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
@@ -78,6 +86,7 @@ public static class PanelApp
         // The route table. Razor pages (one file per action) map themselves from their @page lines.
         EmbeddedAssets.Map(app);
         Healthz.Map(app);
+        DeploymentLogEndpoints.Map(app);
         app.MapRazorPages();
         return app;
     }
