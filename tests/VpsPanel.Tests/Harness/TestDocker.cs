@@ -1,0 +1,70 @@
+using VpsPanel.Features.Docker;
+
+namespace VpsPanel.Tests.Harness;
+
+/// <summary>
+/// The real Docker engine. Nothing can be pulled here, so test images are built FROM scratch with the static
+/// busybox from Debian's busybox-static package. Everything made carries the label vpspanel.test.
+/// </summary>
+public static class TestDocker
+{
+    public const string TestLabel = "vpspanel.test";
+    public const string Socket = "/var/run/docker.sock";
+    public const string BusyboxPath = "/bin/busybox";
+
+    public static DockerClient Client() => DockerClient.ForSocket(Socket);
+
+    public static IReadOnlyDictionary<string, string> Labels(string? testName = null) =>
+        new Dictionary<string, string> { [TestLabel] = testName ?? "1" };
+
+    /// <summary>
+    /// Writes a build context for a tiny web app into <paramref name="dir"/>: busybox httpd on <paramref name="port"/>
+    /// serving <paramref name="indexHtml"/> at /. Extra Dockerfile lines go before CMD.
+    /// </summary>
+    public static void WriteBusyboxApp(string dir, string indexHtml, int port = 8080, string extraDockerfile = "")
+    {
+        Directory.CreateDirectory(Path.Combine(dir, "www"));
+        File.Copy(BusyboxPath, Path.Combine(dir, "busybox"), overwrite: true);
+        File.WriteAllText(Path.Combine(dir, "www", "index.html"), indexHtml);
+        File.WriteAllText(Path.Combine(dir, "Dockerfile"),
+            $"""
+            FROM scratch
+            COPY busybox /bin/busybox
+            COPY www /www
+            {extraDockerfile}
+            EXPOSE {port}
+            CMD ["/bin/busybox", "httpd", "-f", "-v", "-p", "{port}", "-h", "/www"]
+
+            """);
+    }
+
+    /// <summary>Removes every container and image that tests labelled.</summary>
+    public static async Task RemoveLabelledAsync(DockerClient docker, string? value = null)
+    {
+        var label = value is null ? TestLabel : $"{TestLabel}={value}";
+        foreach (var c in await docker.ListContainersByLabelAsync(label, CancellationToken.None))
+            await docker.RemoveContainerAsync(c.Id, CancellationToken.None);
+        foreach (var i in await docker.ListImagesByLabelAsync(label, CancellationToken.None))
+            await docker.RemoveImageAsync(i, CancellationToken.None);
+    }
+
+    /// <summary>Polls until a GET answers 2xx or the timeout passes; returns the body.</summary>
+    public static async Task<string> WaitForHttpAsync(string url, TimeSpan timeout)
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(3) };
+        var deadline = DateTime.UtcNow + timeout;
+        Exception? last = null;
+        while (DateTime.UtcNow < deadline)
+        {
+            try
+            {
+                using var res = await http.GetAsync(url);
+                if (res.IsSuccessStatusCode) return await res.Content.ReadAsStringAsync();
+                last = new HttpRequestException($"{(int)res.StatusCode}");
+            }
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException) { last = e; }
+            await Task.Delay(200);
+        }
+        throw new TimeoutException($"{url} did not answer 2xx within {timeout}: {last?.Message}");
+    }
+}
