@@ -8,7 +8,7 @@ namespace VpsPanel.Features.Deployments;
 public sealed record DeploymentRow(
     long Id, long ProjectId, string Status, string Trigger, long? RequestedBy, string? RequestedByEmail, string? RequestedCommit,
     long? RollbackOf, string ConfigJson, string? CommitSha, string? CommitMessage, string? CommitAuthor, string? Image,
-    string? ContainerName, int? HostPort, string? FailedStep, string? Error, bool CancelRequested, string CreatedAt,
+    string? ContainerName, long? HostPort, string? FailedStep, string? Error, long CancelRequested, string CreatedAt,
     string? StartedAt, string? FinishedAt)
 {
     public bool IsFinished => DeployStates.IsFinished(Status);

@@ -136,6 +136,11 @@ public sealed class DeployWorker(
             // Docker or Caddy being down must not keep the queue from starting; the rows are already failed.
             logger.LogWarning("startup recovery could not finish: {Message}", e.Message);
         }
+        catch (Exception e)
+        {
+            // A bug here must not take the whole panel (and its pages) down with it.
+            logger.LogError(e, "startup recovery failed");
+        }
     }
 
     async Task RestoreLiveRouteAsync(Microsoft.Data.Sqlite.SqliteConnection c, long projectId, CancellationToken ct)
@@ -144,7 +149,7 @@ public sealed class DeployWorker(
         var live = DeployStore.FindLiveDeployment(c, projectId);
         if (project is null) return;
         var text = live?.HostPort is { } port
-            ? CaddySite.Render(project.Slug, ProjectConfig.FromJson(live.ConfigJson).Domains, port, settings.AutomaticHttps)
+            ? CaddySite.Render(project.Slug, ProjectConfig.FromJson(live.ConfigJson).Domains, (int)port, settings.AutomaticHttps)
             : null;
         await caddy.ApplyAsync(project.Slug, text, m => logger.LogInformation("{Message}", m), ct);
     }

@@ -9,12 +9,12 @@ namespace VpsPanel.Features.Projects;
 
 public sealed record ProjectRow(
     long Id, string Name, string Slug, long OwnerId, string OwnerEmail, string GitUrl, string Branch, string DockerfilePath,
-    string ContextDir, int ContainerPort, string HealthPath, string GitAuth, string? GitTokenProtected, string? SshPublicKey,
+    string ContextDir, long ContainerPort, string HealthPath, string GitAuth, string? GitTokenProtected, string? SshPublicKey,
     string CreatedAt)
 {
     public List<string> Domains { get; set; } = [];
 
-    public ProjectConfig Config => new(GitUrl, Branch, DockerfilePath, ContextDir, ContainerPort, HealthPath, Domains);
+    public ProjectConfig Config => new(GitUrl, Branch, DockerfilePath, ContextDir, (int)ContainerPort, HealthPath, Domains);
 }
 
 /// <summary>
