@@ -77,6 +77,12 @@ public static class PanelApp
         var app = builder.Build();
         app.Services.GetRequiredService<SetupToken>().CreateIfNoUser();
 
+        // Caddy (on this host) terminates TLS and proxies to the panel: trust its X-Forwarded-* from loopback only,
+        // so the auth cookie becomes Secure over HTTPS and rate limits see the client's address, not Caddy's.
+        app.UseForwardedHeaders(new ForwardedHeadersOptions
+        {
+            ForwardedHeaders = Microsoft.AspNetCore.HttpOverrides.ForwardedHeaders.XForwardedFor | Microsoft.AspNetCore.HttpOverrides.ForwardedHeaders.XForwardedProto,
+        });
         app.UseExceptionHandler("/error");
         app.UseStatusCodePagesWithReExecute("/error", "?code={0}");
         app.UseAuthentication();

@@ -39,7 +39,8 @@ public static class CliApp
         root.Subcommands.Add(version);
         try
         {
-            return await root.Parse(args).InvokeAsync();
+            // Our own handler below prints CliException messages plainly; System.CommandLine's would print a stack trace.
+            return await root.Parse(args).InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
         }
         catch (CliException e)
         {
