@@ -281,7 +281,8 @@ public sealed class DeployRun(
         }
         try
         {
-            await docker.StopContainerAsync(name, 10, CancellationToken.None);
+            // The drain was the grace period; an app that ignores SIGTERM (PID 1 often does) gets a short extra wait.
+            await docker.StopContainerAsync(name, 3, CancellationToken.None);
             await docker.RemoveContainerAsync(name, CancellationToken.None);
             log($"retired deployment {old.Id}: container {name} stopped and removed (image {old.Image} kept for rollback)");
         }

@@ -44,7 +44,7 @@ public sealed class DeployEnv : IAsyncDisposable
     public async Task<long> CreateProjectAsync(Dictionary<string, string> fields)
     {
         var page = await Client.SubmitAsync("/projects/new", fields);
-        Assert.True(page.Status == HttpStatusCode.Redirect, $"creating the project answered {page.Status}: {page.Text(".field-error")}");
+        Assert.True(page.Status is HttpStatusCode.Redirect or HttpStatusCode.SeeOther, $"creating the project answered {page.Status}: {page.Text(".field-error")}");
         return long.Parse(page.Response.Headers.Location!.OriginalString.Split('/').Last());
     }
 
@@ -57,7 +57,7 @@ public sealed class DeployEnv : IAsyncDisposable
         var fields = new Dictionary<string, string>();
         if (commit is not null) fields["commit"] = commit;
         var page = await Client.SubmitAsync($"/projects/{projectId}", fields, $"/projects/{projectId}?handler=Deploy");
-        Assert.True(page.Status == HttpStatusCode.Redirect, $"deploy answered {page.Status}: {page.Html}");
+        Assert.True(page.Status is HttpStatusCode.Redirect or HttpStatusCode.SeeOther, $"deploy answered {page.Status}: {page.Html}");
         return long.Parse(page.Response.Headers.Location!.OriginalString.Split('/').Last());
     }
 
@@ -65,7 +65,7 @@ public sealed class DeployEnv : IAsyncDisposable
     public async Task<string> DeploymentActionAsync(long deploymentId, string handler)
     {
         var page = await Client.SubmitAsync($"/deployments/{deploymentId}", new Dictionary<string, string>(), $"/deployments/{deploymentId}?handler={handler}");
-        Assert.True(page.Status == HttpStatusCode.Redirect, $"{handler} answered {page.Status}: {page.Html}");
+        Assert.True(page.Status is HttpStatusCode.Redirect or HttpStatusCode.SeeOther, $"{handler} answered {page.Status}: {page.Html}");
         return page.Response.Headers.Location!.OriginalString;
     }
 

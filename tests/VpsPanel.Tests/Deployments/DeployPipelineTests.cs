@@ -62,8 +62,14 @@ public sealed class DeployPipelineTests(ITestOutputHelper output)
         output.WriteLine(StepTimes(log2));
 
         // The old container is gone after the drain; the new one runs.
-        var containers = await env.PanelContainersAsync();
-        Assert.Equal([$"vpspanel-{env.Name()}-{second}"], containers.Select(c => c.Name).ToArray());
+        string[] names = [];
+        for (var i = 0; i < 60; i++)
+        {
+            names = (await env.PanelContainersAsync()).Select(c => c.Name).ToArray();
+            if (names.Length == 1) break;
+            await Task.Delay(250);
+        }
+        Assert.Equal([$"vpspanel-{env.Name()}-{second}"], names);
 
         // Roll back to v1: its image is reused, nothing is cloned or built.
         var rollbackUrl = await env.DeploymentActionAsync(first, "Rollback");
