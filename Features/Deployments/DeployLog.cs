@@ -39,7 +39,11 @@ public sealed class DeployLog(PanelSettings settings)
         }
 
         /// <summary>A line of ordinary output; dropped once the log is over its size limit.</summary>
-        public void Line(string text) => Write(text, important: false);
+        public void Line(string text)
+        {
+            // Docker's build stream sends bare newlines between steps; they carry nothing worth a timestamp.
+            if (!string.IsNullOrWhiteSpace(text)) Write(text, important: false);
+        }
 
         /// <summary>A line the reader must see (step changes, errors, the outcome), written even past the limit.</summary>
         public void Important(string text) => Write(text, important: true);
