@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Http.Features;
+using VpsPanel.Features.Api;
 using VpsPanel.Features.Assets;
 using VpsPanel.Features.Auth;
 using VpsPanel.Features.Caddy;
@@ -57,7 +58,15 @@ public static class PanelApp
         File.SetUnixFileMode(keysDir.FullName, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         s.AddDataProtection().SetApplicationName("vpspanel").PersistKeysToFileSystem(keysDir);
 
-        s.AddAuthentication(CookieAuthenticationDefaults.AuthenticationScheme).AddCookie(AuthCookie.ConfigureCookie);
+        s.AddAuthentication(CookieAuthenticationDefaults.AuthenticationScheme)
+            .AddCookie(AuthCookie.ConfigureCookie)
+            .AddScheme<Microsoft.AspNetCore.Authentication.AuthenticationSchemeOptions, BearerAuth>(BearerAuth.SchemeName, null);
+        s.AddProblemDetails();
+        s.AddOpenApi(o => o.AddDocumentTransformer((doc, _, _) =>
+        {
+            doc.Info = new() { Title = "VpsPanel API", Version = "v1", Description = "Send `Authorization: Bearer <token>`; errors are application/problem+json." };
+            return Task.CompletedTask;
+        }));
         s.AddAuthorizationBuilder()
             .SetFallbackPolicy(new Microsoft.AspNetCore.Authorization.AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build())
             .AddPolicy(AuthCookie.AdminPolicy, p => p.RequireRole(Users.Roles.Admin));
@@ -83,8 +92,17 @@ public static class PanelApp
         {
             ForwardedHeaders = Microsoft.AspNetCore.HttpOverrides.ForwardedHeaders.XForwardedFor | Microsoft.AspNetCore.HttpOverrides.ForwardedHeaders.XForwardedProto,
         });
-        app.UseExceptionHandler("/error");
-        app.UseStatusCodePagesWithReExecute("/error", "?code={0}");
+        // Pages get the HTML error page; the API gets problem+json (AddProblemDetails), never HTML.
+        app.UseWhen(ctx => !ApiRoutes.IsApi(ctx), b =>
+        {
+            b.UseExceptionHandler("/error");
+            b.UseStatusCodePagesWithReExecute("/error", "?code={0}");
+        });
+        app.UseWhen(ApiRoutes.IsApi, b =>
+        {
+            b.UseExceptionHandler();
+            b.UseStatusCodePages();
+        });
         app.UseAuthentication();
         app.UseAuthorization();
         app.UseAntiforgery();
@@ -92,6 +110,7 @@ public static class PanelApp
         // The route table. Razor pages (one file per action) map themselves from their @page lines.
         EmbeddedAssets.Map(app);
         Healthz.Map(app);
+        ApiRoutes.Map(app);
         DeploymentLogEndpoints.Map(app);
         app.MapRazorPages();
         return app;

@@ -63,10 +63,6 @@ public static partial class ProjectStore
     [GeneratedRegex(@"^/[A-Za-z0-9._~/%?=&+-]*$")]
     private static partial Regex HealthPathPattern();
 
-    // RFC 1123 hostname with at least two labels, lowercased before matching.
-    [GeneratedRegex(@"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+$")]
-    private static partial Regex HostnamePattern();
-
     [GeneratedRegex(@"[^a-z0-9]+")]
     private static partial Regex NonSlugChars();
 
@@ -135,7 +131,7 @@ public static partial class ProjectStore
 
     public static List<string> ParseDomains(string text) =>
         text.Split([',', '\n', '\r', ' ', '\t'], StringSplitOptions.RemoveEmptyEntries)
-            .Select(d => d.ToLowerInvariant()).Distinct().ToList();
+            .Select(d => Domains.DomainName.Normalize(d).Domain ?? d.ToLowerInvariant()).Distinct().ToList();
 
     static string? DomainsProblem(string text)
     {
@@ -145,13 +141,11 @@ public static partial class ProjectStore
         var list = ParseDomains(text);
         if (list.Count == 0) return "Enter at least one domain, like app.example.com.";
         if (list.Count > MaxDomains) return $"A project can have at most {MaxDomains} domains.";
+        // The Domains slice's validator is the one gate for anything that reaches a Caddyfile.
         foreach (var d in list)
-            if (!HostnamePattern().IsMatch(d))
-                return $"\"{Truncate(d)}\" is not a valid hostname. Use letters, digits and dashes in dot-separated labels, like app.example.com.";
+            if (Domains.DomainName.Normalize(d).Error is { } error) return error;
         return null;
     }
-
-    static string Truncate(string s) => s.Length > 60 ? s[..60] + "…" : s;
 
     const string Columns =
         "p.id, p.name, p.slug, p.owner_id, u.email AS owner_email, p.git_url, p.branch, p.dockerfile_path, p.context_dir, " +

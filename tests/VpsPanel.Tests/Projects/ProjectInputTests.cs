@@ -42,7 +42,7 @@ public sealed class ProjectInputTests
             ("healthPath", "health", "starting with /"),
             ("healthPath", "/a b", "starting with /"),
             ("domains", "app.test\n}\nevil.test {", "braces"),
-            ("domains", "app_1.test", "not a valid hostname"),
+            ("domains", "app_1.test", "not allowed in a domain"),
             ("domains", "", "at least one domain"),
             ("name", "", "Enter a name"),
             ("name", "-rf", "starting with a letter or digit"),
