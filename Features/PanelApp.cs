@@ -7,7 +7,9 @@ using VpsPanel.Features.Auth;
 using VpsPanel.Features.Caddy;
 using VpsPanel.Features.Dashboard;
 using VpsPanel.Features.Data;
+using VpsPanel.Features.Deployments;
 using VpsPanel.Features.Docker;
+using VpsPanel.Features.Git;
 using VpsPanel.Features.Health;
 using VpsPanel.Features.Settings;
 using VpsPanel.Features.Setup;
@@ -45,6 +47,12 @@ public static class PanelApp
         s.AddSingleton(DockerClient.ForSocket(settings.DockerSocket));
         s.AddSingleton(new CaddyAdmin(settings.CaddyAdminAddress));
         s.AddSingleton<SystemStatus>();
+        s.AddSingleton(new GitCli(settings.DataDir));
+        s.AddSingleton<CaddySite>();
+        s.AddSingleton<DeployLog>();
+        s.AddSingleton<DeployRun>();
+        s.AddSingleton<DeployWorker>();
+        s.AddHostedService(sp => sp.GetRequiredService<DeployWorker>());
 
         var keysDir = Directory.CreateDirectory(Path.Combine(settings.DataDir, "keys"));
         File.SetUnixFileMode(keysDir.FullName, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
@@ -95,6 +103,7 @@ public static class PanelApp
         EmbeddedAssets.Map(app);
         Healthz.Map(app);
         ApiRoutes.Map(app);
+        DeploymentLogEndpoints.Map(app);
         app.MapRazorPages();
         return app;
     }
