@@ -9,7 +9,9 @@ using VpsPanel.Features.Backups;
 using VpsPanel.Features.Caddy;
 using VpsPanel.Features.Dashboard;
 using VpsPanel.Features.Data;
+using VpsPanel.Features.Deployments;
 using VpsPanel.Features.Docker;
+using VpsPanel.Features.Git;
 using VpsPanel.Features.Health;
 using VpsPanel.Features.Settings;
 using VpsPanel.Features.Setup;
@@ -53,6 +55,12 @@ public static class PanelApp
         s.AddSingleton(DockerClient.ForSocket(settings.DockerSocket));
         s.AddSingleton(new CaddyAdmin(settings.CaddyAdminAddress));
         s.AddSingleton<SystemStatus>();
+        s.AddSingleton(new GitCli(settings.DataDir));
+        s.AddSingleton<CaddySite>();
+        s.AddSingleton<DeployLog>();
+        s.AddSingleton<DeployRun>();
+        s.AddSingleton<DeployWorker>();
+        s.AddHostedService(sp => sp.GetRequiredService<DeployWorker>());
         // Scheduled jobs: one AddQuartz for the whole panel, each job schedules itself from its settings.
         s.AddQuartz(q =>
         {
@@ -99,17 +107,9 @@ public static class PanelApp
         {
             ForwardedHeaders = Microsoft.AspNetCore.HttpOverrides.ForwardedHeaders.XForwardedFor | Microsoft.AspNetCore.HttpOverrides.ForwardedHeaders.XForwardedProto,
         });
-        // Pages get the HTML error page; the API gets problem+json (AddProblemDetails), never HTML.
-        app.UseWhen(ctx => !ApiRoutes.IsApi(ctx), b =>
-        {
-            b.UseExceptionHandler("/error");
-            b.UseStatusCodePagesWithReExecute("/error", "?code={0}");
-        });
-        app.UseWhen(ApiRoutes.IsApi, b =>
-        {
-            b.UseExceptionHandler();
-            b.UseStatusCodePages();
-        });
+        // One error page for everything; it answers problem+json instead of HTML when the request was for /api.
+        app.UseExceptionHandler("/error");
+        app.UseStatusCodePagesWithReExecute("/error", "?code={0}");
         app.UseAuthentication();
         app.UseAuthorization();
         app.UseAntiforgery();
@@ -118,6 +118,7 @@ public static class PanelApp
         EmbeddedAssets.Map(app);
         Healthz.Map(app);
         ApiRoutes.Map(app);
+        DeploymentLogEndpoints.Map(app);
         app.MapRazorPages();
         return app;
     }

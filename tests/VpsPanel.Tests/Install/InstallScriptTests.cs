@@ -61,7 +61,7 @@ public sealed class InstallScriptTests
         Assert.Contains("vpspanel-caddyfile", caddyfile);
         Assert.Contains("admin 127.0.0.1:2019", caddyfile);
         Assert.Contains("grace_period", caddyfile);
-        Assert.Contains("import /var/lib/vpspanel-caddy/sites/*", caddyfile);
+        Assert.Contains("import /var/lib/vpspanel-caddy/sites/*.caddy", caddyfile);
         Assert.Contains(":2080 {\n\treverse_proxy 127.0.0.1:2081\n}", caddyfile);
         Assert.Equal(debianCaddyfile, await c.ReadAsync("/etc/caddy/Caddyfile.before-vpspanel"));
         var site = await c.ShAsync("runuser -u vpspanel -- bash -c 'umask 0027; printf \"app.example.test {\\n\\trespond ok\\n}\\n\" > /var/lib/vpspanel-caddy/sites/app.caddy' && runuser -u caddy -- caddy adapt --config /etc/caddy/Caddyfile");
