@@ -24,7 +24,8 @@ fi
 if ! docker info >/dev/null 2>&1; then
   log "starting dockerd"
   mkdir -p /var/log
-  nohup dockerd >/var/log/vpspanel-test-dockerd.log 2>&1 &
+  # Its own session, so it outlives this script and whatever process group ran it.
+  setsid nohup dockerd >/var/log/vpspanel-test-dockerd.log 2>&1 </dev/null &
   for _ in $(seq 1 60); do
     docker info >/dev/null 2>&1 && break
     sleep 1
