@@ -2,12 +2,15 @@ using System.Diagnostics.CodeAnalysis;
 using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Http.Features;
+using VpsPanel.Features.Api;
 using VpsPanel.Features.Assets;
 using VpsPanel.Features.Auth;
 using VpsPanel.Features.Caddy;
 using VpsPanel.Features.Dashboard;
 using VpsPanel.Features.Data;
+using VpsPanel.Features.Deployments;
 using VpsPanel.Features.Docker;
+using VpsPanel.Features.Git;
 using VpsPanel.Features.Health;
 using VpsPanel.Features.Settings;
 using VpsPanel.Features.Setup;
@@ -45,12 +48,26 @@ public static class PanelApp
         s.AddSingleton(DockerClient.ForSocket(settings.DockerSocket));
         s.AddSingleton(new CaddyAdmin(settings.CaddyAdminAddress));
         s.AddSingleton<SystemStatus>();
+        s.AddSingleton(new GitCli(settings.DataDir));
+        s.AddSingleton<CaddySite>();
+        s.AddSingleton<DeployLog>();
+        s.AddSingleton<DeployRun>();
+        s.AddSingleton<DeployWorker>();
+        s.AddHostedService(sp => sp.GetRequiredService<DeployWorker>());
 
         var keysDir = Directory.CreateDirectory(Path.Combine(settings.DataDir, "keys"));
         File.SetUnixFileMode(keysDir.FullName, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         s.AddDataProtection().SetApplicationName("vpspanel").PersistKeysToFileSystem(keysDir);
 
-        s.AddAuthentication(CookieAuthenticationDefaults.AuthenticationScheme).AddCookie(AuthCookie.ConfigureCookie);
+        s.AddAuthentication(CookieAuthenticationDefaults.AuthenticationScheme)
+            .AddCookie(AuthCookie.ConfigureCookie)
+            .AddScheme<Microsoft.AspNetCore.Authentication.AuthenticationSchemeOptions, BearerAuth>(BearerAuth.SchemeName, null);
+        s.AddProblemDetails();
+        s.AddOpenApi(o => o.AddDocumentTransformer((doc, _, _) =>
+        {
+            doc.Info = new() { Title = "VpsPanel API", Version = "v1", Description = "Send `Authorization: Bearer <token>`; errors are application/problem+json." };
+            return Task.CompletedTask;
+        }));
         s.AddAuthorizationBuilder()
             .SetFallbackPolicy(new Microsoft.AspNetCore.Authorization.AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build())
             .AddPolicy(AuthCookie.AdminPolicy, p => p.RequireRole(Users.Roles.Admin));
@@ -66,6 +83,13 @@ public static class PanelApp
         var app = builder.Build();
         app.Services.GetRequiredService<SetupToken>().CreateIfNoUser();
 
+        // Caddy (on this host) terminates TLS and proxies to the panel: trust its X-Forwarded-* from loopback only,
+        // so the auth cookie becomes Secure over HTTPS and rate limits see the client's address, not Caddy's.
+        app.UseForwardedHeaders(new ForwardedHeadersOptions
+        {
+            ForwardedHeaders = Microsoft.AspNetCore.HttpOverrides.ForwardedHeaders.XForwardedFor | Microsoft.AspNetCore.HttpOverrides.ForwardedHeaders.XForwardedProto,
+        });
+        // One error page for everything; it answers problem+json instead of HTML when the request was for /api.
         app.UseExceptionHandler("/error");
         app.UseStatusCodePagesWithReExecute("/error", "?code={0}");
         app.UseAuthentication();
@@ -75,6 +99,8 @@ public static class PanelApp
         // The route table. Razor pages (one file per action) map themselves from their @page lines.
         EmbeddedAssets.Map(app);
         Healthz.Map(app);
+        ApiRoutes.Map(app);
+        DeploymentLogEndpoints.Map(app);
         app.MapRazorPages();
         return app;
     }

@@ -35,6 +35,10 @@ public sealed class LoginThrottle(TimeProvider time)
 
     static int Count(ConcurrentDictionary<string, Queue<DateTimeOffset>> map, string key, DateTimeOffset now, bool record)
     {
+        // Keys are attacker-chosen (emails, addresses): drop the idle ones before the maps can grow without bound.
+        if (map.Count > 10_000)
+            foreach (var (k, old) in map)
+                lock (old) if (old.Count == 0 || now - old.Peek() > Window) map.TryRemove(k, out _);
         var q = map.GetOrAdd(key, _ => new Queue<DateTimeOffset>());
         lock (q)
         {

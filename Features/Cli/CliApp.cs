@@ -18,7 +18,7 @@ public sealed class CliException(string message, int exitCode = 1) : Exception(m
 /// </summary>
 public static class CliApp
 {
-    static readonly string[] Commands = ["user", "config", "version", "help", "--help", "-h", "-?", "--version"];
+    static readonly string[] Commands = ["user", "token", "config", "version", "help", "--help", "-h", "-?", "--version"];
 
     public static bool IsCommand(string word) => Commands.Contains(word);
 
@@ -33,13 +33,15 @@ public static class CliApp
         var root = new RootCommand("VpsPanel: a self-hosted deployment panel. Run with no command to serve the panel.");
         root.Options.Add(DataDir);
         root.Subcommands.Add(UserCommands.Build());
+        root.Subcommands.Add(Tokens.TokenCommands.Build());
         root.Subcommands.Add(ConfigCommand());
         var version = new Command("version", "Print the version");
         version.SetAction(_ => { Console.WriteLine($"vpspanel {Version}"); return 0; });
         root.Subcommands.Add(version);
         try
         {
-            return await root.Parse(args).InvokeAsync();
+            // Our own handler below prints CliException messages plainly; System.CommandLine's would print a stack trace.
+            return await root.Parse(args).InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
         }
         catch (CliException e)
         {

@@ -262,7 +262,12 @@ public sealed class DockerClient : IDisposable
         var filters = JsonSerializer.Serialize(new Dictionary<string, string[]> { ["label"] = [label] }, DockerJson.Default.DictionaryStringStringArray);
         using var res = await Send(HttpMethod.Get, $"images/json?filters={Uri.EscapeDataString(filters)}", null, ct);
         var arr = JsonNode.Parse(await res.Content.ReadAsStringAsync(ct))!.AsArray();
-        return arr.SelectMany(i => i!["RepoTags"]?.AsArray().Select(t => (string)t!) ?? [(string)i["Id"]!]).ToList();
+        // An untagged image (e.g. a step of a cancelled build) reports "<none>:<none>", which no call accepts: use its id.
+        return arr.SelectMany(i =>
+        {
+            var tags = i!["RepoTags"]?.AsArray().Select(t => (string)t!).Where(t => t != "<none>:<none>").ToList() ?? [];
+            return tags.Count > 0 ? tags : [(string)i["Id"]!];
+        }).ToList();
     }
 
     static JsonObject ToJson(IReadOnlyDictionary<string, string> d)

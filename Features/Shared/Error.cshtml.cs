@@ -1,4 +1,6 @@
 using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
 
 namespace VpsPanel.Features.Shared;
@@ -19,6 +21,26 @@ public sealed class ErrorModel : PageModel
         _ => "Something went wrong on the panel. The panel's log has the details.",
     };
 
-    public void OnGet(int? code) => Code = code ?? Response.StatusCode;
-    public void OnPost(int? code) => OnGet(code);
+    public IActionResult OnGet(int? code)
+    {
+        Code = code ?? Response.StatusCode;
+        var originalPath = HttpContext.Features.Get<IStatusCodeReExecuteFeature>()?.OriginalPath
+            ?? HttpContext.Features.Get<IExceptionHandlerPathFeature>()?.Path ?? "";
+        if (originalPath.StartsWith("/api", StringComparison.Ordinal))
+        {
+            return new ContentResult
+            {
+                StatusCode = Code == 0 ? 500 : Code,
+                ContentType = "application/problem+json",
+                Content = System.Text.Json.JsonSerializer.Serialize(new Dictionary<string, object>
+                {
+                    ["type"] = $"https://httpstatuses.io/{(Code == 0 ? 500 : Code)}", ["title"] = $"Error {(Code == 0 ? 500 : Code)}",
+                    ["status"] = Code == 0 ? 500 : Code, ["detail"] = Message,
+                }),
+            };
+        }
+        return Page();
+    }
+
+    public IActionResult OnPost(int? code) => OnGet(code);
 }

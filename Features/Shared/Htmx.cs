@@ -7,7 +7,7 @@ public static class Htmx
 {
     public static bool IsHtmx(this HttpRequest r) => r.Headers["HX-Request"] == "true";
 
-    /// <summary>After a successful POST: htmx gets HX-Location (a client-side navigation), a plain form a 303.</summary>
+    /// <summary>After a successful POST: htmx gets HX-Location (a client-side navigation), a plain form a 303 See Other.</summary>
     public static IActionResult RedirectAfterPost(HttpContext ctx, string url)
     {
         if (ctx.Request.IsHtmx())
@@ -15,6 +15,7 @@ public static class Htmx
             ctx.Response.Headers["HX-Location"] = url;
             return new NoContentResult();
         }
-        return new RedirectResult(url) { PreserveMethod = false };
+        ctx.Response.Headers.Location = url;
+        return new StatusCodeResult(StatusCodes.Status303SeeOther);
     }
 }

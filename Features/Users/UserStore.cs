@@ -7,8 +7,16 @@ using VpsPanel.Features.Shared;
 
 namespace VpsPanel.Features.Users;
 
-public sealed record UserRow(long Id, string Email, string PasswordHash, string Role, bool Disabled, string SecurityStamp, string CreatedAt)
+/// <summary>A users row. Init properties rather than a positional record: Dapper then converts SQLite's INTEGER to bool.</summary>
+public sealed record UserRow
 {
+    public long Id { get; init; }
+    public string Email { get; init; } = "";
+    public string PasswordHash { get; init; } = "";
+    public string Role { get; init; } = "";
+    public bool Disabled { get; init; }
+    public string SecurityStamp { get; init; } = "";
+    public string CreatedAt { get; init; } = "";
     public bool IsAdmin => Role == Roles.Admin;
 }
 

@@ -1,4 +1,12 @@
 // Small behaviours htmx does not cover. Kept tiny and framework-free.
+
+// Antiforgery on every state-changing htmx request, including ones not sent from a form.
+document.addEventListener("htmx:configRequest", (e) => {
+  if (e.detail.verb === "get") return;
+  const token = document.getElementById("af-token")?.value;
+  if (token) e.detail.headers["RequestVerificationToken"] = token;
+});
+
 document.addEventListener("click", (e) => {
   const btn = e.target.closest("[data-copy]");
   if (!btn) return;
@@ -9,4 +17,44 @@ document.addEventListener("click", (e) => {
     btn.textContent = "Copied";
     setTimeout(() => (btn.textContent = old), 1500);
   });
+});
+
+// Deployment page: follow the log live over Server-Sent Events (plain EventSource: resumes by Last-Event-ID on its
+// own), refresh the status/steps fragment when the status changes, and load earlier lines on demand.
+function startLogStream(pre) {
+  if (!pre.dataset.stream || pre.dataset.started) return;
+  pre.dataset.started = "1";
+  const es = new EventSource(pre.dataset.stream);
+  const refresh = () => {
+    const summary = document.getElementById("summary");
+    if (summary && window.htmx) htmx.ajax("GET", pre.dataset.summary, { target: "#summary", swap: "outerHTML" });
+  };
+  es.addEventListener("log", (e) => {
+    if (!pre.isConnected) return es.close();
+    const follow = pre.scrollTop + pre.clientHeight >= pre.scrollHeight - 8;
+    pre.append(e.data + "\n");
+    if (follow) pre.scrollTop = pre.scrollHeight;
+  });
+  es.addEventListener("status", () => { if (!pre.isConnected) return es.close(); refresh(); });
+  es.addEventListener("done", () => { es.close(); refresh(); });
+}
+
+function initPage(root) {
+  root.querySelectorAll?.("pre.log[data-stream]").forEach(startLogStream);
+  const log = document.getElementById("log");
+  if (log && log.dataset.stream === "" && log.scrollHeight) log.scrollTop = log.scrollHeight;
+}
+document.addEventListener("DOMContentLoaded", () => initPage(document));
+document.addEventListener("htmx:load", (e) => initPage(e.detail.elt));
+
+document.addEventListener("click", async (e) => {
+  const btn = e.target.closest("[data-log-earlier]");
+  if (!btn) return;
+  const res = await fetch(`${btn.dataset.logEarlier}?before=${btn.dataset.before}`, { credentials: "same-origin" });
+  if (!res.ok) return;
+  const chunk = await res.json();
+  const pre = document.getElementById("log");
+  pre.prepend(chunk.text);
+  btn.dataset.before = chunk.start;
+  if (chunk.start === 0) btn.remove();
 });

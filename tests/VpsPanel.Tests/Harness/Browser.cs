@@ -11,14 +11,15 @@ public sealed class Browser : IAsyncDisposable
     IPlaywright _playwright = null!;
     public IBrowser Chromium { get; private set; } = null!;
 
-    public static async Task<Browser> LaunchAsync()
+    /// <summary>Extra arguments are added to the fixed ones (e.g. --host-resolver-rules to reach a test domain through Caddy).</summary>
+    public static async Task<Browser> LaunchAsync(params string[] extraArgs)
     {
         var b = new Browser { _playwright = await Playwright.CreateAsync() };
         b.Chromium = await b._playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
         {
             ExecutablePath = "/usr/bin/chromium",
             Headless = true,
-            Args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"],
+            Args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic", .. extraArgs],
         });
         return b;
     }

@@ -49,7 +49,7 @@ public sealed class PanelClient : IDisposable
         (page.Doc.QuerySelector("input[name=__RequestVerificationToken]") as IHtmlInputElement)?.Value;
 
     /// <summary>Loads <paramref name="formPage"/>, then posts the fields (plus its antiforgery token) to <paramref name="action"/>.</summary>
-    public async Task<Page> SubmitAsync(string formPage, IDictionary<string, string> fields, string? action = null, bool withToken = true)
+    public async Task<Page> SubmitAsync(string formPage, Dictionary<string, string> fields, string? action = null, bool withToken = true)
     {
         var page = await GetAsync(formPage);
         var form = new Dictionary<string, string>(fields);

@@ -32,11 +32,12 @@ public sealed class PanelProcess : IAsyncDisposable
     /// Starts the panel and waits for /healthz. Docker and Caddy default to settings that point nowhere
     /// (a socket path that does not exist, an admin port nobody listens on) unless the test passes real ones.
     /// </summary>
-    public static async Task<PanelProcess> StartAsync(IDictionary<string, string>? settings = null, string? dataDir = null, string? binary = null)
+    public static async Task<PanelProcess> StartAsync(IDictionary<string, string>? settings = null, string? dataDir = null, string? binary = null, int? port = null)
     {
         var ownsDataDir = dataDir is null;
         dataDir ??= Paths.NewTempDir("vpspanel-data-");
-        var port = Paths.FreePort();
+        // A restart passes the old port so a client's base address stays valid.
+        port ??= Paths.FreePort();
         var env = new Dictionary<string, string>
         {
             ["Panel__DataDir"] = dataDir,
@@ -49,7 +50,7 @@ public sealed class PanelProcess : IAsyncDisposable
         if (settings is not null) foreach (var (k, v) in settings) env[k] = v;
 
         var p = StartProcess(binary ?? Paths.Binary, [], env);
-        var panel = new PanelProcess(p, dataDir, port, ownsDataDir);
+        var panel = new PanelProcess(p, dataDir, port.Value, ownsDataDir);
         p.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (panel._log) panel._log.AppendLine(e.Data); };
         p.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (panel._log) panel._log.AppendLine(e.Data); };
         p.BeginOutputReadLine();

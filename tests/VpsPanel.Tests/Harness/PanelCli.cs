@@ -5,7 +5,7 @@ namespace VpsPanel.Tests.Harness;
 public sealed record CliResult(int ExitCode, string Stdout, string Stderr);
 
 /// <summary>Runs the published binary as a CLI, as an admin on the server would.</summary>
-public static class Cli
+public static class PanelCli
 {
     public static async Task<CliResult> RunAsync(IEnumerable<string> args, string? stdin = null, IDictionary<string, string>? env = null, string? binary = null)
     {

@@ -1,0 +1,64 @@
+using Microsoft.AspNetCore.Authorization;
+using VpsPanel.Features.Auth;
+using VpsPanel.Features.Data;
+using VpsPanel.Features.Tokens;
+using VpsPanel.Features.Users;
+
+namespace VpsPanel.Features.Api;
+
+/// <summary>The REST API under /api: bearer tokens only (no cookies, so no CSRF surface), JSON in and out.</summary>
+public static class ApiRoutes
+{
+    public static bool IsApi(HttpContext ctx) => ctx.Request.Path.StartsWithSegments("/api");
+
+    public static RouteGroupBuilder Map(WebApplication app)
+    {
+        app.MapOpenApi("/api/openapi.json").AllowAnonymous();
+        // Any other /api path: a problem+json 404 naming the document, instead of a sign-in challenge.
+        app.Map("/api/{**rest}", (string rest) => ApiProblem.Result(404, $"There is no API route /api/{rest}. The routes are listed in /api/openapi.json."))
+            .AllowAnonymous().ExcludeFromDescription();
+        var api = app.MapGroup("/api").RequireAuthorization(new AuthorizeAttribute { AuthenticationSchemes = BearerAuth.SchemeName });
+
+        api.MapGet("/me", (HttpContext ctx, Db db) =>
+        {
+            using var c = db.Open();
+            var u = UserStore.FindUserById(c, ctx.User.UserId())!;
+            return Results.Ok(new { id = u.Id, email = u.Email, role = u.Role });
+        }).WithSummary("The user the token belongs to");
+
+        api.MapGet("/tokens", (HttpContext ctx, Db db) =>
+        {
+            using var c = db.Open();
+            return Results.Ok(ApiTokens.ListTokensOfUser(c, ctx.User.UserId()).Select(TokenJson));
+        }).WithSummary("Your API tokens (never their secret)");
+
+        api.MapPost("/tokens", async (HttpContext ctx, Db db) =>
+        {
+            var (body, error) = await ApiProblem.ReadJson<CreateTokenRequest>(ctx.Request);
+            if (error is not null) return error;
+            var errors = new Dictionary<string, string>();
+            if (ApiTokens.NameProblem(body!.Name) is { } n) errors["name"] = n;
+            if (ApiTokens.ExpiryProblem(body.ExpiresInDays) is { } x) errors["expiresInDays"] = x;
+            if (errors.Count > 0) return ApiProblem.Invalid(errors);
+            using var c = db.Open();
+            var (id, token) = ApiTokens.CreateToken(c, ctx.User.UserId(), body.Name!, body.ExpiresInDays);
+            return Results.Json(new { id, name = body.Name!.Trim(), token }, statusCode: 201);
+        }).WithSummary("Create a token for yourself; the token is in this response only");
+
+        api.MapDelete("/tokens/{id:long}", (long id, HttpContext ctx, Db db) =>
+        {
+            using var c = db.Open();
+            return ApiTokens.RevokeToken(c, id, ctx.User.UserId()) ? Results.NoContent() : ApiProblem.NotFound($"Token {id}");
+        }).WithSummary("Revoke one of your tokens");
+
+        return api;
+    }
+
+    public sealed record CreateTokenRequest(string? Name, int? ExpiresInDays);
+
+    static object TokenJson(ApiTokenRow t) => new
+    {
+        id = t.Id, name = t.Name, prefix = t.Prefix, createdAt = t.CreatedAt, expiresAt = t.ExpiresAt,
+        lastUsedAt = t.LastUsedAt, revokedAt = t.RevokedAt, state = t.State(DateTime.UtcNow),
+    };
+}

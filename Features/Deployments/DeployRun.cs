@@ -1,0 +1,301 @@
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.AspNetCore.DataProtection;
+using VpsPanel.Features.Caddy;
+using VpsPanel.Features.Data;
+using VpsPanel.Features.Docker;
+using VpsPanel.Features.Git;
+using VpsPanel.Features.Projects;
+using VpsPanel.Features.Settings;
+
+namespace VpsPanel.Features.Deployments;
+
+/// <summary>A deploy step failed for a reason we can state; the message goes to the log and the deployment row.</summary>
+public sealed class DeployFailure(string message) : Exception(message);
+
+/// <summary>
+/// One deployment, start to end: clone → build → start → health check → switch → live, then drain and retire the
+/// previous container. Anything that fails before the switch leaves the live container and route as they were and
+/// removes what this deployment created. The worker decides when this runs; this decides nothing about the queue.
+/// </summary>
+public sealed class DeployRun(
+    Db db, PanelSettings settings, DockerClient docker, GitCli git, CaddySite caddy, DeployLog logs,
+    IDataProtectionProvider protection, ILogger<DeployRun> logger)
+{
+    static readonly HttpClient Health = new(new SocketsHttpHandler { AllowAutoRedirect = false, UseProxy = false }) { Timeout = Timeout.InfiniteTimeSpan };
+
+    /// <summary>A label only this panel's containers carry (from its data dir), so two panels on one engine never touch each other's.</summary>
+    public static string PanelId(PanelSettings s) => Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(s.DataDir)))[..12].ToLowerInvariant();
+
+    public static string ImageName(string slug, long id) => $"vpspanel/{slug}:{id}";
+    public static string ContainerName(string slug, long id) => $"vpspanel-{slug}-{id}";
+
+    string BuildDir(long id) => Path.Combine(settings.DataDir, "builds", id.ToString());
+
+    /// <summary>Runs the deployment; returns the work left after it went live (drain, retire the old container), if any.</summary>
+    public async Task<Func<Task>?> RunAsync(long id, CancellationToken cancel)
+    {
+        using var c = db.Open();
+        var d = DeployStore.FindDeployment(c, id) ?? throw new InvalidOperationException($"deployment {id} vanished");
+        var project = ProjectStore.FindProjectById(c, d.ProjectId) ?? throw new InvalidOperationException($"project of deployment {id} vanished");
+        var config = ProjectConfig.FromJson(d.ConfigJson);
+        using var log = logs.Open(id);
+        var step = DeployStates.Cloning;
+        string? builtImage = null, containerName = null;
+        void Step(string s)
+        {
+            cancel.ThrowIfCancellationRequested();
+            step = s;
+            DeployStore.UpdateStep(c, id, s);
+            log.Important($"==> {DeployStates.Label(s)}");
+        }
+
+        log.Important($"deployment {id} of {project.Slug} ({d.Trigger}{(d.RequestedByEmail is { } who ? " by " + who : "")})");
+        try
+        {
+            string image;
+            if (d.RollbackOf is { } source)
+            {
+                image = d.Image ?? throw new DeployFailure("the deployment to roll back to has no image");
+                Step(DeployStates.Starting);
+                if (!await docker.ImageExistsAsync(image, cancel))
+                    throw new DeployFailure($"the image {image} of deployment {source} no longer exists; redeploy its commit instead");
+                log.Important($"rollback to deployment {source}: reusing image {image}, no build");
+            }
+            else
+            {
+                Step(DeployStates.Cloning);
+                var auth = AuthFor(project);
+                await git.FetchAsync(project.Id, config.GitUrl, config.Branch, auth, log.Line, cancel);
+                var commit = await git.ResolveAsync(project.Id, config.Branch, d.RequestedCommit, cancel);
+                DeployStore.UpdateCommit(c, id, commit.Sha, commit.Author, commit.Message);
+                log.Important($"commit {commit.Sha} by {commit.Author}: {commit.Message}");
+                await git.CheckoutAsync(project.Id, commit.Sha, BuildDir(id), cancel);
+
+                Step(DeployStates.Building);
+                image = ImageName(project.Slug, id);
+                await BuildAsync(config, id, image, project.Slug, log, cancel, () => builtImage = image);
+                DeployStore.UpdateImage(c, id, image);
+            }
+
+            if (step != DeployStates.Starting) Step(DeployStates.Starting);
+            containerName = ContainerName(project.Slug, id);
+            var port = await StartContainerAsync(c, id, project.Slug, image, containerName, config.ContainerPort, log, cancel);
+
+            Step(DeployStates.HealthChecking);
+            await HealthCheckAsync(containerName, port, config.HealthPath, log, cancel);
+
+            Step(DeployStates.Switching);
+            // From here on the route changes; a cancel can no longer undo it half-way, so the switch ignores it.
+            await caddy.ApplyAsync(project.Slug, CaddySite.Render(project.Slug, config.Domains, port, settings.AutomaticHttps), log.Important, CancellationToken.None);
+            var previous = DeployStore.MarkLiveRetiringPrevious(c, id, project.Id);
+            log.Important($"==> live: {string.Join(", ", config.Domains)} → 127.0.0.1:{port}");
+            if (previous is not { } prev) return null;
+            var old = DeployStore.FindDeployment(c, prev);
+            return () => RetireAsync(id, old);
+        }
+        catch (Exception e) when (e is OperationCanceledException && cancel.IsCancellationRequested)
+        {
+            log.Important($"cancelled during {DeployStates.Label(step)}");
+            await CleanUpAsync(containerName, builtImage, log);
+            DeployStore.FinishUnsuccessfully(c, id, DeployStates.Cancelled, $"cancelled during {DeployStates.Label(step)}");
+        }
+        catch (Exception e) when (e is DeployFailure or GitException or DockerException or CaddyException or IOException or HttpRequestException or OperationCanceledException)
+        {
+            log.Important($"FAILED at {DeployStates.Label(step)}: {e.Message}");
+            await CleanUpAsync(containerName, builtImage, log);
+            DeployStore.FinishUnsuccessfully(c, id, DeployStates.Failed, e.Message);
+        }
+        catch (Exception e)
+        {
+            // A bug, not a deploy problem: still end the row (never "building" forever) and keep the stack for us.
+            logger.LogError(e, "deployment {Id} crashed at {Step}", id, step);
+            log.Important($"FAILED at {DeployStates.Label(step)}: internal error: {e.Message}");
+            await CleanUpAsync(containerName, builtImage, log);
+            DeployStore.FinishUnsuccessfully(c, id, DeployStates.Failed, "internal error: " + e.Message);
+        }
+        finally
+        {
+            DeleteBuildDir(id);
+        }
+        return null;
+    }
+
+    GitAuth AuthFor(ProjectRow p) => p.GitAuth switch
+    {
+        "token" when p.GitTokenProtected is { } t => new GitAuth(Token: protection.CreateProtector(ProjectStore.TokenPurpose).Unprotect(t)),
+        "ssh" when File.Exists(git.DeployKeyPath(p.Id)) => new GitAuth(SshKeyFile: git.DeployKeyPath(p.Id)),
+        "ssh" => throw new DeployFailure("the project uses an SSH deploy key but none has been generated; generate one on the project page"),
+        _ => GitAuth.None,
+    };
+
+    async Task BuildAsync(ProjectConfig config, long id, string image, string slug, DeployLog.Writer log, CancellationToken cancel, Action built)
+    {
+        var root = BuildDir(id);
+        var context = config.ContextDir == "." ? root : Path.Combine(root, config.ContextDir);
+        if (!Directory.Exists(context)) throw new DeployFailure($"the build context directory \"{config.ContextDir}\" does not exist in this commit");
+        if (!File.Exists(Path.Combine(root, config.DockerfilePath))) throw new DeployFailure($"there is no Dockerfile at \"{config.DockerfilePath}\" in this commit");
+        var dockerfile = ProjectStore.DockerfileInContext(config.DockerfilePath, config.ContextDir)
+            ?? throw new DeployFailure("the Dockerfile must be inside the build context directory");
+        log.Important($"building {image} (memory limit {settings.BuildMemoryBytes / (1024 * 1024)} MiB, timeout {settings.BuildTimeout.TotalMinutes:0} min)");
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancel);
+        timeout.CancelAfter(settings.BuildTimeout);
+        try
+        {
+            await docker.BuildAsync(context, dockerfile, image, Labels(slug, id), null, settings.BuildMemoryBytes, log.Line, timeout.Token);
+            built();
+        }
+        catch (OperationCanceledException) when (!cancel.IsCancellationRequested)
+        {
+            // Closing the request is what stops the engine's build; the image tag may exist from a finished step.
+            built();
+            throw new DeployFailure($"the build took longer than {settings.BuildTimeout.TotalMinutes:0} minutes (setting Deploy:BuildTimeoutMinutes) and was stopped");
+        }
+        catch (OperationCanceledException)
+        {
+            built();
+            throw;
+        }
+    }
+
+    Dictionary<string, string> Labels(string slug, long id) => new()
+    {
+        ["vpspanel.project"] = slug,
+        ["vpspanel.deployment"] = id.ToString(),
+        ["vpspanel.panel"] = PanelId(settings),
+    };
+
+    async Task<int> StartContainerAsync(Microsoft.Data.Sqlite.SqliteConnection c, long id, string slug, string image, string name,
+        int containerPort, DeployLog.Writer log, CancellationToken cancel)
+    {
+        // A container of this name can only be left from an interrupted earlier attempt of this very deployment.
+        await docker.RemoveContainerAsync(name, cancel);
+        for (var attempt = 1; ; attempt++)
+        {
+            var port = PickFreePort(c);
+            DeployStore.UpdateContainer(c, id, name, port);
+            log.Important($"starting container {name} from {image} on 127.0.0.1:{port} → {containerPort}");
+            await docker.CreateContainerAsync(new ContainerSpec(name, image, Labels(slug, id), containerPort, port), cancel);
+            try
+            {
+                await docker.StartContainerAsync(name, cancel);
+                return port;
+            }
+            catch (DockerException e) when (attempt < 5 && (e.Message.Contains("already allocated") || e.Message.Contains("address already in use")))
+            {
+                // Another program took the port between our check and Docker's bind: try the next one.
+                log.Line($"port {port} was taken meanwhile, trying another");
+                await docker.RemoveContainerAsync(name, cancel);
+            }
+        }
+    }
+
+    /// <summary>A port from Deploy:PortRange that no deployment of ours holds and that nothing on this machine listens on now.</summary>
+    int PickFreePort(Microsoft.Data.Sqlite.SqliteConnection c)
+    {
+        var used = DeployStore.ListHostPortsInUse(c);
+        var span = settings.PortTo - settings.PortFrom + 1;
+        var start = Random.Shared.Next(span);
+        for (var i = 0; i < span; i++)
+        {
+            var port = settings.PortFrom + (start + i) % span;
+            if (used.Contains(port)) continue;
+            try
+            {
+                using var probe = new TcpListener(System.Net.IPAddress.Loopback, port);
+                probe.Start();
+                probe.Stop();
+                return port;
+            }
+            catch (SocketException) { }
+        }
+        throw new DeployFailure($"no free port left in Deploy:PortRange {settings.PortFrom}-{settings.PortTo}");
+    }
+
+    async Task HealthCheckAsync(string container, int port, string path, DeployLog.Writer log, CancellationToken cancel)
+    {
+        var url = $"http://127.0.0.1:{port}{path}";
+        var interval = TimeSpan.FromMilliseconds(250);
+        for (var attempt = 1; attempt <= settings.HealthRetries; attempt++)
+        {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancel);
+            timeout.CancelAfter(settings.HealthTimeout);
+            string outcome;
+            try
+            {
+                using var res = await Health.GetAsync(url, HttpCompletionOption.ResponseHeadersRead, timeout.Token);
+                var code = (int)res.StatusCode;
+                if (code is >= 200 and < 400)
+                {
+                    log.Important($"health check {attempt}/{settings.HealthRetries}: GET {path} → {code}, healthy");
+                    return;
+                }
+                outcome = $"answered {code}";
+            }
+            catch (OperationCanceledException) when (!cancel.IsCancellationRequested) { outcome = $"no answer within {settings.HealthTimeout.TotalSeconds:0} s"; }
+            catch (HttpRequestException e) { outcome = e.InnerException?.Message ?? e.Message; }
+            log.Line($"health check {attempt}/{settings.HealthRetries}: GET {path}: {outcome}");
+            var state = await docker.InspectContainerAsync(container, cancel);
+            if (state is null || !state.Running)
+                throw new DeployFailure($"the container stopped (status {state?.Status ?? "gone"}, exit code {state?.ExitCode}) before it became healthy");
+            await Task.Delay(interval, cancel);
+            // Back off to one try a second: a slow app gets its whole retry budget, a fast one is seen at once.
+            interval = TimeSpan.FromSeconds(1);
+        }
+        throw new DeployFailure($"the app did not answer GET {path} with 2xx/3xx after {settings.HealthRetries} tries (Deploy:HealthRetries)");
+    }
+
+    /// <summary>Removes what a failed or cancelled deployment created; never the live container (a different name).</summary>
+    async Task CleanUpAsync(string? container, string? image, DeployLog.Writer log)
+    {
+        try
+        {
+            if (container is not null)
+            {
+                await docker.RemoveContainerAsync(container, CancellationToken.None);
+                log.Important($"removed container {container}");
+            }
+            if (image is not null)
+            {
+                await docker.RemoveImageAsync(image, CancellationToken.None);
+                log.Important($"removed image {image}");
+            }
+        }
+        catch (DockerException e)
+        {
+            log.Important($"cleanup: {e.Message}");
+        }
+    }
+
+    /// <summary>After the switch: let in-flight requests to the old container finish, then stop and remove it. Its image stays for rollback.</summary>
+    async Task RetireAsync(long id, DeploymentRow? old)
+    {
+        if (old?.ContainerName is not { } name) return;
+        using var writer = logs.Open(id);
+        Action<string> log = writer.Important;
+        if (settings.Drain > TimeSpan.Zero)
+        {
+            log($"draining {name} for {settings.Drain.TotalSeconds:0} s");
+            await Task.Delay(settings.Drain);
+        }
+        try
+        {
+            // The drain was the grace period; an app that ignores SIGTERM (PID 1 often does) gets a short extra wait.
+            await docker.StopContainerAsync(name, 3, CancellationToken.None);
+            await docker.RemoveContainerAsync(name, CancellationToken.None);
+            log($"retired deployment {old.Id}: container {name} stopped and removed (image {old.Image} kept for rollback)");
+        }
+        catch (DockerException e)
+        {
+            logger.LogWarning("retiring {Name} after deployment {Id}: {Message}", name, id, e.Message);
+            log($"retiring {name} failed: {e.Message}");
+        }
+    }
+
+    void DeleteBuildDir(long id)
+    {
+        try { if (Directory.Exists(BuildDir(id))) Directory.Delete(BuildDir(id), recursive: true); }
+        catch (IOException e) { logger.LogWarning("could not delete build dir {Dir}: {Message}", BuildDir(id), e.Message); }
+    }
+}

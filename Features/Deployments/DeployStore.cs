@@ -1,0 +1,193 @@
+using Dapper;
+using Microsoft.Data.Sqlite;
+using VpsPanel.Features.Projects;
+using VpsPanel.Features.Shared;
+
+namespace VpsPanel.Features.Deployments;
+
+public sealed record DeploymentRow(
+    long Id, long ProjectId, string Status, string Trigger, long? RequestedBy, string? RequestedByEmail, string? RequestedCommit,
+    long? RollbackOf, string ConfigJson, string? CommitSha, string? CommitMessage, string? CommitAuthor, string? Image,
+    string? ContainerName, long? HostPort, string? FailedStep, string? Error, long CancelRequested, string CreatedAt,
+    string? StartedAt, string? FinishedAt)
+{
+    public bool IsFinished => DeployStates.IsFinished(Status);
+    public string ShortSha => CommitSha is { Length: >= 7 } s ? s[..7] : "";
+    public TimeSpan? Duration =>
+        StartedAt is not null && DateTime.TryParse(StartedAt, null, System.Globalization.DateTimeStyles.RoundtripKind, out var s)
+            ? (FinishedAt is not null && DateTime.TryParse(FinishedAt, null, System.Globalization.DateTimeStyles.RoundtripKind, out var f) ? f : DateTime.UtcNow) - s
+            : null;
+}
+
+public sealed record StepRow(string Step, string StartedAt, string? FinishedAt)
+{
+    public TimeSpan? Duration => FinishedAt is null ? null : DateTime.Parse(FinishedAt, null, System.Globalization.DateTimeStyles.RoundtripKind) - DateTime.Parse(StartedAt, null, System.Globalization.DateTimeStyles.RoundtripKind);
+}
+
+/// <summary>The deployment states (see GUIDE.md) and what they mean for the queue.</summary>
+public static class DeployStates
+{
+    public const string Queued = "queued", Cloning = "cloning", Building = "building", Starting = "starting",
+        HealthChecking = "health_checking", Switching = "switching", Live = "live", Failed = "failed",
+        Cancelled = "cancelled", Superseded = "superseded", Retired = "retired";
+
+    /// <summary>The steps a deployment walks through, in order (the page shows them as a row).</summary>
+    public static readonly string[] Steps = [Cloning, Building, Starting, HealthChecking, Switching];
+
+    public static readonly string[] Running = [Cloning, Building, Starting, HealthChecking, Switching];
+
+    public static bool IsRunning(string s) => Running.Contains(s);
+    public static bool IsFinished(string s) => s is Live or Failed or Cancelled or Superseded or Retired;
+
+    public static string Label(string s) => s.Replace('_', ' ');
+}
+
+/// <summary>The queue's SQL: enqueue (superseding older queued rows), claim, step changes, and the end states.</summary>
+public static class DeployStore
+{
+    const string Columns =
+        "d.id, d.project_id, d.status, d.trigger, d.requested_by, u.email AS requested_by_email, d.requested_commit, d.rollback_of, " +
+        "d.config_json, d.commit_sha, d.commit_message, d.commit_author, d.image, d.container_name, d.host_port, d.failed_step, " +
+        "d.error, d.cancel_requested, d.created_at, d.started_at, d.finished_at";
+
+    const string From = "FROM deployments d LEFT JOIN users u ON u.id = d.requested_by";
+
+    /// <summary>
+    /// Queues a deployment. Older queued deployments of the same project become superseded in the same transaction:
+    /// only the newest request matters once it is going to run anyway.
+    /// </summary>
+    public static long EnqueueDeployment(SqliteConnection c, long projectId, string trigger, long? requestedBy, ProjectConfig config,
+        string? requestedCommit = null, long? rollbackOf = null, string? commitSha = null, string? commitMessage = null,
+        string? commitAuthor = null, string? image = null)
+    {
+        using var tx = c.BeginTransaction();
+        var now = Clock.Now();
+        c.Execute("UPDATE deployments SET status = 'superseded', finished_at = @now WHERE project_id = @projectId AND status = 'queued'",
+            new { projectId, now }, tx);
+        var id = c.ExecuteScalar<long>(
+            """
+            INSERT INTO deployments (project_id, status, trigger, requested_by, requested_commit, rollback_of, config_json,
+                                     commit_sha, commit_message, commit_author, image, created_at)
+            VALUES (@projectId, 'queued', @trigger, @requestedBy, @requestedCommit, @rollbackOf, @config,
+                    @commitSha, @commitMessage, @commitAuthor, @image, @now)
+            RETURNING id
+            """,
+            new { projectId, trigger, requestedBy, requestedCommit, rollbackOf, config = config.ToJson(), commitSha, commitMessage, commitAuthor, image, now }, tx);
+        tx.Commit();
+        return id;
+    }
+
+    public static DeploymentRow? FindDeployment(SqliteConnection c, long id) =>
+        c.QuerySingleOrDefault<DeploymentRow>($"SELECT {Columns} {From} WHERE d.id = @id", new { id });
+
+    public static List<DeploymentRow> ListDeploymentsOfProject(SqliteConnection c, long projectId, int limit = 50) =>
+        c.Query<DeploymentRow>($"SELECT {Columns} {From} WHERE d.project_id = @projectId ORDER BY d.id DESC LIMIT @limit", new { projectId, limit }).AsList();
+
+    public static DeploymentRow? FindLiveDeployment(SqliteConnection c, long projectId, SqliteTransaction? tx = null) =>
+        c.QuerySingleOrDefault<DeploymentRow>($"SELECT {Columns} {From} WHERE d.project_id = @projectId AND d.status = 'live'", new { projectId }, tx);
+
+    public static List<StepRow> ListSteps(SqliteConnection c, long deploymentId) =>
+        c.Query<StepRow>("SELECT step, started_at, finished_at FROM deployment_steps WHERE deployment_id = @deploymentId ORDER BY started_at",
+            new { deploymentId }).AsList();
+
+    public static string? FindStatus(SqliteConnection c, long id) =>
+        c.ExecuteScalar<string?>("SELECT status FROM deployments WHERE id = @id", new { id });
+
+    /// <summary>
+    /// Claims the oldest queued deployment of a project that has nothing running, moving it to its first step.
+    /// One statement, so two claimers can never both take a row or both run a project.
+    /// </summary>
+    public static long? ClaimNextQueuedDeployment(SqliteConnection c)
+    {
+        var now = Clock.Now();
+        return c.ExecuteScalar<long?>(
+            """
+            UPDATE deployments SET status = 'cloning', started_at = @now
+            WHERE id = (
+                SELECT q.id FROM deployments q
+                WHERE q.status = 'queued'
+                  AND NOT EXISTS (SELECT 1 FROM deployments r WHERE r.project_id = q.project_id
+                                  AND r.status IN ('cloning', 'building', 'starting', 'health_checking', 'switching'))
+                ORDER BY q.id LIMIT 1)
+              AND status = 'queued'
+            RETURNING id
+            """, new { now });
+    }
+
+    public static int CountRunningDeployments(SqliteConnection c) =>
+        c.ExecuteScalar<int>("SELECT count(*) FROM deployments WHERE status IN ('cloning', 'building', 'starting', 'health_checking', 'switching')");
+
+    /// <summary>Moves a running deployment to its next step and closes the previous step's timing.</summary>
+    public static void UpdateStep(SqliteConnection c, long id, string step)
+    {
+        var now = Clock.Now();
+        using var tx = c.BeginTransaction();
+        c.Execute("UPDATE deployment_steps SET finished_at = @now WHERE deployment_id = @id AND finished_at IS NULL", new { id, now }, tx);
+        c.Execute("INSERT OR REPLACE INTO deployment_steps (deployment_id, step, started_at) VALUES (@id, @step, @now)", new { id, step, now }, tx);
+        c.Execute("UPDATE deployments SET status = @step WHERE id = @id", new { id, step }, tx);
+        tx.Commit();
+    }
+
+    public static void UpdateCommit(SqliteConnection c, long id, string sha, string author, string message) =>
+        c.Execute("UPDATE deployments SET commit_sha = @sha, commit_author = @author, commit_message = @message WHERE id = @id",
+            new { id, sha, author, message });
+
+    public static void UpdateImage(SqliteConnection c, long id, string image) =>
+        c.Execute("UPDATE deployments SET image = @image WHERE id = @id", new { id, image });
+
+    public static void UpdateContainer(SqliteConnection c, long id, string containerName, int hostPort) =>
+        c.Execute("UPDATE deployments SET container_name = @containerName, host_port = @hostPort WHERE id = @id", new { id, containerName, hostPort });
+
+    /// <summary>Ends a deployment in failed or cancelled, keeping the step it was at and why.</summary>
+    public static void FinishUnsuccessfully(SqliteConnection c, long id, string status, string error)
+    {
+        var now = Clock.Now();
+        using var tx = c.BeginTransaction();
+        c.Execute("UPDATE deployment_steps SET finished_at = @now WHERE deployment_id = @id AND finished_at IS NULL", new { id, now }, tx);
+        c.Execute(
+            """
+            UPDATE deployments SET failed_step = CASE WHEN status IN ('queued', 'cloning', 'building', 'starting', 'health_checking', 'switching') THEN status ELSE failed_step END,
+                status = @status, error = @error, finished_at = @now
+            WHERE id = @id
+            """, new { id, status, error, now }, tx);
+        tx.Commit();
+    }
+
+    /// <summary>The switch, in the database: the previous live deployment becomes retired and this one live, atomically.</summary>
+    public static long? MarkLiveRetiringPrevious(SqliteConnection c, long id, long projectId)
+    {
+        var now = Clock.Now();
+        using var tx = c.BeginTransaction();
+        var previous = c.ExecuteScalar<long?>("SELECT id FROM deployments WHERE project_id = @projectId AND status = 'live'", new { projectId }, tx);
+        c.Execute("UPDATE deployments SET status = 'retired' WHERE project_id = @projectId AND status = 'live'", new { projectId }, tx);
+        c.Execute("UPDATE deployment_steps SET finished_at = @now WHERE deployment_id = @id AND finished_at IS NULL", new { id, now }, tx);
+        c.Execute("UPDATE deployments SET status = 'live', finished_at = @now WHERE id = @id", new { id, now }, tx);
+        tx.Commit();
+        return previous;
+    }
+
+    /// <summary>Cancels a queued deployment outright; true when it was still queued.</summary>
+    public static bool CancelQueuedDeployment(SqliteConnection c, long id, string error) =>
+        c.Execute("UPDATE deployments SET status = 'cancelled', error = @error, failed_step = 'queued', finished_at = @now WHERE id = @id AND status = 'queued'",
+            new { id, error, now = Clock.Now() }) == 1;
+
+    /// <summary>Flags a running deployment for cancellation (the worker also gets told directly); true when it is running.</summary>
+    public static bool RequestCancel(SqliteConnection c, long id) =>
+        c.Execute("UPDATE deployments SET cancel_requested = 1 WHERE id = @id AND status IN ('cloning', 'building', 'starting', 'health_checking', 'switching')",
+            new { id }) == 1;
+
+    /// <summary>
+    /// After a crash: every deployment left in a running step is failed with the reason. Returns them so their
+    /// leftover containers can be removed (never the live one, which is a different row).
+    /// </summary>
+    public static List<DeploymentRow> FailInterruptedDeployments(SqliteConnection c)
+    {
+        var rows = c.Query<DeploymentRow>($"SELECT {Columns} {From} WHERE d.status IN ('cloning', 'building', 'starting', 'health_checking', 'switching')").AsList();
+        foreach (var r in rows) FinishUnsuccessfully(c, r.Id, DeployStates.Failed, "interrupted by panel restart");
+        return rows;
+    }
+
+    /// <summary>Host ports used by containers the panel has running or about to run, so a new container gets a fresh one.</summary>
+    public static HashSet<int> ListHostPortsInUse(SqliteConnection c) =>
+        c.Query<int>("SELECT host_port FROM deployments WHERE host_port IS NOT NULL AND status IN ('starting', 'health_checking', 'switching', 'live')").ToHashSet();
+}

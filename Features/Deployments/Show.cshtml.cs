@@ -1,0 +1,103 @@
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.Mvc.RazorPages;
+using VpsPanel.Features.Auth;
+using VpsPanel.Features.Data;
+using VpsPanel.Features.Docker;
+using VpsPanel.Features.Projects;
+using VpsPanel.Features.Settings;
+
+namespace VpsPanel.Features.Deployments;
+
+/// <summary>
+/// /deployments/{id}: status, steps with durations, the log (its tail; earlier lines on demand; new lines live over
+/// SSE), and the actions: cancel, roll back to this deployment's image, redeploy this commit.
+/// </summary>
+public sealed class ShowModel(Db db, DeployLog logs, DeployWorker worker, DockerClient docker, PanelSettings settings) : PageModel
+{
+    /// <summary>How much of the log the page shows at first; the rest loads on demand, so a 50 MB log stays fast.</summary>
+    public const int TailBytes = 64 * 1024;
+
+    public DeploymentRow? Deployment { get; private set; }
+    public ProjectRow? Project { get; private set; }
+    public ProjectConfig Config { get; private set; } = null!;
+    public List<StepRow> Steps { get; private set; } = [];
+    public string LogTail { get; private set; } = "";
+    public long LogStart { get; private set; }
+    public long LogEnd { get; private set; }
+    public bool CanRollBack { get; private set; }
+    public string Scheme => settings.AutomaticHttps ? "https" : "http";
+
+    /// <summary>The deployment if the user may see its project; null (a 404) otherwise.</summary>
+    bool Load(long id)
+    {
+        using var c = db.Open();
+        Deployment = DeployStore.FindDeployment(c, id);
+        if (Deployment is null) return false;
+        Project = ProjectStore.FindProjectVisibleTo(c, Deployment.ProjectId, User.UserId(), User.IsAdmin());
+        if (Project is null) return false;
+        Config = ProjectConfig.FromJson(Deployment.ConfigJson);
+        Steps = DeployStore.ListSteps(c, id);
+        return true;
+    }
+
+    async Task CheckRollbackAsync(CancellationToken ct) =>
+        // Only a deployment that was live once (retired now) is known to work; failed ones had their image removed.
+        CanRollBack = Deployment!.Image is { } image && Deployment.Status == DeployStates.Retired && await docker.ImageExistsAsync(image, ct);
+
+    public async Task<IActionResult> OnGetAsync(long id, CancellationToken ct)
+    {
+        if (!Load(id)) return NotFound();
+        await CheckRollbackAsync(ct);
+        (LogTail, LogStart, LogEnd) = logs.ReadBefore(id, null, TailBytes);
+        return Page();
+    }
+
+    /// <summary>The status/steps/actions fragment the page refreshes when the stream reports a status change.</summary>
+    public async Task<IActionResult> OnGetSummaryAsync(long id, CancellationToken ct)
+    {
+        if (!Load(id)) return NotFound();
+        await CheckRollbackAsync(ct);
+        return Partial("_Summary", this);
+    }
+
+    public IActionResult OnPostCancel(long id)
+    {
+        if (!Load(id)) return NotFound();
+        using var c = db.Open();
+        if (!DeployStore.CancelQueuedDeployment(c, id, "cancelled before it started") && DeployStore.RequestCancel(c, id))
+            worker.Cancel(id);
+        return Shared.Htmx.RedirectAfterPost(HttpContext, $"/deployments/{id}");
+    }
+
+    /// <summary>Queues a deployment that starts this one's image with this one's stored configuration: no clone, no build.</summary>
+    public async Task<IActionResult> OnPostRollbackAsync(long id, CancellationToken ct)
+    {
+        if (!Load(id)) return NotFound();
+        await CheckRollbackAsync(ct);
+        if (!CanRollBack) return Refuse("Only a retired deployment whose image still exists can be rolled back to.");
+        var d = Deployment!;
+        using var c = db.Open();
+        var newId = DeployStore.EnqueueDeployment(c, d.ProjectId, "rollback", User.UserId(), Config, rollbackOf: d.Id,
+            commitSha: d.CommitSha, commitMessage: d.CommitMessage, commitAuthor: d.CommitAuthor, image: d.Image);
+        worker.Wake();
+        return Shared.Htmx.RedirectAfterPost(HttpContext, $"/deployments/{newId}");
+    }
+
+    /// <summary>Builds this deployment's commit again, with the project's current configuration.</summary>
+    public IActionResult OnPostRedeploy(long id)
+    {
+        if (!Load(id)) return NotFound();
+        if (Deployment!.CommitSha is not { } sha) return Refuse("This deployment never got as far as a commit; deploy the branch instead.");
+        using var c = db.Open();
+        var project = ProjectStore.FindProjectById(c, Deployment.ProjectId)!;
+        var newId = DeployStore.EnqueueDeployment(c, project.Id, "redeploy", User.UserId(), project.Config, requestedCommit: sha);
+        worker.Wake();
+        return Shared.Htmx.RedirectAfterPost(HttpContext, $"/deployments/{newId}");
+    }
+
+    IActionResult Refuse(string message)
+    {
+        Response.StatusCode = StatusCodes.Status422UnprocessableEntity;
+        return Content(message);
+    }
+}

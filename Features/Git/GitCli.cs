@@ -1,0 +1,260 @@
+using System.Text;
+using System.Text.RegularExpressions;
+using VpsPanel.Features.Shared;
+
+namespace VpsPanel.Features.Git;
+
+/// <summary>git said no; the message carries git's own stderr.</summary>
+public sealed class GitException(string message) : Exception(message);
+
+/// <summary>How git reaches a private repository: nothing, an HTTPS token, or an SSH key file.</summary>
+public sealed record GitAuth(string? Token = null, string? SshKeyFile = null)
+{
+    public static readonly GitAuth None = new();
+}
+
+public sealed record CommitInfo(string Sha, string Author, string Message);
+
+/// <summary>
+/// The git CLI, run through <see cref="Proc"/> only. One bare mirror per project under &lt;DataDir&gt;/repos is fetched
+/// into on every deploy (a redeploy does not clone from scratch); each deploy checks the exact commit out into a
+/// fresh directory. User values are validated before they get here and again here: nothing starting with '-' reaches
+/// git as an argument, every URL is passed after "--", and only the transports we allow are enabled.
+/// </summary>
+public sealed partial class GitCli(string dataDir)
+{
+    static readonly TimeSpan FetchTimeout = TimeSpan.FromMinutes(10);
+    static readonly TimeSpan LocalTimeout = TimeSpan.FromMinutes(2);
+
+    string ReposDir => Path.Combine(dataDir, "repos");
+    public string SshDir => Path.Combine(dataDir, "ssh");
+    public string KnownHostsFile => Path.Combine(SshDir, "known_hosts");
+
+    // Characters no URL we accept needs and that mean something to a shell or to git's transport syntax.
+    const string ForbiddenUrlChars = "'\"`$;|&<>(){}\\! ";
+
+    [GeneratedRegex(@"^[A-Za-z0-9._-]+@(?<host>[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?):(?<path>[A-Za-z0-9._~/-]+)$")]
+    private static partial Regex ScpLikeUrl();
+
+    [GeneratedRegex(@"^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$")]
+    private static partial Regex HostPattern();
+
+    [GeneratedRegex(@"^[A-Za-z0-9._/-]+$")]
+    private static partial Regex BranchChars();
+
+    [GeneratedRegex(@"^/[A-Za-z0-9._/-]+$")]
+    private static partial Regex LocalPath();
+
+    /// <summary>
+    /// https://, http://, ssh://, git@host:path, and (for admins, and tests) absolute local paths and file://.
+    /// Everything else, including git's "transport::address" helpers such as ext::, is refused.
+    /// </summary>
+    public static string? UrlProblem(string url, bool mayUseLocalRepos)
+    {
+        const string Forms = "Use https://host/owner/repo.git, ssh://git@host/owner/repo.git or git@host:owner/repo.git.";
+        if (url == "") return "Enter the repository's Git URL. " + Forms;
+        if (url.Length > 1000) return "A Git URL can be at most 1000 characters.";
+        if (url.StartsWith('-')) return "A Git URL cannot start with '-'. " + Forms;
+        if (url.Any(char.IsControl) || url.Any(ch => ForbiddenUrlChars.Contains(ch)))
+            return "A Git URL may not contain spaces, quotes, or any of ` $ ; | & < > ( ) { } \\ !. " + Forms;
+        if (url.Contains("::")) return "Git transport helpers (like ext::) are not allowed. " + Forms;
+        if (url.StartsWith('/') || url.StartsWith("file://", StringComparison.Ordinal))
+        {
+            if (!mayUseLocalRepos) return "Only an admin can deploy from a path on the panel's own machine. " + Forms;
+            var path = url.StartsWith('/') ? url : url["file://".Length..];
+            if (!LocalPath().IsMatch(path) || path.Split('/').Any(s => s is ".." || s.StartsWith('-')))
+                return "A local repository must be an absolute path of plain names (no \"..\").";
+            return null;
+        }
+        if (ScpLikeUrl().Match(url) is { Success: true } m)
+            return m.Groups["path"].Value.StartsWith('-') || m.Groups["host"].Value.StartsWith('-') ? "The host and path cannot start with '-'." : null;
+        if (!Uri.TryCreate(url, UriKind.Absolute, out var u) || u.Scheme is not ("https" or "http" or "ssh"))
+            return "That is not a Git URL the panel accepts. " + Forms;
+        if (!HostPattern().IsMatch(u.IdnHost) || u.IdnHost.StartsWith('-')) return "The Git URL's host is not a valid hostname.";
+        if (u.UserInfo.Contains(':')) return "Do not put a password or token in the URL; choose \"HTTPS token\" below instead.";
+        if (u.AbsolutePath.Length < 2) return "The Git URL needs a repository path, like /owner/repo.git.";
+        if (Uri.UnescapeDataString(u.AbsolutePath).Split('/').Any(s => s is ".." || s.StartsWith('-'))) return "The repository path cannot contain \"..\" or names starting with '-'.";
+        return null;
+    }
+
+    public static bool IsSshUrl(string url) => url.StartsWith("ssh://", StringComparison.Ordinal) || ScpLikeUrl().IsMatch(url);
+
+    /// <summary>Our own checks first (cheap, and they explain); then git's own rules (see <see cref="CheckBranchWithGitAsync"/>).</summary>
+    public static string? BranchProblem(string branch)
+    {
+        if (branch == "") return "Enter the branch to deploy, like main.";
+        if (branch.Length > 200) return "A branch name can be at most 200 characters.";
+        if (branch.StartsWith('-')) return "A branch name cannot start with '-'.";
+        if (!BranchChars().IsMatch(branch)) return "A branch name may contain letters, digits, '.', '_', '-' and '/' only (no spaces, quotes, $ or other shell characters).";
+        if (branch.Contains("..") || branch.Contains("//") || branch.StartsWith('/') || branch.EndsWith('/') || branch.EndsWith('.') ||
+            branch.EndsWith(".lock", StringComparison.Ordinal) || branch.Split('/').Any(s => s.StartsWith('.')))
+            return "That is not a valid Git branch name (no \"..\", \"//\", leading dots or a trailing '/', '.' or \".lock\").";
+        return null;
+    }
+
+    /// <summary>git check-ref-format --branch: the authority on what git accepts, asked after our own checks passed.</summary>
+    public static async Task<string?> CheckBranchWithGitAsync(string branch, CancellationToken ct)
+    {
+        if (BranchProblem(branch) is { } p) return p;
+        var r = await Proc.RunAsync("git", ["check-ref-format", "--branch", branch], LocalTimeout, ct);
+        return r.Ok ? null : "That is not a valid Git branch name.";
+    }
+
+    /// <summary>
+    /// Options on every git call: only the transports we accept; no hooks, no fsmonitor, no credential helpers that
+    /// might prompt or leak; never follow redirects to another protocol.
+    /// </summary>
+    static IEnumerable<string> SafeConfig() =>
+    [
+        "-c", "protocol.allow=never",
+        "-c", "protocol.https.allow=always",
+        "-c", "protocol.http.allow=always",
+        "-c", "protocol.ssh.allow=always",
+        "-c", "protocol.file.allow=always",
+        "-c", "core.hooksPath=/dev/null",
+        "-c", "core.fsmonitor=false",
+        "-c", "credential.helper=",
+        "-c", "http.followRedirects=initial",
+    ];
+
+    Dictionary<string, string> EnvFor(GitAuth auth)
+    {
+        var env = new Dictionary<string, string>
+        {
+            // Whatever is in the panel user's ~/.gitconfig or /etc/gitconfig must not change what a deploy does.
+            ["GIT_CONFIG_NOSYSTEM"] = "1",
+            ["GIT_CONFIG_GLOBAL"] = "/dev/null",
+            ["GIT_ASKPASS"] = "/bin/false",
+            ["SSH_ASKPASS"] = "/bin/false",
+            ["GIT_SSH_COMMAND"] = SshCommand(auth.SshKeyFile),
+        };
+        if (auth.Token is { } token)
+        {
+            // Passed through the environment (readable by the panel's user only), not the command line (readable by all).
+            var basic = Convert.ToBase64String(Encoding.UTF8.GetBytes("x-access-token:" + token));
+            env["GIT_CONFIG_COUNT"] = "1";
+            env["GIT_CONFIG_KEY_0"] = "http.extraHeader";
+            env["GIT_CONFIG_VALUE_0"] = "Authorization: Basic " + basic;
+        }
+        return env;
+    }
+
+    /// <summary>
+    /// git runs GIT_SSH_COMMAND through a shell, so every word is single-quoted here. The paths are the panel's own
+    /// (under the data dir); a quote in them is refused rather than escaped.
+    /// </summary>
+    string SshCommand(string? keyFile)
+    {
+        var words = new List<string>
+        {
+            "ssh", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=accept-new", "-o", $"UserKnownHostsFile={KnownHostsFile}",
+            "-o", "ConnectTimeout=20", "-F", "/dev/null",
+        };
+        if (keyFile is not null) words.AddRange(["-o", "IdentitiesOnly=yes", "-i", keyFile]);
+        if (words.Any(w => w.Contains('\''))) throw new GitException("the panel's data dir path contains a quote; move it to a plain path");
+        return string.Join(' ', words.Select(w => "'" + w + "'"));
+    }
+
+    async Task<ProcResult> Git(IEnumerable<string> args, GitAuth auth, TimeSpan timeout, CancellationToken ct, Action<string>? onLine = null) =>
+        await Proc.RunAsync("git", SafeConfig().Concat(args), timeout, ct, env: EnvFor(auth), onLine: onLine);
+
+    static string Describe(ProcResult r) => r.TimedOut ? "timed out" : (r.Stderr.Trim() is { Length: > 0 } e ? e : $"exit code {r.ExitCode}");
+
+    public string MirrorPath(long projectId) => Path.Combine(ReposDir, $"project-{projectId}.git");
+
+    /// <summary>
+    /// Creates the bare mirror on first use, then fetches the branch into it. The remote URL is set on every call so
+    /// an edited project URL takes effect on the next deploy.
+    /// </summary>
+    public async Task FetchAsync(long projectId, string url, string branch, GitAuth auth, Action<string> log, CancellationToken ct)
+    {
+        if (UrlProblem(url, mayUseLocalRepos: true) is { } up) throw new GitException(up);
+        if (await CheckBranchWithGitAsync(branch, ct) is { } bp) throw new GitException(bp);
+        Directory.CreateDirectory(ReposDir);
+        Directory.CreateDirectory(SshDir);
+        var mirror = MirrorPath(projectId);
+        if (!Directory.Exists(Path.Combine(mirror, "objects")))
+        {
+            var init = await Git(["init", "--bare", "--quiet", mirror], GitAuth.None, LocalTimeout, ct);
+            if (!init.Ok) throw new GitException($"git init of the mirror failed: {Describe(init)}");
+        }
+        await GitIn(mirror, ["config", "remote.origin.url", url], ct);
+        log($"$ git fetch {Redact(url)} {branch}");
+        var fetch = await Git(["--git-dir", mirror, "fetch", "--quiet", "--prune", "--no-tags", "--", url, $"+refs/heads/{branch}:refs/heads/{branch}"],
+            auth, FetchTimeout, ct, onLine: l => log("git: " + l));
+        if (!fetch.Ok)
+        {
+            var why = Describe(fetch);
+            if (why.Contains("couldn't find remote ref", StringComparison.OrdinalIgnoreCase))
+                throw new GitException($"the branch \"{branch}\" does not exist in the repository");
+            throw new GitException($"git fetch from {Redact(url)} failed: {why}");
+        }
+    }
+
+    async Task GitIn(string gitDir, IEnumerable<string> args, CancellationToken ct)
+    {
+        var r = await Git(["--git-dir", gitDir, .. args], GitAuth.None, LocalTimeout, ct);
+        if (!r.Ok) throw new GitException($"git {string.Join(' ', args.Take(2))} failed: {Describe(r)}");
+    }
+
+    /// <summary>The commit a deploy will build: the branch head, or an exact commit that must exist in the mirror.</summary>
+    public async Task<CommitInfo> ResolveAsync(long projectId, string branch, string? exactCommit, CancellationToken ct)
+    {
+        var mirror = MirrorPath(projectId);
+        string rev;
+        if (exactCommit is not null)
+        {
+            if (!IsSha(exactCommit)) throw new GitException("a commit must be given as its full 40-character SHA");
+            rev = exactCommit + "^{commit}";
+        }
+        else rev = $"refs/heads/{branch}";
+        var r = await Git(["--git-dir", mirror, "log", "-1", "--format=%H%x00%an <%ae>%x00%s", rev, "--"], GitAuth.None, LocalTimeout, ct);
+        if (!r.Ok) throw new GitException(exactCommit is null ? $"the branch \"{branch}\" has no commits" : $"the commit {exactCommit} is not in the repository (on any fetched branch)");
+        var parts = r.Stdout.TrimEnd('\n').Split('\0');
+        return new CommitInfo(parts[0], parts.ElementAtOrDefault(1) ?? "", parts.ElementAtOrDefault(2) ?? "");
+    }
+
+    public static bool IsSha(string s) => s.Length == 40 && s.All(char.IsAsciiHexDigitLower);
+
+    /// <summary>
+    /// Checks the exact commit out into a fresh directory (a shared clone of the mirror: no object copies), then drops
+    /// .git so the build context is just the tree.
+    /// </summary>
+    public async Task CheckoutAsync(long projectId, string sha, string targetDir, CancellationToken ct)
+    {
+        if (!IsSha(sha)) throw new GitException("a commit must be given as its full 40-character SHA");
+        if (Directory.Exists(targetDir)) Directory.Delete(targetDir, recursive: true);
+        var clone = await Git(["clone", "--quiet", "--shared", "--no-checkout", "--", MirrorPath(projectId), targetDir], GitAuth.None, LocalTimeout, ct);
+        if (!clone.Ok) throw new GitException($"git clone of the mirror failed: {Describe(clone)}");
+        var co = await Git(["-C", targetDir, "-c", "advice.detachedHead=false", "checkout", "--quiet", "--detach", sha], GitAuth.None, LocalTimeout, ct);
+        if (!co.Ok) throw new GitException($"git checkout of {sha} failed: {Describe(co)}");
+        Directory.Delete(Path.Combine(targetDir, ".git"), recursive: true);
+    }
+
+    /// <summary>Hides anything before '@' in an https URL (should a user have put credentials there despite the rules).</summary>
+    static string Redact(string url) =>
+        Uri.TryCreate(url, UriKind.Absolute, out var u) && u.UserInfo != "" && u.Scheme.StartsWith("http") ? url.Replace(u.UserInfo + "@", "***@") : url;
+
+    /// <summary>A fresh ed25519 key pair for a project; returns the public key line. The private key stays a 0600 file.</summary>
+    public async Task<string> GenerateDeployKeyAsync(long projectId, string comment, CancellationToken ct)
+    {
+        Directory.CreateDirectory(SshDir);
+        File.SetUnixFileMode(SshDir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        var key = DeployKeyPath(projectId);
+        File.Delete(key);
+        File.Delete(key + ".pub");
+        var r = await Proc.RunAsync("ssh-keygen", ["-t", "ed25519", "-N", "", "-q", "-C", comment, "-f", key], TimeSpan.FromSeconds(30), ct);
+        if (!r.Ok) throw new GitException($"ssh-keygen failed: {Describe(r)}");
+        return (await File.ReadAllTextAsync(key + ".pub", ct)).Trim();
+    }
+
+    public string DeployKeyPath(long projectId) => Path.Combine(SshDir, $"project-{projectId}_ed25519");
+
+    /// <summary>Forgets a project's mirror and key (the project was deleted).</summary>
+    public void DeleteProjectFiles(long projectId)
+    {
+        if (Directory.Exists(MirrorPath(projectId))) Directory.Delete(MirrorPath(projectId), recursive: true);
+        File.Delete(DeployKeyPath(projectId));
+        File.Delete(DeployKeyPath(projectId) + ".pub");
+    }
+}

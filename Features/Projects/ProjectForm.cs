@@ -1,0 +1,19 @@
+namespace VpsPanel.Features.Projects;
+
+/// <summary>Reading the project form from a POST (trimmed; a missing field is empty, never null).</summary>
+public static class ProjectFormReader
+{
+    public static ProjectForm Read(IFormCollection f)
+    {
+        string V(string k) => (f[k].ToString() ?? "").Trim();
+        return new ProjectForm(V("name"), V("gitUrl"), V("branch"), V("dockerfilePath"), V("contextDir"), V("containerPort"),
+            V("healthPath"), f["domains"].ToString() ?? "", V("gitAuth"), V("gitToken"));
+    }
+
+    public static ProjectForm FromProject(ProjectRow p) =>
+        new(p.Name, p.GitUrl, p.Branch, p.DockerfilePath, p.ContextDir, p.ContainerPort.ToString(), p.HealthPath,
+            string.Join('\n', p.Domains), p.GitAuth, "");
+}
+
+/// <summary>What the shared form fields partial needs: the values, the messages, and which form it is in.</summary>
+public sealed record ProjectFieldsView(ProjectForm Form, Dictionary<string, string> Errors, bool Creating, bool HasStoredToken);

@@ -1,0 +1,239 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using System.Text.RegularExpressions;
+using Dapper;
+using Microsoft.Data.Sqlite;
+using VpsPanel.Features.Shared;
+
+namespace VpsPanel.Features.Projects;
+
+public sealed record ProjectRow(
+    long Id, string Name, string Slug, long OwnerId, string OwnerEmail, string GitUrl, string Branch, string DockerfilePath,
+    string ContextDir, long ContainerPort, string HealthPath, string GitAuth, string? GitTokenProtected, string? SshPublicKey,
+    string CreatedAt)
+{
+    public List<string> Domains { get; set; } = [];
+
+    public ProjectConfig Config => new(GitUrl, Branch, DockerfilePath, ContextDir, (int)ContainerPort, HealthPath, Domains);
+}
+
+/// <summary>
+/// What a deployment runs with, stored as JSON on the deployment row: a rollback uses the stored one, not today's
+/// settings, so "roll back" means the old code with the old port, health path and domains.
+/// </summary>
+public sealed record ProjectConfig(
+    string GitUrl, string Branch, string DockerfilePath, string ContextDir, int ContainerPort, string HealthPath, List<string> Domains)
+{
+    public string ToJson() => JsonSerializer.Serialize(this, ProjectJson.Default.ProjectConfig);
+    public static ProjectConfig FromJson(string json) =>
+        JsonSerializer.Deserialize(json, ProjectJson.Default.ProjectConfig) ?? throw new InvalidOperationException("empty project config");
+}
+
+[JsonSerializable(typeof(ProjectConfig))]
+internal partial class ProjectJson : JsonSerializerContext;
+
+/// <summary>The project form as posted, before and after validation (the same record for create and edit).</summary>
+public sealed record ProjectForm(
+    string Name, string GitUrl, string Branch, string DockerfilePath, string ContextDir, string ContainerPort,
+    string HealthPath, string Domains, string GitAuth, string GitToken)
+{
+    public static ProjectForm Empty => new("", "", "main", "Dockerfile", ".", "8080", "/", "", "none", "");
+}
+
+/// <summary>
+/// Project queries and input rules shared by the project pages and the deploy worker. Every rule returns a message a
+/// person can act on, or null. The rules are strict on purpose: these values reach git, Docker and Caddy.
+/// </summary>
+public static partial class ProjectStore
+{
+    public const int MaxNameLength = 64;
+    public const int MaxSlugLength = 40;
+    public const int MaxDomains = 20;
+    /// <summary>The Data Protection purpose for HTTPS tokens: a protector for anything else cannot read them.</summary>
+    public const string TokenPurpose = "VpsPanel.Projects.GitToken.v1";
+
+    [GeneratedRegex(@"^[A-Za-z0-9][A-Za-z0-9 ._-]*$")]
+    private static partial Regex NamePattern();
+
+    // A relative path inside the repository: plain segments, no "..", nothing a shell or Docker could read as more.
+    [GeneratedRegex(@"^[A-Za-z0-9_][A-Za-z0-9._-]*(/[A-Za-z0-9_][A-Za-z0-9._-]*)*$")]
+    private static partial Regex RepoPathPattern();
+
+    // An HTTP path with a conservative character set; it is requested by the panel only, never written to Caddy.
+    [GeneratedRegex(@"^/[A-Za-z0-9._~/%?=&+-]*$")]
+    private static partial Regex HealthPathPattern();
+
+    [GeneratedRegex(@"[^a-z0-9]+")]
+    private static partial Regex NonSlugChars();
+
+    public static string Slugify(string name)
+    {
+        var s = NonSlugChars().Replace(name.Trim().ToLowerInvariant(), "-").Trim('-');
+        if (s.Length > MaxSlugLength) s = s[..MaxSlugLength].TrimEnd('-');
+        return s;
+    }
+
+    /// <summary>Validates the form; returns the messages by field name (empty when everything is fine).</summary>
+    public static Dictionary<string, string> Validate(ProjectForm f, bool creating, bool mayUseLocalRepos, bool hasStoredToken)
+    {
+        var errors = new Dictionary<string, string>();
+        if (creating)
+        {
+            if (f.Name == "") errors["name"] = "Enter a name.";
+            else if (f.Name.Length > MaxNameLength) errors["name"] = $"A name can be at most {MaxNameLength} characters.";
+            else if (!NamePattern().IsMatch(f.Name)) errors["name"] = "Use letters, digits, spaces, dots, dashes and underscores, starting with a letter or digit.";
+            else if (Slugify(f.Name) is var slug && (slug == "" || !char.IsAsciiLetterLower(slug[0])))
+                errors["name"] = "The name must start with a letter (the project's short name, used for containers and images, is derived from it).";
+        }
+        if (Git.GitCli.UrlProblem(f.GitUrl, mayUseLocalRepos) is { } u) errors["gitUrl"] = u;
+        if (Git.GitCli.BranchProblem(f.Branch) is { } b) errors["branch"] = b;
+        if (RepoPathProblem(f.DockerfilePath, "Dockerfile path", allowDot: false) is { } d) errors["dockerfilePath"] = d;
+        if (RepoPathProblem(f.ContextDir, "build context directory", allowDot: true) is { } cd) errors["contextDir"] = cd;
+        if (!errors.ContainsKey("dockerfilePath") && !errors.ContainsKey("contextDir") && DockerfileInContext(f.DockerfilePath, f.ContextDir) is null)
+            errors["dockerfilePath"] = $"The Dockerfile must be inside the build context directory \"{f.ContextDir}\".";
+        if (!int.TryParse(f.ContainerPort, System.Globalization.NumberStyles.None, null, out var port) || port < 1 || port > 65535)
+            errors["containerPort"] = "Enter the port the app listens on inside its container, a number from 1 to 65535.";
+        if (f.HealthPath == "" || f.HealthPath.Length > 200 || !HealthPathPattern().IsMatch(f.HealthPath))
+            errors["healthPath"] = "Enter a path starting with /, like / or /healthz (letters, digits and . _ ~ / % ? = & + - only).";
+        if (DomainsProblem(f.Domains) is { } dm) errors["domains"] = dm;
+        if (f.GitAuth is not ("none" or "token" or "ssh")) errors["gitAuth"] = "Choose how the panel reaches the repository.";
+        else if (f.GitAuth == "token")
+        {
+            if (f.GitToken == "" && !hasStoredToken) errors["gitToken"] = "Enter the access token (it is stored encrypted and never shown again).";
+            else if (f.GitToken.Length > 1000 || f.GitToken.Any(ch => ch < 0x21 || ch > 0x7e))
+                errors["gitToken"] = "A token is at most 1000 printable characters with no spaces.";
+            if (!errors.ContainsKey("gitUrl") && !f.GitUrl.StartsWith("https://", StringComparison.Ordinal) && !f.GitUrl.StartsWith("http://", StringComparison.Ordinal))
+                errors["gitAuth"] = "A token works with an https:// Git URL only; use the SSH deploy key for other URLs.";
+        }
+        else if (f.GitAuth == "ssh" && !errors.ContainsKey("gitUrl") && !Git.GitCli.IsSshUrl(f.GitUrl))
+            errors["gitAuth"] = "A deploy key works with an SSH Git URL only (ssh://… or git@host:path).";
+        return errors;
+    }
+
+    static string? RepoPathProblem(string v, string what, bool allowDot)
+    {
+        if (allowDot && v == ".") return null;
+        if (v == "") return $"Enter the {what}.";
+        if (v.StartsWith('/')) return $"The {what} must be relative to the repository root, not an absolute path.";
+        if (v.Length > 255) return $"The {what} can be at most 255 characters.";
+        if (v.Split('/').Any(seg => seg is ".." or ".")) return $"The {what} must stay inside the repository (no \"..\" or \".\" segments).";
+        if (!RepoPathPattern().IsMatch(v)) return $"The {what} may contain letters, digits, '.', '_', '-' and '/' between names, like docker/Dockerfile.";
+        return null;
+    }
+
+    /// <summary>The Dockerfile's path relative to the context directory, or null when it lies outside it.</summary>
+    public static string? DockerfileInContext(string dockerfilePath, string contextDir)
+    {
+        if (contextDir == ".") return dockerfilePath;
+        var prefix = contextDir.TrimEnd('/') + "/";
+        return dockerfilePath.StartsWith(prefix, StringComparison.Ordinal) ? dockerfilePath[prefix.Length..] : null;
+    }
+
+    public static List<string> ParseDomains(string text) =>
+        text.Split([',', '\n', '\r', ' ', '\t'], StringSplitOptions.RemoveEmptyEntries)
+            .Select(d => Domains.DomainName.Normalize(d).Domain ?? d.ToLowerInvariant()).Distinct().ToList();
+
+    static string? DomainsProblem(string text)
+    {
+        // Anything that could end a Caddyfile token or block is an error, never a config.
+        if (text.Any(ch => ch is '{' or '}' or '"' or '#' or '\\' or '`' || (char.IsControl(ch) && ch is not ('\n' or '\r' or '\t'))))
+            return "Domains may not contain braces, quotes, # or control characters. Enter hostnames like app.example.com, one per line.";
+        var list = ParseDomains(text);
+        if (list.Count == 0) return "Enter at least one domain, like app.example.com.";
+        if (list.Count > MaxDomains) return $"A project can have at most {MaxDomains} domains.";
+        // The Domains slice's validator is the one gate for anything that reaches a Caddyfile.
+        foreach (var d in list)
+            if (Domains.DomainName.Normalize(d).Error is { } error) return error;
+        return null;
+    }
+
+    const string Columns =
+        "p.id, p.name, p.slug, p.owner_id, u.email AS owner_email, p.git_url, p.branch, p.dockerfile_path, p.context_dir, " +
+        "p.container_port, p.health_path, p.git_auth, p.git_token_protected, p.ssh_public_key, p.created_at";
+
+    /// <summary>The project if it exists and the user may see it (admins see all); null otherwise, which pages turn into 404.</summary>
+    public static ProjectRow? FindProjectVisibleTo(SqliteConnection c, long id, long userId, bool isAdmin)
+    {
+        var p = c.QuerySingleOrDefault<ProjectRow>(
+            $"SELECT {Columns} FROM projects p JOIN users u ON u.id = p.owner_id WHERE p.id = @id AND (@isAdmin OR p.owner_id = @userId)",
+            new { id, userId, isAdmin });
+        if (p is not null) p.Domains = ListDomains(c, p.Id);
+        return p;
+    }
+
+    public static ProjectRow? FindProjectById(SqliteConnection c, long id, SqliteTransaction? tx = null)
+    {
+        var p = c.QuerySingleOrDefault<ProjectRow>($"SELECT {Columns} FROM projects p JOIN users u ON u.id = p.owner_id WHERE p.id = @id", new { id }, tx);
+        if (p is not null) p.Domains = ListDomains(c, p.Id, tx);
+        return p;
+    }
+
+    public sealed record ProjectListItem(long Id, string Name, string Slug, string OwnerEmail, string? LiveStatus, string? LastStatus, string? Domain);
+
+    public static List<ProjectListItem> ListProjectsVisibleTo(SqliteConnection c, long userId, bool isAdmin) =>
+        c.Query<ProjectListItem>(
+            """
+            SELECT p.id, p.name, p.slug, u.email AS owner_email,
+                   (SELECT status FROM deployments d WHERE d.project_id = p.id AND d.status = 'live') AS live_status,
+                   (SELECT status FROM deployments d WHERE d.project_id = p.id ORDER BY d.id DESC LIMIT 1) AS last_status,
+                   (SELECT hostname FROM project_domains pd WHERE pd.project_id = p.id ORDER BY position LIMIT 1) AS domain
+            FROM projects p JOIN users u ON u.id = p.owner_id
+            WHERE @isAdmin OR p.owner_id = @userId
+            ORDER BY p.name
+            """, new { userId, isAdmin }).AsList();
+
+    public static List<string> ListDomains(SqliteConnection c, long projectId, SqliteTransaction? tx = null) =>
+        c.Query<string>("SELECT hostname FROM project_domains WHERE project_id = @projectId ORDER BY position", new { projectId }, tx).AsList();
+
+    public static bool SlugExists(SqliteConnection c, string slug, SqliteTransaction tx) =>
+        c.ExecuteScalar<bool>("SELECT EXISTS (SELECT 1 FROM projects WHERE slug = @slug)", new { slug }, tx);
+
+    /// <summary>The first of these hostnames that another project already has, or null.</summary>
+    public static string? DomainTakenByOtherProject(SqliteConnection c, IEnumerable<string> hostnames, long projectId, SqliteTransaction tx) =>
+        c.QueryFirstOrDefault<string>(
+            "SELECT hostname FROM project_domains WHERE hostname IN @hostnames AND project_id <> @projectId",
+            new { hostnames, projectId }, tx);
+
+    public static long InsertProject(SqliteConnection c, ProjectForm f, string slug, long ownerId, string? tokenProtected, SqliteTransaction tx)
+    {
+        var now = Clock.Now();
+        var id = c.ExecuteScalar<long>(
+            """
+            INSERT INTO projects (name, slug, owner_id, git_url, branch, dockerfile_path, context_dir, container_port, health_path,
+                                  git_auth, git_token_protected, created_at, updated_at)
+            VALUES (@Name, @slug, @ownerId, @GitUrl, @Branch, @DockerfilePath, @ContextDir, @port, @HealthPath, @GitAuth, @tokenProtected, @now, @now)
+            RETURNING id
+            """,
+            new { f.Name, slug, ownerId, f.GitUrl, f.Branch, f.DockerfilePath, f.ContextDir, port = int.Parse(f.ContainerPort), f.HealthPath, f.GitAuth, tokenProtected, now }, tx);
+        ReplaceDomains(c, id, ParseDomains(f.Domains), tx);
+        return id;
+    }
+
+    /// <summary>Saves the form; a null token keeps the stored one.</summary>
+    public static void UpdateProject(SqliteConnection c, long id, ProjectForm f, string? tokenProtected, SqliteTransaction tx)
+    {
+        c.Execute(
+            """
+            UPDATE projects SET git_url = @GitUrl, branch = @Branch, dockerfile_path = @DockerfilePath, context_dir = @ContextDir,
+                container_port = @port, health_path = @HealthPath, git_auth = @GitAuth,
+                git_token_protected = CASE WHEN @GitAuth <> 'token' THEN NULL ELSE coalesce(@tokenProtected, git_token_protected) END,
+                updated_at = @now
+            WHERE id = @id
+            """,
+            new { id, f.GitUrl, f.Branch, f.DockerfilePath, f.ContextDir, port = int.Parse(f.ContainerPort), f.HealthPath, f.GitAuth, tokenProtected, now = Clock.Now() }, tx);
+        ReplaceDomains(c, id, ParseDomains(f.Domains), tx);
+    }
+
+    static void ReplaceDomains(SqliteConnection c, long projectId, List<string> hostnames, SqliteTransaction tx)
+    {
+        c.Execute("DELETE FROM project_domains WHERE project_id = @projectId", new { projectId }, tx);
+        for (var i = 0; i < hostnames.Count; i++)
+            c.Execute("INSERT INTO project_domains (project_id, hostname, position) VALUES (@projectId, @h, @i)", new { projectId, h = hostnames[i], i }, tx);
+    }
+
+    public static void UpdateSshPublicKey(SqliteConnection c, long id, string publicKey) =>
+        c.Execute("UPDATE projects SET ssh_public_key = @publicKey, updated_at = @now WHERE id = @id", new { id, publicKey, now = Clock.Now() });
+
+    public static void DeleteProject(SqliteConnection c, long id) =>
+        c.Execute("DELETE FROM projects WHERE id = @id", new { id });
+}

@@ -1,0 +1,91 @@
+using System.Security.Cryptography;
+using System.Text;
+using Dapper;
+using Microsoft.Data.Sqlite;
+using VpsPanel.Features.Shared;
+using VpsPanel.Features.Users;
+
+namespace VpsPanel.Features.Tokens;
+
+public sealed record ApiTokenRow
+{
+    public long Id { get; init; }
+    public long UserId { get; init; }
+    public string UserEmail { get; init; } = "";
+    public string Name { get; init; } = "";
+    public string Prefix { get; init; } = "";
+    public string CreatedAt { get; init; } = "";
+    public string? ExpiresAt { get; init; }
+    public string? LastUsedAt { get; init; }
+    public string? RevokedAt { get; init; }
+
+    public string State(DateTime now) =>
+        RevokedAt is not null ? "revoked" : ExpiresAt is not null && string.CompareOrdinal(ExpiresAt, Clock.Format(now)) <= 0 ? "expired" : "active";
+}
+
+/// <summary>API tokens: made here, shown once, stored as a hash, checked on every API request.</summary>
+public static class ApiTokens
+{
+    public const string Prefix = "vpp_";
+    public const int MaxNameLength = 100;
+    public const int MaxExpiryDays = 3650;
+
+    public static string? NameProblem(string? name) =>
+        string.IsNullOrWhiteSpace(name) ? "Give the token a name, e.g. the script or machine that will use it."
+        : name.Trim().Length > MaxNameLength ? $"A token name can be at most {MaxNameLength} characters."
+        : name.Any(char.IsControl) ? "A token name cannot contain control characters."
+        : null;
+
+    public static string? ExpiryProblem(int? days) =>
+        days is null or (>= 1 and <= MaxExpiryDays) ? null : $"Expiry must be between 1 and {MaxExpiryDays} days, or empty for a token that does not expire.";
+
+    static string Hash(string token) => Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(token))).ToLowerInvariant();
+
+    /// <summary>Creates a token for the user; returns the id and the token text, which is never retrievable again.</summary>
+    public static (long Id, string Token) CreateToken(SqliteConnection c, long userId, string name, int? expiresInDays)
+    {
+        var token = Prefix + Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+        var id = c.ExecuteScalar<long>(
+            """
+            INSERT INTO api_tokens (user_id, name, token_hash, prefix, created_at, expires_at)
+            VALUES (@userId, @name, @hash, @prefix, @now, @expires)
+            RETURNING id
+            """,
+            new
+            {
+                userId, name = name.Trim(), hash = Hash(token), prefix = token[..(Prefix.Length + 6)], now = Clock.Now(),
+                expires = expiresInDays is { } d ? Clock.Format(DateTime.UtcNow.AddDays(d)) : null,
+            });
+        return (id, token);
+    }
+
+    /// <summary>The enabled user a token belongs to, or null when the token is unknown, revoked, expired or its user disabled.</summary>
+    public static UserRow? FindUserByValidToken(SqliteConnection c, string token)
+    {
+        if (!token.StartsWith(Prefix, StringComparison.Ordinal) || token.Length > 200) return null;
+        var now = Clock.Now();
+        var user = c.QuerySingleOrDefault<UserRow>(
+            """
+            SELECT u.id, u.email, u.password_hash, u.role, u.disabled, u.security_stamp, u.created_at
+            FROM api_tokens t JOIN users u ON u.id = t.user_id
+            WHERE t.token_hash = @hash AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > @now) AND u.disabled = 0
+            """,
+            new { hash = Hash(token), now });
+        if (user is not null)
+            c.Execute("UPDATE api_tokens SET last_used_at = @now WHERE token_hash = @hash", new { hash = Hash(token), now });
+        return user;
+    }
+
+    const string ListColumns = "t.id, t.user_id, u.email AS user_email, t.name, t.prefix, t.created_at, t.expires_at, t.last_used_at, t.revoked_at";
+
+    public static List<ApiTokenRow> ListTokensOfUser(SqliteConnection c, long userId) =>
+        c.Query<ApiTokenRow>($"SELECT {ListColumns} FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.user_id = @userId ORDER BY t.id DESC", new { userId }).AsList();
+
+    public static List<ApiTokenRow> ListAllTokens(SqliteConnection c) =>
+        c.Query<ApiTokenRow>($"SELECT {ListColumns} FROM api_tokens t JOIN users u ON u.id = t.user_id ORDER BY t.id DESC").AsList();
+
+    /// <summary>Revokes a token of this user (or of anyone, when <paramref name="userId"/> is null); false when there is none to revoke.</summary>
+    public static bool RevokeToken(SqliteConnection c, long id, long? userId) =>
+        c.Execute("UPDATE api_tokens SET revoked_at = @now WHERE id = @id AND revoked_at IS NULL AND (@userId IS NULL OR user_id = @userId)",
+            new { id, userId, now = Clock.Now() }) == 1;
+}

@@ -1,0 +1,134 @@
+using System.Net;
+using System.Security.Cryptography;
+using System.Text;
+using VpsPanel.Tests.Harness;
+
+namespace VpsPanel.Tests.Deployments;
+
+/// <summary>
+/// One deploy-test world: a real Caddy, the real panel pointed at it and at the real dockerd, and a signed-in admin.
+/// Everything the panel builds or starts for this world is removed on dispose (by the test label the repo's
+/// Dockerfile sets, and by the panel's own per-data-dir label), so tests can run twice in a row.
+/// </summary>
+public sealed class DeployEnv : IAsyncDisposable
+{
+    public required TestCaddy Caddy { get; init; }
+    public required PanelProcess Panel { get; set; }
+    public required PanelClient Client { get; init; }
+    public required Dictionary<string, string> Settings { get; init; }
+    public string Label { get; } = "deploy-" + Guid.NewGuid().ToString("N")[..10];
+
+    public static async Task<DeployEnv> StartAsync(IDictionary<string, string>? extra = null)
+    {
+        var caddy = await TestCaddy.StartAsync();
+        var settings = caddy.PanelSettings();
+        settings["Deploy__PortRange"] = "20000-29999";
+        settings["Deploy__HealthRetries"] = "15";
+        settings["Deploy__HealthTimeoutSeconds"] = "2";
+        settings["Deploy__DrainSeconds"] = "1";
+        if (extra is not null) foreach (var (k, v) in extra) settings[k] = v;
+        var panel = await PanelProcess.StartAsync(settings);
+        var client = await PanelSetup.SignedInAdminAsync(panel);
+        return new DeployEnv { Caddy = caddy, Panel = panel, Client = client, Settings = settings };
+    }
+
+    /// <summary>A unique project name (and so slug, container and image names) for this test.</summary>
+    public string Name(string suffix = "app") => $"t-{Label[7..]}-{suffix}";
+
+    public static Dictionary<string, string> ProjectFields(string name, string gitUrl, string domain, string branch = "main") => new()
+    {
+        ["name"] = name, ["gitUrl"] = gitUrl, ["branch"] = branch, ["dockerfilePath"] = "Dockerfile", ["contextDir"] = ".",
+        ["containerPort"] = "8080", ["healthPath"] = "/", ["domains"] = domain, ["gitAuth"] = "none", ["gitToken"] = "",
+    };
+
+    public async Task<long> CreateProjectAsync(Dictionary<string, string> fields)
+    {
+        var page = await Client.SubmitAsync("/projects/new", fields);
+        Assert.True(page.Status is HttpStatusCode.Redirect or HttpStatusCode.SeeOther, $"creating the project answered {page.Status}: {page.Text(".field-error")}");
+        return long.Parse(page.Response.Headers.Location!.OriginalString.Split('/').Last());
+    }
+
+    public async Task<long> CreateProjectAsync(TestRepo repo, string domain, string? name = null) =>
+        await CreateProjectAsync(ProjectFields(name ?? Name(), repo.Bare, domain, repo.Branch));
+
+    /// <summary>Presses Deploy (optionally for one commit); returns the new deployment's id.</summary>
+    public async Task<long> DeployAsync(long projectId, string? commit = null)
+    {
+        var fields = new Dictionary<string, string>();
+        if (commit is not null) fields["commit"] = commit;
+        var page = await Client.SubmitAsync($"/projects/{projectId}", fields, $"/projects/{projectId}?handler=Deploy");
+        Assert.True(page.Status is HttpStatusCode.Redirect or HttpStatusCode.SeeOther, $"deploy answered {page.Status}: {page.Html}");
+        return long.Parse(page.Response.Headers.Location!.OriginalString.Split('/').Last());
+    }
+
+    /// <summary>Posts one of the deployment page's actions (Cancel, Rollback, Redeploy); returns the redirect target.</summary>
+    public async Task<string> DeploymentActionAsync(long deploymentId, string handler)
+    {
+        var page = await Client.SubmitAsync($"/deployments/{deploymentId}", new Dictionary<string, string>(), $"/deployments/{deploymentId}?handler={handler}");
+        Assert.True(page.Status is HttpStatusCode.Redirect or HttpStatusCode.SeeOther, $"{handler} answered {page.Status}: {page.Html}");
+        return page.Response.Headers.Location!.OriginalString;
+    }
+
+    public async Task<string> StatusAsync(long deploymentId) =>
+        (await Client.GetAsync($"/deployments/{deploymentId}")).Text("#deploy-status")!.Replace(' ', '_');
+
+    /// <summary>Waits until the deployment reaches one of the statuses (as stored: health_checking, live, …).</summary>
+    public async Task<string> WaitForStatusAsync(long deploymentId, TimeSpan timeout, params string[] statuses)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        var status = "";
+        while (DateTime.UtcNow < deadline)
+        {
+            status = await StatusAsync(deploymentId);
+            if (statuses.Contains(status)) return status;
+            await Task.Delay(200);
+        }
+        throw new TimeoutException($"deployment {deploymentId} is {status}, not {string.Join("/", statuses)}, after {timeout}. Log:\n{await LogAsync(deploymentId)}\nPanel:\n{Panel.Log}");
+    }
+
+    public async Task<string> WaitForEndAsync(long deploymentId, TimeSpan? timeout = null) =>
+        await WaitForStatusAsync(deploymentId, timeout ?? TimeSpan.FromSeconds(120), "live", "failed", "cancelled", "superseded");
+
+    public async Task<string> LogAsync(long deploymentId) => await Client.Http.GetStringAsync($"/deployments/{deploymentId}/log");
+
+    /// <summary>The body Caddy serves for this host, or the status code when it is not 200.</summary>
+    public async Task<string> ServedAsync(string host)
+    {
+        using var res = await Caddy.GetAsync(host);
+        return res.StatusCode == HttpStatusCode.OK ? (await res.Content.ReadAsStringAsync()).Trim() : $"HTTP {(int)res.StatusCode}";
+    }
+
+    /// <summary>kill -9 the panel and start it again on the same data dir (same key ring: the session cookie stays valid).</summary>
+    public async Task RestartHardAsync()
+    {
+        Panel.KillHard();
+        Panel = await PanelProcess.StartAsync(Settings, dataDir: Panel.DataDir, port: Panel.Port);
+    }
+
+    /// <summary>The label the panel puts on everything it creates for this data dir (see DeployRun.PanelId).</summary>
+    public string PanelLabel => "vpspanel.panel=" + Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(Panel.DataDir)))[..12].ToLowerInvariant();
+
+    public async Task<List<VpsPanel.Features.Docker.ContainerSummary>> PanelContainersAsync()
+    {
+        using var docker = TestDocker.Client();
+        return await docker.ListContainersByLabelAsync(PanelLabel, CancellationToken.None);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        var dataDir = Panel.DataDir;
+        var panelLabel = PanelLabel;
+        await Panel.DisposeAsync();
+        using (var docker = TestDocker.Client())
+        {
+            foreach (var c in await docker.ListContainersByLabelAsync(panelLabel, CancellationToken.None))
+                await docker.RemoveContainerAsync(c.Id, CancellationToken.None);
+            await TestDocker.RemoveLabelledAsync(docker, Label);
+            foreach (var i in await docker.ListImagesByLabelAsync(panelLabel, CancellationToken.None))
+                await docker.RemoveImageAsync(i, CancellationToken.None);
+        }
+        Client.Dispose();
+        await Caddy.DisposeAsync();
+        Paths.DeleteQuietly(dataDir);
+    }
+}
