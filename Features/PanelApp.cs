@@ -2,9 +2,11 @@ using System.Diagnostics.CodeAnalysis;
 using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Http.Features;
+using Quartz;
 using VpsPanel.Features.Api;
 using VpsPanel.Features.Assets;
 using VpsPanel.Features.Auth;
+using VpsPanel.Features.Backups;
 using VpsPanel.Features.Caddy;
 using VpsPanel.Features.Dashboard;
 using VpsPanel.Features.Data;
@@ -24,7 +26,10 @@ public static class PanelApp
     {
         var config = PanelSettings.BuildConfiguration(args);
         var settings = PanelSettings.Load(config);
-        Db.Prepare(settings);
+        // Before the migrations: a second panel (or a restore in progress) on the same data dir must not touch it.
+        var dataDirLock = DataDirLock.AcquireForPanel(settings.DataDir);
+        try { Db.Prepare(settings); }
+        catch { dataDirLock.Dispose(); throw; }
 
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
         builder.Configuration.AddConfiguration(config);
@@ -33,6 +38,7 @@ public static class PanelApp
         builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
         builder.Logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Information);
         builder.Logging.AddFilter("Microsoft.AspNetCore.DataProtection", LogLevel.Error);
+        builder.Logging.AddFilter("Quartz", LogLevel.Warning);
         builder.WebHost.ConfigureKestrel(k =>
         {
             k.AddServerHeader = false;
@@ -42,6 +48,8 @@ public static class PanelApp
 
         var s = builder.Services;
         s.AddSingleton(settings);
+        // Registered by factory so the container disposes it (releasing the lock) when the app is disposed.
+        s.AddSingleton(_ => dataDirLock);
         s.AddSingleton<Db>();
         s.AddSingleton<SetupToken>();
         s.AddSingleton<LoginThrottle>();
@@ -54,6 +62,12 @@ public static class PanelApp
         s.AddSingleton<DeployRun>();
         s.AddSingleton<DeployWorker>();
         s.AddHostedService(sp => sp.GetRequiredService<DeployWorker>());
+        // Scheduled jobs: one AddQuartz for the whole panel, each job schedules itself from its settings.
+        s.AddQuartz(q =>
+        {
+            BackupJob.Schedule(q, settings);
+        });
+        s.AddQuartzHostedService(o => o.WaitForJobsToComplete = true);
 
         var keysDir = Directory.CreateDirectory(Path.Combine(settings.DataDir, "keys"));
         File.SetUnixFileMode(keysDir.FullName, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
@@ -81,6 +95,7 @@ public static class PanelApp
         AddPages(s);
 
         var app = builder.Build();
+        app.Services.GetRequiredService<DataDirLock>();
         app.Services.GetRequiredService<SetupToken>().CreateIfNoUser();
 
         // Caddy (on this host) terminates TLS and proxies to the panel: trust its X-Forwarded-* from loopback only,

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Reflection;
+using VpsPanel.Features.Backups;
 using VpsPanel.Features.Data;
 using VpsPanel.Features.Settings;
 using VpsPanel.Features.Users;
@@ -18,7 +19,7 @@ public sealed class CliException(string message, int exitCode = 1) : Exception(m
 /// </summary>
 public static class CliApp
 {
-    static readonly string[] Commands = ["user", "token", "config", "version", "help", "--help", "-h", "-?", "--version"];
+    static readonly string[] Commands = ["user", "token", "config", "backup", "restore", "version", "help", "--help", "-h", "-?", "--version"];
 
     public static bool IsCommand(string word) => Commands.Contains(word);
 
@@ -35,6 +36,8 @@ public static class CliApp
         root.Subcommands.Add(UserCommands.Build());
         root.Subcommands.Add(Tokens.TokenCommands.Build());
         root.Subcommands.Add(ConfigCommand());
+        root.Subcommands.Add(BackupCommands.Backup());
+        root.Subcommands.Add(BackupCommands.Restore());
         var version = new Command("version", "Print the version");
         version.SetAction(_ => { Console.WriteLine($"vpspanel {Version}"); return 0; });
         root.Subcommands.Add(version);

@@ -41,6 +41,8 @@ public static class SettingsTable
         new("Deploy:HealthTimeoutSeconds", "5", "a whole number of seconds from 1 to 300", Int(1, 300)),
         new("Deploy:HealthRetries", "30", "a whole number from 1 to 1000", Int(1, 1000)),
         new("Deploy:DrainSeconds", "2", "a whole number of seconds from 0 to 600", Int(0, 600)),
+        new("Backup:Schedule", "0 30 3 * * ?", "empty (no scheduled backups) or a Quartz cron expression with seconds, e.g. 0 30 3 * * ? for 03:30 daily", v => v == "" || Quartz.CronExpression.TryParse(v, out _)),
+        new("Backup:Keep", "7", "a whole number from 1 to 1000 (how many backups <DataDir>/backups keeps)", Int(1, 1000)),
         new("Auth:SetupToken", "", "empty (a random token is made at startup) or at least 16 characters", v => v == "" || v.Length >= 16, Secret: true),
     ];
 }
@@ -64,11 +66,19 @@ public sealed class PanelSettings
     public required int HealthRetries { get; init; }
     public required TimeSpan Drain { get; init; }
     public required string FixedSetupToken { get; init; }
+    // Not `required`, so code that builds settings by hand (tests) need not know about backups.
+    public string BackupSchedule { get; init; } = "";
+    public int BackupKeep { get; init; } = 7;
 
     /// <summary>The raw effective value of every key (derived defaults filled in), in table order.</summary>
     public required IReadOnlyList<(Setting Setting, string Value)> Effective { get; init; }
 
     public string DatabasePath => Path.Combine(DataDir, "vpspanel.db");
+    public string KeysDir => Path.Combine(DataDir, "keys");
+    public string BackupsDir => Path.Combine(DataDir, "backups");
+
+    /// <summary>The settings file install.sh writes; read by every entry point, and saved in backups.</summary>
+    public const string EtcSettingsFile = "/etc/vpspanel/appsettings.json";
 
     public static (int From, int To)? ParsePortRange(string v)
     {
@@ -120,6 +130,8 @@ public sealed class PanelSettings
             HealthRetries = I("Deploy:HealthRetries"),
             Drain = TimeSpan.FromSeconds(I("Deploy:DrainSeconds")),
             FixedSetupToken = values["Auth:SetupToken"],
+            BackupSchedule = values["Backup:Schedule"],
+            BackupKeep = I("Backup:Keep"),
             Effective = SettingsTable.All.Select(s => (s, values[s.Key])).ToList(),
         };
     }
@@ -128,7 +140,7 @@ public sealed class PanelSettings
     public static IConfigurationRoot BuildConfiguration(string[] args) =>
         new ConfigurationBuilder()
             .AddJsonFile(Path.Combine(AppContext.BaseDirectory, "appsettings.json"), optional: true)
-            .AddJsonFile("/etc/vpspanel/appsettings.json", optional: true)
+            .AddJsonFile(EtcSettingsFile, optional: true)
             .AddEnvironmentVariables()
             .AddEnvironmentVariables("VpsPanel__")
             .AddCommandLine(args)
