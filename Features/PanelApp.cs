@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Http.Features;
@@ -91,11 +92,7 @@ public static class PanelApp
             o.Cookie.SameSite = SameSiteMode.Strict;
             o.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
         });
-        s.AddRazorPages(o =>
-        {
-            o.RootDirectory = "/Features";
-            o.Conventions.AuthorizeFolder("/Users", AuthCookie.AdminPolicy);
-        });
+        AddPages(s);
 
         var app = builder.Build();
         app.Services.GetRequiredService<DataDirLock>();
@@ -122,4 +119,15 @@ public static class PanelApp
         app.MapRazorPages();
         return app;
     }
+
+    // AddRazorPages is marked "not trim-safe" because MVC finds page models, handlers and bound properties by
+    // reflection. Those all live in this assembly, which the trimmer never trims (TrimmerRootAssembly in the csproj),
+    // and the MVC switch it needs is set there too (MvcEnhancedModelMetadataSupport). The tests run the trimmed binary.
+    [UnconditionalSuppressMessage("Trimming", "IL2026", Justification = "Page models are in the untrimmed app assembly; see VpsPanel.csproj.")]
+    static void AddPages(IServiceCollection s) =>
+        s.AddRazorPages(o =>
+        {
+            o.RootDirectory = "/Features";
+            o.Conventions.AuthorizeFolder("/Users", AuthCookie.AdminPolicy);
+        });
 }

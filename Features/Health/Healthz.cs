@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using VpsPanel.Features.Dashboard;
 
 namespace VpsPanel.Features.Health;
@@ -8,19 +9,24 @@ namespace VpsPanel.Features.Health;
 /// </summary>
 public static class Healthz
 {
+    public sealed record Part(bool Ok, string Detail, string? Fix);
+
+    public sealed record Body(string Status, Part Database, Part Docker, Part Caddy, Part Disk);
+
     public static void Map(WebApplication app) =>
         app.MapGet("/healthz", async (SystemStatus status, CancellationToken ct) =>
         {
             var r = await status.CheckAsync(ct);
-            object Part(Check c) => new Dictionary<string, object?> { ["ok"] = c.Ok, ["detail"] = c.Detail, ["fix"] = c.Fix };
-            var body = new Dictionary<string, object?>
-            {
-                ["status"] = r.All.All(c => c.Ok) ? "ok" : r.Database.Ok ? "degraded" : "down",
-                ["database"] = Part(r.Database),
-                ["docker"] = Part(r.Docker),
-                ["caddy"] = Part(r.Caddy),
-                ["disk"] = Part(r.Disk),
-            };
-            return Results.Json(body, statusCode: r.Database.Ok ? 200 : 503);
+            static Part ToPart(Check c) => new(c.Ok, c.Detail, c.Fix);
+            var body = new Body(
+                Status: r.All.All(c => c.Ok) ? "ok" : r.Database.Ok ? "degraded" : "down",
+                Database: ToPart(r.Database), Docker: ToPart(r.Docker), Caddy: ToPart(r.Caddy), Disk: ToPart(r.Disk));
+            // The source-generated serializer: the published binary is trimmed, and trimmed apps have
+            // reflection-based System.Text.Json switched off (it would throw NotSupportedException here).
+            return Results.Json(body, HealthzJson.Default.Body, statusCode: r.Database.Ok ? 200 : 503);
         }).AllowAnonymous();
 }
+
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase)]
+[JsonSerializable(typeof(Healthz.Body))]
+internal partial class HealthzJson : JsonSerializerContext;
