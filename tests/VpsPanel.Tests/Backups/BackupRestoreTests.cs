@@ -365,7 +365,7 @@ public sealed class BackupRestoreTests
         return c;
     }
 
-    static string? Scalar(string dataDir, string sql)
+    internal static string? Scalar(string dataDir, string sql)
     {
         using var c = Open(dataDir);
         using var cmd = c.CreateCommand();
@@ -373,7 +373,7 @@ public sealed class BackupRestoreTests
         return cmd.ExecuteScalar()?.ToString();
     }
 
-    static List<string> Emails(string dataDir)
+    internal static List<string> Emails(string dataDir)
     {
         using var c = Open(dataDir);
         using var cmd = c.CreateCommand();
@@ -385,7 +385,7 @@ public sealed class BackupRestoreTests
     }
 
     /// <summary>Every row of every table (and the schema version), as text: two equal dumps mean two equal databases.</summary>
-    static string Dump(string dataDir)
+    internal static string Dump(string dataDir)
     {
         using var c = Open(dataDir);
         var sb = new StringBuilder();
