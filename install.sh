@@ -163,9 +163,12 @@ check_binary() {
   [ -e "$path" ] || die "--binary $path does not exist"
   [ -f "$path" ] || die "--binary $path is not a regular file"
   [ -x "$path" ] || die "--binary $path is not executable (chmod +x it, or give the published vpspanel binary)"
+  # Only an ELF file is run: bash would run any other file as a shell script, which a check must never do.
+  [ "$(head -c 4 "$path" | od -An -tx1 | tr -d ' \n')" = "7f454c46" ] ||
+    die "--binary $path is not a vpspanel binary for this machine ($rid): it is not an executable (ELF) file"
   # The single-file binary unpacks a native library on start; into a throwaway dir, so a check changes nothing.
   extract="$(mktemp -d)"
-  out="$(DOTNET_BUNDLE_EXTRACT_BASE_DIR="$extract" "$path" version 2>&1)" || ok=0
+  out="$(cd "$extract" && DOTNET_BUNDLE_EXTRACT_BASE_DIR="$extract" "$path" version 2>&1)" || ok=0
   rm -rf "$extract"
   if [ "$ok" = 0 ] || [[ "$out" != vpspanel* ]]; then
     die "--binary $path is not a vpspanel binary for this machine ($rid): running '$path version' gave: ${out:0:200}"
@@ -460,7 +463,12 @@ EOF
   fi
   log "starting services"
   run systemctl daemon-reload
-  run systemctl enable --now docker.service
+  # An engine that already answers on its socket (started some other way) is kept exactly as it is.
+  if docker info >/dev/null 2>&1; then
+    echo "    Docker engine already running; leaving it as it is"
+  else
+    run systemctl enable --now docker.service
+  fi
   run systemctl enable caddy.service
   if [ "$caddyfile_changed" = 1 ]; then run systemctl restart caddy.service; else run systemctl start caddy.service; fi
   run systemctl enable vpspanel.service

@@ -88,20 +88,42 @@ public sealed class DebianContainer : IAsyncDisposable
 
     DebianContainer(string id) => Id = id;
 
-    public static async Task<DebianContainer> StartAsync(string testName)
+    /// <summary>
+    /// A container of the test image with install.sh, caddy/ and the binary mounted. With <paramref name="systemd"/>,
+    /// systemd boots as PID 1 (it needs CAP_SYS_ADMIN and the cgroup tree) and the host's Docker socket is mounted,
+    /// because a Docker engine cannot start inside this container: install.sh then finds an engine already running.
+    /// </summary>
+    public static async Task<DebianContainer> StartAsync(string testName, bool systemd = false)
     {
         await TestDebian.EnsureImageAsync();
         var name = $"vpspanel-test-{testName}-{Guid.NewGuid().ToString("N")[..8]}";
-        var r = await TestDebian.RunAsync("docker",
-        [
+        var args = new List<string>
+        {
             "run", "-d", "--name", name, "--label", $"{TestDocker.TestLabel}={testName}", "--network", "none",
             "-v", $"{Path.Combine(Paths.RepoRoot, "install.sh")}:/src/install.sh:ro",
             "-v", $"{Path.Combine(Paths.RepoRoot, "caddy")}:/src/caddy:ro",
             "-v", $"{Paths.Binary}:{Binary}:ro",
-            TestDebian.Image, "sleep", "infinity",
-        ]);
+        };
+        if (systemd)
+            args.AddRange(["--cap-add", "SYS_ADMIN", "-v", "/sys/fs/cgroup:/sys/fs/cgroup:ro", "--tmpfs", "/run", "--tmpfs", "/run/lock",
+                "-v", $"{TestDocker.Socket}:/var/run/docker.sock", TestDebian.Image, "/lib/systemd/systemd"]);
+        else
+            args.AddRange([TestDebian.Image, "sleep", "infinity"]);
+        var r = await TestDebian.RunAsync("docker", args);
         if (r.ExitCode != 0) throw new InvalidOperationException($"docker run failed: {r.Stderr}");
-        return new DebianContainer(r.Stdout.Trim());
+        var c = new DebianContainer(r.Stdout.Trim());
+        if (systemd)
+        {
+            // "degraded" is fine: some units of a full system cannot start in a container; systemd itself is up.
+            for (var i = 0; i < 60; i++)
+            {
+                var state = (await c.ShAsync("systemctl is-system-running")).Stdout.Trim();
+                if (state is "running" or "degraded") return c;
+                await Task.Delay(250);
+            }
+            throw new InvalidOperationException("systemd did not come up in the test container");
+        }
+        return c;
     }
 
     /// <summary>Runs a bash script in the container (as root unless a user is given).</summary>
@@ -127,7 +149,7 @@ public sealed class DebianContainer : IAsyncDisposable
         while (DateTime.UtcNow < deadline)
         {
             var r = await ShAsync($"exec 3<>/dev/tcp/127.0.0.1/{port} && printf 'GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n' >&3 && cat <&3");
-            if (r.ExitCode == 0 && r.Stdout.StartsWith("HTTP/1.1 200", StringComparison.Ordinal)) return r.Stdout;
+            if (r.ExitCode == 0 && (r.Stdout.StartsWith("HTTP/1.1 200", StringComparison.Ordinal) || r.Stdout.StartsWith("HTTP/1.0 200", StringComparison.Ordinal))) return r.Stdout;
             await Task.Delay(250);
         }
         return null;

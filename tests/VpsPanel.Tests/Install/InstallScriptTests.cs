@@ -24,6 +24,43 @@ public sealed class InstallScriptTests
     }
 
     [Fact]
+    public async Task Under_systemd_install_starts_the_hardened_service_prints_url_and_token_and_a_rerun_restarts_it()
+    {
+        await using var c = await DebianContainer.StartAsync("install-systemd", systemd: true);
+        var r = await c.InstallAsync(Install);
+        Assert.True(r.ExitCode == 0, r.All);
+        Assert.Contains("Docker engine already running", r.Stdout);
+        Assert.Contains("VpsPanel is running.", r.Stdout);
+        Assert.Contains("Panel URL:", r.Stdout);
+        var token = (await c.ReadAsync("/var/lib/vpspanel/setup-token")).Trim();
+        Assert.Contains($"Setup token: {token}", r.Stdout);
+        Assert.Equal("active", (await c.ShAsync("systemctl is-active vpspanel")).Stdout.Trim());
+        Assert.Equal("active", (await c.ShAsync("systemctl is-active caddy")).Stdout.Trim());
+
+        // The sandboxing is in force for the running process, not only written in the unit.
+        var props = (await c.ShAsync("systemctl show vpspanel -p User -p NoNewPrivileges -p ProtectSystem -p PrivateTmp")).Stdout;
+        foreach (var p in new[] { "User=vpspanel", "NoNewPrivileges=yes", "ProtectSystem=strict", "PrivateTmp=yes" }) Assert.Contains(p, props);
+        var pid = (await c.ShAsync("systemctl show -p MainPID --value vpspanel")).Stdout.Trim();
+        Assert.Equal("vpspanel", (await c.ShAsync($"stat -c %U /proc/{pid}")).Stdout.Trim());
+        Assert.NotEqual(0, (await c.ShAsync($"nsenter -t {pid} -m touch /usr/local/bin/probe")).ExitCode);
+
+        // The panel answers directly and through Caddy, as printed.
+        Assert.NotNull(await c.HttpGetAsync(2081, "/healthz", TimeSpan.FromSeconds(30)));
+        Assert.NotNull(await c.HttpGetAsync(2080, "/healthz", TimeSpan.FromSeconds(30)));
+
+        // A second run is an upgrade: the service is restarted (new PID), the data stays.
+        var add = await c.ShAsync("echo 'a long enough password' | runuser -u vpspanel -- /usr/local/bin/vpspanel user add --email kept@example.com --admin --data-dir /var/lib/vpspanel");
+        Assert.True(add.ExitCode == 0, add.All);
+        var again = await c.InstallAsync(Install);
+        Assert.True(again.ExitCode == 0, again.All);
+        Assert.Equal("active", (await c.ShAsync("systemctl is-active vpspanel")).Stdout.Trim());
+        Assert.NotEqual(pid, (await c.ShAsync("systemctl show -p MainPID --value vpspanel")).Stdout.Trim());
+        Assert.NotNull(await c.HttpGetAsync(2081, "/healthz", TimeSpan.FromSeconds(30)));
+        Assert.Contains("kept@example.com", (await c.ShAsync("runuser -u vpspanel -- /usr/local/bin/vpspanel user list --data-dir /var/lib/vpspanel")).Stdout);
+        Assert.DoesNotContain("Setup token:", again.Stdout);
+    }
+
+    [Fact]
     public async Task Fresh_install_lays_down_binary_user_dirs_settings_caddyfile_and_a_unit_systemd_accepts_then_the_panel_starts_as_printed()
     {
         await using var c = await DebianContainer.StartAsync("install-fresh");
