@@ -144,7 +144,15 @@ public sealed class DeployFailureTests
         // The page shows only the tail, so it stays small.
         var page = await env.Client.GetAsync($"/deployments/{d}");
         Assert.True(page.Html.Length < 200_000, $"the page is {page.Html.Length} characters");
-        Assert.NotNull(page.Doc.QuerySelector("#load-earlier"));
+        var earlier = page.Doc.QuerySelector("#load-earlier")!;
+        // "Load earlier lines" fetches the 256 KiB before what is shown, and so on back to the start.
+        var before = long.Parse(earlier.GetAttribute("data-before")!);
+        Assert.True(before > 0);
+        var chunk = System.Text.Json.Nodes.JsonNode.Parse(await env.Client.Http.GetStringAsync($"{earlier.GetAttribute("data-log-earlier")}?before={before}"))!;
+        var text = (string)chunk["text"]!;
+        Assert.InRange(text.Length, 1, 256 * 1024);
+        Assert.Contains("0123456789abcdefghijklmnopqrstuvwxyz", text);
+        Assert.True((long)chunk["start"]! < before);
     }
 
     [Fact]
