@@ -311,9 +311,20 @@ write_caddyfile() {
     note "keeping $CADDYFILE (already VpsPanel's; your edits stay)"
     return 0
   fi
-  local template="${SCRIPT_DIR:-/nonexistent}/caddy/Caddyfile" text email_line site
-  [ -f "$template" ] || die "caddy/Caddyfile not found next to install.sh; run install.sh from a VpsPanel checkout or release archive"
-  text="$(cat "$template")"
+  local template="${SCRIPT_DIR:-/nonexistent}/caddy/Caddyfile" text email_line site extract from="${new_binary:-$BIN}"
+  if [ -f "$template" ]; then
+    text="$(cat "$template")"
+  elif [ -x "$from" ]; then
+    # Piped from curl there is no checkout beside this script: the binary carries the same template.
+    extract="$(mktemp -d)"
+    text="$(cd "$extract" && DOTNET_BUNDLE_EXTRACT_BASE_DIR="$extract" "$from" caddyfile)" || { rm -rf "$extract"; die "could not read the Caddyfile template from $from"; }
+    rm -rf "$extract"
+  elif [ "$dry_run" = 1 ]; then
+    note "would take the Caddyfile template from the new binary (vpspanel caddyfile)"
+    return 0
+  else
+    die "no Caddyfile template: caddy/Caddyfile is not next to install.sh and there is no new binary to read it from (give --binary PATH)"
+  fi
   if [ -n "$email" ]; then email_line="email $email"; else email_line="# email you@example.com"; fi
   if [ -n "$domain" ]; then site="$domain"; else site=":$PUBLIC_PORT"; fi
   text="${text//__ACME_EMAIL_LINE__/$email_line}"

@@ -19,7 +19,7 @@ public sealed class CliException(string message, int exitCode = 1) : Exception(m
 /// </summary>
 public static class CliApp
 {
-    static readonly string[] Commands = ["user", "token", "config", "backup", "restore", "version", "help", "--help", "-h", "-?", "--version"];
+    static readonly string[] Commands = ["user", "token", "config", "backup", "restore", "caddyfile", "version", "help", "--help", "-h", "-?", "--version"];
 
     public static bool IsCommand(string word) => Commands.Contains(word);
 
@@ -38,6 +38,7 @@ public static class CliApp
         root.Subcommands.Add(ConfigCommand());
         root.Subcommands.Add(BackupCommands.Backup());
         root.Subcommands.Add(BackupCommands.Restore());
+        root.Subcommands.Add(Caddy.CaddyfileCommand.Build());
         var version = new Command("version", "Print the version");
         version.SetAction(_ => { Console.WriteLine($"vpspanel {Version}"); return 0; });
         root.Subcommands.Add(version);

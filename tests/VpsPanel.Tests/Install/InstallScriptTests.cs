@@ -24,6 +24,23 @@ public sealed class InstallScriptTests
     }
 
     [Fact]
+    public async Task Piped_into_bash_with_no_checkout_beside_it_takes_the_Caddyfile_template_from_the_binary()
+    {
+        await using var c = await DebianContainer.StartAsync("install-piped");
+        // As `curl -fsSL …/install.sh | sudo bash -s -- --binary …`: the script arrives on stdin, from no directory.
+        var r = await c.ShAsync($"cd /tmp && bash -s -- --binary {DebianContainer.Binary} < /src/install.sh");
+        Assert.True(r.ExitCode == 0, r.Stdout + r.Stderr);
+        var caddyfile = await c.ReadAsync(Caddyfile);
+        Assert.Contains("vpspanel-caddyfile", caddyfile);
+        Assert.Contains("import /var/lib/vpspanel-caddy/sites/*.caddy", caddyfile);
+        Assert.DoesNotContain("__", caddyfile);
+
+        var template = await PanelCli.RunAsync(["caddyfile"]);
+        Assert.Equal(0, template.ExitCode);
+        Assert.Equal(await File.ReadAllTextAsync(Path.Combine(Paths.RepoRoot, "caddy", "Caddyfile")), template.Stdout);
+    }
+
+    [Fact]
     public async Task Under_systemd_install_starts_the_hardened_service_prints_url_and_token_and_a_rerun_restarts_it()
     {
         await using var c = await DebianContainer.StartAsync("install-systemd", systemd: true);
