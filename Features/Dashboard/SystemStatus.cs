@@ -48,7 +48,7 @@ public sealed class SystemStatus(PanelSettings settings, Db db, DockerClient doc
         try
         {
             var v = await docker.VersionAsync(cts.Token);
-            return new Check("Docker", true, $"Docker Engine {v.Version} (API {v.ApiVersion}, {v.Os}/{v.Arch})");
+            return new Check("Docker", true, $"reachable: Docker Engine {v.Version} (API {v.ApiVersion}, {v.Os}/{v.Arch})");
         }
         catch (Exception e) when (e is DockerException or OperationCanceledException or IOException)
         {
@@ -68,7 +68,7 @@ public sealed class SystemStatus(PanelSettings settings, Db db, DockerClient doc
         {
             await caddy.PingAsync(cts.Token);
             var version = await CaddyAdmin.LocalVersionAsync(cts.Token);
-            return new Check("Caddy", true, $"Caddy {version ?? "(version unknown: no caddy binary on this machine's PATH)"}, admin API at {caddy.Address}");
+            return new Check("Caddy", true, $"reachable: Caddy {version ?? "(version unknown: no caddy binary on this machine's PATH)"}, admin API at {caddy.Address}");
         }
         catch (Exception e) when (e is CaddyException or OperationCanceledException)
         {
