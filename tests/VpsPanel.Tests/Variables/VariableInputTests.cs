@@ -145,6 +145,8 @@ public sealed class VariableInputTests : IAsyncLifetime
         Assert.Equal(list.ToJsonString(), (await GetAsync(api, Slug)).ToJsonString());
         Assert.Equal("A=1\nS=api-secret-1\n", await ExportAsync());
 
+        Assert.Contains("/api/projects/{slug}/variables", await api.GetStringAsync("/api/openapi.json"));
+
         // The set is replaced: what is left out is gone; the secret sent back masked is kept.
         await PutOkAsync(api, Slug, """[{"key":"S","value":"********","secret":true}]""");
         Assert.Equal("S=api-secret-1\n", await ExportAsync());
