@@ -51,6 +51,7 @@ public static class ApiRoutes
             return ApiTokens.RevokeToken(c, id, ctx.User.UserId()) ? Results.NoContent() : ApiProblem.NotFound($"Token {id}");
         }).WithSummary("Revoke one of your tokens");
 
+        Variables.VariableApi.Map(api);
         return api;
     }
 

@@ -33,6 +33,9 @@ public sealed class DeployLog(PanelSettings settings)
         readonly FileStream _file;
         long _dropped;
 
+        /// <summary>Secret values replaced by ******** before anything reaches the file, so the stored log never holds them.</summary>
+        public Variables.SecretMask Mask { get; set; } = Variables.SecretMask.None;
+
         public Writer(string path)
         {
             _file = new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete);
@@ -71,7 +74,8 @@ public sealed class DeployLog(PanelSettings settings)
             // One line per entry: newlines inside a message become separate timestamped lines; control characters go.
             var stamp = DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ss.fffZ");
             var sb = new StringBuilder();
-            foreach (var whole in text.Replace("\r\n", "\n").Split('\n'))
+            // Masked before the line is cut to length, so a cut can never leave half a secret behind.
+            foreach (var whole in Mask.Apply(text).Replace("\r\n", "\n").Split('\n'))
             {
                 // A bounded line keeps the reader's chunking simple (a chunk always holds at least one whole line).
                 var part = whole.Length > MaxLineChars ? whole[..MaxLineChars] + " […]" : whole;

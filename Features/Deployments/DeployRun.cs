@@ -52,8 +52,13 @@ public sealed class DeployRun(
         }
 
         log.Important($"deployment {id} of {project.Slug} ({d.Trigger}{(d.RequestedByEmail is { } who ? " by " + who : "")})");
+        var mask = Variables.SecretMask.None;
         try
         {
+            // From here on every line written to the log has the deployment's secret values replaced by ********.
+            (config, var vars) = Variables.DeployVariables.ForDeployment(c, protection, id, project.Id, config);
+            mask = log.Mask = Variables.DeployVariables.MaskOf(vars);
+            if (vars.Count > 0) log.Important($"variables: {string.Join(", ", vars.Select(v => v.Key + (v.Secret ? " (secret)" : "")))}");
             string image;
             if (d.RollbackOf is { } source)
             {
@@ -75,13 +80,13 @@ public sealed class DeployRun(
 
                 Step(DeployStates.Building);
                 image = ImageName(project.Slug, id);
-                await BuildAsync(config, id, image, project.Slug, log, cancel, () => builtImage = image);
+                await BuildAsync(config, id, image, project.Slug, Variables.DeployVariables.BuildArgs(vars), log, cancel, () => builtImage = image);
                 DeployStore.UpdateImage(c, id, image);
             }
 
             if (step != DeployStates.Starting) Step(DeployStates.Starting);
             containerName = ContainerName(project.Slug, id);
-            var port = await StartContainerAsync(c, id, project.Slug, image, containerName, config.ContainerPort, log, cancel);
+            var port = await StartContainerAsync(c, id, project.Slug, image, containerName, config.ContainerPort, Variables.DeployVariables.Environment(vars), log, cancel);
 
             Step(DeployStates.HealthChecking);
             await HealthCheckAsync(containerName, port, config.HealthPath, log, cancel);
@@ -105,15 +110,15 @@ public sealed class DeployRun(
         {
             log.Important($"FAILED at {DeployStates.Label(step)}: {e.Message}");
             await CleanUpAsync(containerName, builtImage, log);
-            DeployStore.FinishUnsuccessfully(c, id, DeployStates.Failed, e.Message);
+            DeployStore.FinishUnsuccessfully(c, id, DeployStates.Failed, mask.Apply(e.Message));
         }
         catch (Exception e)
         {
             // A bug, not a deploy problem: still end the row (never "building" forever) and keep the stack for us.
-            logger.LogError(e, "deployment {Id} crashed at {Step}", id, step);
+            logger.LogError("deployment {Id} crashed at {Step}: {Error}", id, step, mask.Apply(e.ToString()));
             log.Important($"FAILED at {DeployStates.Label(step)}: internal error: {e.Message}");
             await CleanUpAsync(containerName, builtImage, log);
-            DeployStore.FinishUnsuccessfully(c, id, DeployStates.Failed, "internal error: " + e.Message);
+            DeployStore.FinishUnsuccessfully(c, id, DeployStates.Failed, "internal error: " + mask.Apply(e.Message));
         }
         finally
         {
@@ -130,7 +135,8 @@ public sealed class DeployRun(
         _ => GitAuth.None,
     };
 
-    async Task BuildAsync(ProjectConfig config, long id, string image, string slug, DeployLog.Writer log, CancellationToken cancel, Action built)
+    async Task BuildAsync(ProjectConfig config, long id, string image, string slug, Dictionary<string, string> buildArgs, DeployLog.Writer log,
+        CancellationToken cancel, Action built)
     {
         var root = BuildDir(id);
         var context = config.ContextDir == "." ? root : Path.Combine(root, config.ContextDir);
@@ -143,7 +149,7 @@ public sealed class DeployRun(
         timeout.CancelAfter(settings.BuildTimeout);
         try
         {
-            await docker.BuildAsync(context, dockerfile, image, Labels(slug, id), null, settings.BuildMemoryBytes, log.Line, timeout.Token);
+            await docker.BuildAsync(context, dockerfile, image, Labels(slug, id), buildArgs, settings.BuildMemoryBytes, log.Line, timeout.Token);
             built();
         }
         catch (OperationCanceledException) when (!cancel.IsCancellationRequested)
@@ -167,7 +173,7 @@ public sealed class DeployRun(
     };
 
     async Task<int> StartContainerAsync(Microsoft.Data.Sqlite.SqliteConnection c, long id, string slug, string image, string name,
-        int containerPort, DeployLog.Writer log, CancellationToken cancel)
+        int containerPort, List<string> env, DeployLog.Writer log, CancellationToken cancel)
     {
         // A container of this name can only be left from an interrupted earlier attempt of this very deployment.
         await docker.RemoveContainerAsync(name, cancel);
@@ -176,7 +182,7 @@ public sealed class DeployRun(
             var port = PickFreePort(c);
             DeployStore.UpdateContainer(c, id, name, port);
             log.Important($"starting container {name} from {image} on 127.0.0.1:{port} → {containerPort}");
-            await docker.CreateContainerAsync(new ContainerSpec(name, image, Labels(slug, id), containerPort, port), cancel);
+            await docker.CreateContainerAsync(new ContainerSpec(name, image, Labels(slug, id), containerPort, port, Env: env), cancel);
             try
             {
                 await docker.StartContainerAsync(name, cancel);

@@ -1,32 +1,41 @@
 using System.Text;
+using Microsoft.AspNetCore.DataProtection;
 using VpsPanel.Features.Auth;
 using VpsPanel.Features.Data;
 using VpsPanel.Features.Projects;
+using VpsPanel.Features.Variables;
 
 namespace VpsPanel.Features.Deployments;
 
 /// <summary>
 /// The log, three ways: the raw file (download), an earlier chunk (the page's "load earlier"), and a live
 /// Server-Sent Events stream that follows the file from a byte offset and reports status changes.
+/// The writer already masked the deployment's secrets; all three paths mask the project's current secrets once more,
+/// so a value printed before it was marked secret is hidden too.
 /// </summary>
 public static class DeploymentLogEndpoints
 {
     public static void Map(WebApplication app)
     {
-        app.MapGet("/deployments/{id:long}/log", (long id, HttpContext ctx, Db db, DeployLog logs) =>
+        app.MapGet("/deployments/{id:long}/log", (long id, HttpContext ctx, Db db, DeployLog logs, IDataProtectionProvider protection) =>
         {
-            if (!Visible(ctx, db, id)) return Results.NotFound();
+            if (MaskIfVisible(ctx, db, protection, id) is not { } mask) return Results.NotFound();
             var path = logs.PathOf(id);
             if (!File.Exists(path)) return Results.Text("", "text/plain; charset=utf-8");
-            var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-            return Results.File(stream, "text/plain; charset=utf-8", $"deployment-{id}.log");
+            // Line by line (lines are bounded by the writer), so a large log is masked without being held in memory.
+            return Results.Stream(async body =>
+            {
+                using var reader = new StreamReader(new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete));
+                await using var w = new StreamWriter(body, new UTF8Encoding(false));
+                while (await reader.ReadLineAsync(ctx.RequestAborted) is { } line) await w.WriteAsync(mask.Apply(line) + "\n");
+            }, "text/plain; charset=utf-8", $"deployment-{id}.log");
         });
 
-        app.MapGet("/deployments/{id:long}/log/chunk", (long id, long before, HttpContext ctx, Db db, DeployLog logs) =>
+        app.MapGet("/deployments/{id:long}/log/chunk", (long id, long before, HttpContext ctx, Db db, DeployLog logs, IDataProtectionProvider protection) =>
         {
-            if (!Visible(ctx, db, id)) return Results.NotFound();
+            if (MaskIfVisible(ctx, db, protection, id) is not { } mask) return Results.NotFound();
             var (text, start, _) = logs.ReadBefore(id, before, 256 * 1024);
-            return Results.Json(new LogChunk(text, start), DeployJson.Default.LogChunk);
+            return Results.Json(new LogChunk(mask.Apply(text), start), DeployJson.Default.LogChunk);
         });
 
         app.MapGet("/deployments/{id:long}/events", StreamAsync);
@@ -34,11 +43,13 @@ public static class DeploymentLogEndpoints
 
     public sealed record LogChunk(string Text, long Start);
 
-    static bool Visible(HttpContext ctx, Db db, long id)
+    /// <summary>The project's current secrets as a mask when the user may see the deployment; null (a 404) otherwise.</summary>
+    public static SecretMask? MaskIfVisible(HttpContext ctx, Db db, IDataProtectionProvider protection, long id)
     {
         using var c = db.Open();
         var d = DeployStore.FindDeployment(c, id);
-        return d is not null && ProjectStore.FindProjectVisibleTo(c, d.ProjectId, ctx.User.UserId(), ctx.User.IsAdmin()) is not null;
+        if (d is null || ProjectStore.FindProjectVisibleTo(c, d.ProjectId, ctx.User.UserId(), ctx.User.IsAdmin()) is null) return null;
+        return VariableStore.CurrentMask(c, protection, d.ProjectId);
     }
 
     /// <summary>
@@ -46,9 +57,9 @@ public static class DeploymentLogEndpoints
     /// it, so a reconnecting browser resumes exactly. Ends with a "done" event once the deployment is finished and
     /// the file is read to its end.
     /// </summary>
-    static async Task StreamAsync(long id, long? from, HttpContext ctx, Db db, DeployLog logs)
+    static async Task StreamAsync(long id, long? from, HttpContext ctx, Db db, DeployLog logs, IDataProtectionProvider protection)
     {
-        if (!Visible(ctx, db, id))
+        if (MaskIfVisible(ctx, db, protection, id) is not { } mask)
         {
             ctx.Response.StatusCode = StatusCodes.Status404NotFound;
             return;
@@ -65,7 +76,8 @@ public static class DeploymentLogEndpoints
             {
                 string? status;
                 using (var c = db.Open()) status = DeployStore.FindStatus(c, id);
-                var (text, next) = logs.ReadAfter(id, offset, 64 * 1024);
+                var (raw, next) = logs.ReadAfter(id, offset, 64 * 1024);
+                var text = mask.Apply(raw);
                 if (text.Length > 0)
                 {
                     var sb = new StringBuilder("event: log\nid: ").Append(next).Append('\n');

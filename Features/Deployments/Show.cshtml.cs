@@ -12,7 +12,8 @@ namespace VpsPanel.Features.Deployments;
 /// /deployments/{id}: status, steps with durations, the log (its tail; earlier lines on demand; new lines live over
 /// SSE), and the actions: cancel, roll back to this deployment's image, redeploy this commit.
 /// </summary>
-public sealed class ShowModel(Db db, DeployLog logs, DeployWorker worker, DockerClient docker, PanelSettings settings) : PageModel
+public sealed class ShowModel(Db db, DeployLog logs, DeployWorker worker, DockerClient docker, PanelSettings settings,
+    Microsoft.AspNetCore.DataProtection.IDataProtectionProvider protection) : PageModel
 {
     /// <summary>How much of the log the page shows at first; the rest loads on demand, so a 50 MB log stays fast.</summary>
     public const int TailBytes = 64 * 1024;
@@ -49,6 +50,7 @@ public sealed class ShowModel(Db db, DeployLog logs, DeployWorker worker, Docker
         if (!Load(id)) return NotFound();
         await CheckRollbackAsync(ct);
         (LogTail, LogStart, LogEnd) = logs.ReadBefore(id, null, TailBytes);
+        LogTail = (DeploymentLogEndpoints.MaskIfVisible(HttpContext, db, protection, id) ?? Variables.SecretMask.None).Apply(LogTail);
         return Page();
     }
 

@@ -19,10 +19,13 @@ public sealed record ProjectRow(
 
 /// <summary>
 /// What a deployment runs with, stored as JSON on the deployment row: a rollback uses the stored one, not today's
-/// settings, so "roll back" means the old code with the old port, health path and domains.
+/// settings, so "roll back" means the old code with the old port, health path and domains. <paramref name="Variables"/>
+/// is the encrypted snapshot of its environment variables (null until the deployment starts, see
+/// Variables/DeployVariables.cs) and <paramref name="VariablesVersion"/> the project's variables version it was taken at.
 /// </summary>
 public sealed record ProjectConfig(
-    string GitUrl, string Branch, string DockerfilePath, string ContextDir, int ContainerPort, string HealthPath, List<string> Domains)
+    string GitUrl, string Branch, string DockerfilePath, string ContextDir, int ContainerPort, string HealthPath, List<string> Domains,
+    string? Variables = null, long VariablesVersion = 0)
 {
     public string ToJson() => JsonSerializer.Serialize(this, ProjectJson.Default.ProjectConfig);
     public static ProjectConfig FromJson(string json) =>

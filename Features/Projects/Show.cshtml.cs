@@ -16,6 +16,7 @@ public sealed class ShowModel(Db db, DeployWorker worker, GitCli git, PanelSetti
     public List<DeploymentRow> History { get; private set; } = [];
     public Dictionary<string, string> Errors { get; } = [];
     public bool Saved { get; private set; }
+    public bool RedeployNeeded { get; private set; }
     public string? Commit { get; private set; }
     public string Scheme => settings.AutomaticHttps ? "https" : "http";
 
@@ -33,6 +34,7 @@ public sealed class ShowModel(Db db, DeployWorker worker, GitCli git, PanelSetti
         if (Project is null) return false;
         Live = DeployStore.FindLiveDeployment(c, id);
         History = DeployStore.ListDeploymentsOfProject(c, id);
+        RedeployNeeded = Variables.DeployVariables.RedeployNeeded(c, id, Live?.ConfigJson);
         return true;
     }
 
