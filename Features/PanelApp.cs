@@ -52,6 +52,7 @@ public static class PanelApp
         s.AddSingleton<DeployLog>();
         s.AddSingleton<DeployRun>();
         s.AddSingleton<DeployWorker>();
+        s.AddSingleton<Projects.ProjectChanges>();
         s.AddHostedService(sp => sp.GetRequiredService<DeployWorker>());
 
         var keysDir = Directory.CreateDirectory(Path.Combine(settings.DataDir, "keys"));
@@ -102,8 +103,11 @@ public static class PanelApp
         // The route table. Razor pages (one file per action) map themselves from their @page lines.
         EmbeddedAssets.Map(app);
         Healthz.Map(app);
-        ApiRoutes.Map(app);
+        var api = ApiRoutes.Map(app);
+        Projects.ProjectApi.Map(api);
+        DeploymentApi.Map(api);
         DeploymentLogEndpoints.Map(app);
+        Webhooks.WebhookEndpoint.Map(app);
         app.MapRazorPages();
         return app;
     }

@@ -18,7 +18,7 @@ public sealed class CliException(string message, int exitCode = 1) : Exception(m
 /// </summary>
 public static class CliApp
 {
-    static readonly string[] Commands = ["user", "token", "config", "version", "help", "--help", "-h", "-?", "--version"];
+    static readonly string[] Commands = ["user", "token", "projects", "deploy", "logs", "config", "version", "help", "--help", "-h", "-?", "--version"];
 
     public static bool IsCommand(string word) => Commands.Contains(word);
 
@@ -34,6 +34,9 @@ public static class CliApp
         root.Options.Add(DataDir);
         root.Subcommands.Add(UserCommands.Build());
         root.Subcommands.Add(Tokens.TokenCommands.Build());
+        root.Subcommands.Add(Projects.ProjectCommands.Build());
+        root.Subcommands.Add(Deployments.DeployCommands.Deploy());
+        root.Subcommands.Add(Deployments.DeployCommands.Logs());
         root.Subcommands.Add(ConfigCommand());
         var version = new Command("version", "Print the version");
         version.SetAction(_ => { Console.WriteLine($"vpspanel {Version}"); return 0; });

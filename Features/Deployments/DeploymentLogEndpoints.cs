@@ -16,10 +16,7 @@ public static class DeploymentLogEndpoints
         app.MapGet("/deployments/{id:long}/log", (long id, HttpContext ctx, Db db, DeployLog logs) =>
         {
             if (!Visible(ctx, db, id)) return Results.NotFound();
-            var path = logs.PathOf(id);
-            if (!File.Exists(path)) return Results.Text("", "text/plain; charset=utf-8");
-            var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-            return Results.File(stream, "text/plain; charset=utf-8", $"deployment-{id}.log");
+            return LogFile(id, logs);
         });
 
         app.MapGet("/deployments/{id:long}/log/chunk", (long id, long before, HttpContext ctx, Db db, DeployLog logs) =>
@@ -34,6 +31,15 @@ public static class DeploymentLogEndpoints
 
     public sealed record LogChunk(string Text, long Start);
 
+    /// <summary>The whole log file as text (also the API's log endpoint).</summary>
+    public static IResult LogFile(long id, DeployLog logs)
+    {
+        var path = logs.PathOf(id);
+        if (!File.Exists(path)) return Results.Text("", "text/plain; charset=utf-8");
+        var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        return Results.File(stream, "text/plain; charset=utf-8", $"deployment-{id}.log");
+    }
+
     static bool Visible(HttpContext ctx, Db db, long id)
     {
         using var c = db.Open();
@@ -46,7 +52,7 @@ public static class DeploymentLogEndpoints
     /// it, so a reconnecting browser resumes exactly. Ends with a "done" event once the deployment is finished and
     /// the file is read to its end.
     /// </summary>
-    static async Task StreamAsync(long id, long? from, HttpContext ctx, Db db, DeployLog logs)
+    public static async Task StreamAsync(long id, long? from, HttpContext ctx, Db db, DeployLog logs)
     {
         if (!Visible(ctx, db, id))
         {
