@@ -47,7 +47,7 @@ public static class DeploymentApi
             var id = DeployActions.Deploy(c, worker, project, ctx.User.UserId(), commit, "api");
             return Accepted(c, project.Slug, id);
         }).WithSummary("Queue a deployment of the branch head, or of {\"commit\": \"<40-hex SHA>\"}; answers 202 with the deployment")
-          .Accepts<DeployRequest>("application/json").Produces<DeploymentJson>(202).ProducesProblem(404).ProducesProblem(422);
+          .Produces<DeploymentJson>(202).ProducesProblem(404).ProducesProblem(422);
 
         api.MapGet("/projects/{slug}/deployments", (string slug, int? limit, HttpContext ctx, Db db) =>
         {

@@ -22,6 +22,10 @@ public static class ProjectApi
         string? Name, string? GitUrl, string? Branch, int? Port, string? Dockerfile, string? ContextDir, string? HealthPath,
         List<string>? Domains, string? GitAuth, string? GitToken, bool? AutoDeploy);
 
+    const string BodyDoc =
+        "JSON body: {\"name\", \"gitUrl\", \"branch\", \"port\", \"dockerfile\"?, \"contextDir\"?, \"healthPath\"?, \"domains\": [...], " +
+        "\"gitAuth\"? (none|token|ssh), \"gitToken\"?, \"autoDeploy\"?}. Invalid fields: 422 with `errors` per field.";
+
     public sealed record ProjectSummary(string Slug, string Name, string Owner, string? LiveStatus, string? LastStatus, string? Domain);
 
     public sealed record ProjectDetail(
@@ -60,8 +64,8 @@ public static class ProjectApi
             using var c = db.Open();
             var p = ProjectStore.FindProjectById(c, created.Id)!;
             return Results.Json(Detail(c, protection, settings, ctx.Request, p), ApiProblem.JsonOptions, statusCode: 201);
-        }).WithSummary("Create a project; the answer carries its webhook URL and secret")
-          .Accepts<ProjectRequest>("application/json").Produces<ProjectDetail>(201).ProducesProblem(422);
+        }).WithSummary("Create a project; the answer carries its webhook URL and secret").WithDescription(BodyDoc)
+          .Produces<ProjectDetail>(201).ProducesProblem(422);
 
         api.MapPatch("/projects/{slug}", async (string slug, HttpContext ctx, Db db, ProjectChanges changes, IDataProtectionProvider protection, PanelSettings settings) =>
         {
@@ -81,8 +85,8 @@ public static class ProjectApi
             if (errors.Count > 0) return Invalid(errors);
             using var c2 = db.Open();
             return Results.Ok(Detail(c2, protection, settings, ctx.Request, ProjectStore.FindProjectById(c2, p.Id)!));
-        }).WithSummary("Change a project (fields left out keep their value); used from the next deployment on")
-          .Accepts<ProjectRequest>("application/json").Produces<ProjectDetail>().ProducesProblem(422);
+        }).WithSummary("Change a project (fields left out keep their value); used from the next deployment on").WithDescription(BodyDoc)
+          .Produces<ProjectDetail>().ProducesProblem(422);
 
         api.MapGet("/projects/{slug}/webhook-deliveries", (string slug, HttpContext ctx, Db db) =>
         {
