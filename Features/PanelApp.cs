@@ -61,6 +61,7 @@ public static class PanelApp
         s.AddSingleton<DeployLog>();
         s.AddSingleton<DeployRun>();
         s.AddSingleton<DeployWorker>();
+        s.AddSingleton<Projects.ProjectChanges>();
         s.AddHostedService(sp => sp.GetRequiredService<DeployWorker>());
         // Scheduled jobs: one AddQuartz for the whole panel, each job schedules itself from its settings.
         s.AddQuartz(q =>
@@ -114,8 +115,11 @@ public static class PanelApp
         // The route table. Razor pages (one file per action) map themselves from their @page lines.
         EmbeddedAssets.Map(app);
         Healthz.Map(app);
-        ApiRoutes.Map(app);
+        var api = ApiRoutes.Map(app);
+        Projects.ProjectApi.Map(api);
+        DeploymentApi.Map(api);
         DeploymentLogEndpoints.Map(app);
+        Webhooks.WebhookEndpoint.Map(app);
         app.MapRazorPages();
         return app;
     }

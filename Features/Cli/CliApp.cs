@@ -19,7 +19,7 @@ public sealed class CliException(string message, int exitCode = 1) : Exception(m
 /// </summary>
 public static class CliApp
 {
-    static readonly string[] Commands = ["user", "token", "config", "backup", "restore", "caddyfile", "version", "help", "--help", "-h", "-?", "--version"];
+    static readonly string[] Commands = ["user", "token", "projects", "deploy", "logs", "config", "backup", "restore", "caddyfile", "version", "help", "--help", "-h", "-?", "--version"];
 
     public static bool IsCommand(string word) => Commands.Contains(word);
 
@@ -35,6 +35,9 @@ public static class CliApp
         root.Options.Add(DataDir);
         root.Subcommands.Add(UserCommands.Build());
         root.Subcommands.Add(Tokens.TokenCommands.Build());
+        root.Subcommands.Add(Projects.ProjectCommands.Build());
+        root.Subcommands.Add(Deployments.DeployCommands.Deploy());
+        root.Subcommands.Add(Deployments.DeployCommands.Logs());
         root.Subcommands.Add(ConfigCommand());
         root.Subcommands.Add(BackupCommands.Backup());
         root.Subcommands.Add(BackupCommands.Restore());

@@ -20,15 +20,7 @@ public static class DeploymentLogEndpoints
         app.MapGet("/deployments/{id:long}/log", (long id, HttpContext ctx, Db db, DeployLog logs, IDataProtectionProvider protection) =>
         {
             if (MaskIfVisible(ctx, db, protection, id) is not { } mask) return Results.NotFound();
-            var path = logs.PathOf(id);
-            if (!File.Exists(path)) return Results.Text("", "text/plain; charset=utf-8");
-            // Line by line (lines are bounded by the writer), so a large log is masked without being held in memory.
-            return Results.Stream(async body =>
-            {
-                using var reader = new StreamReader(new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete));
-                await using var w = new StreamWriter(body, new UTF8Encoding(false));
-                while (await reader.ReadLineAsync(ctx.RequestAborted) is { } line) await w.WriteAsync(mask.Apply(line) + "\n");
-            }, "text/plain; charset=utf-8", $"deployment-{id}.log");
+            return LogFile(id, logs, mask);
         });
 
         app.MapGet("/deployments/{id:long}/log/chunk", (long id, long before, HttpContext ctx, Db db, DeployLog logs, IDataProtectionProvider protection) =>
@@ -42,6 +34,22 @@ public static class DeploymentLogEndpoints
     }
 
     public sealed record LogChunk(string Text, long Start);
+
+    /// <summary>
+    /// The whole log as text (also the API's log endpoint), masked line by line with the project's current secrets;
+    /// lines are bounded by the writer, so a large log is masked without being held in memory.
+    /// </summary>
+    public static IResult LogFile(long id, DeployLog logs, SecretMask mask)
+    {
+        var path = logs.PathOf(id);
+        if (!File.Exists(path)) return Results.Text("", "text/plain; charset=utf-8");
+        return Results.Stream(async body =>
+        {
+            using var reader = new StreamReader(new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete));
+            await using var w = new StreamWriter(body, new UTF8Encoding(false));
+            while (await reader.ReadLineAsync() is { } line) await w.WriteAsync(mask.Apply(line) + "\n");
+        }, "text/plain; charset=utf-8", $"deployment-{id}.log");
+    }
 
     /// <summary>The project's current secrets as a mask when the user may see the deployment; null (a 404) otherwise.</summary>
     public static SecretMask? MaskIfVisible(HttpContext ctx, Db db, IDataProtectionProvider protection, long id)
@@ -57,7 +65,7 @@ public static class DeploymentLogEndpoints
     /// it, so a reconnecting browser resumes exactly. Ends with a "done" event once the deployment is finished and
     /// the file is read to its end.
     /// </summary>
-    static async Task StreamAsync(long id, long? from, HttpContext ctx, Db db, DeployLog logs, IDataProtectionProvider protection)
+    public static async Task StreamAsync(long id, long? from, HttpContext ctx, Db db, DeployLog logs, IDataProtectionProvider protection)
     {
         if (MaskIfVisible(ctx, db, protection, id) is not { } mask)
         {

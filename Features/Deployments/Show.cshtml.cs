@@ -41,9 +41,7 @@ public sealed class ShowModel(Db db, DeployLog logs, DeployWorker worker, Docker
         return true;
     }
 
-    async Task CheckRollbackAsync(CancellationToken ct) =>
-        // Only a deployment that was live once (retired now) is known to work; failed ones had their image removed.
-        CanRollBack = Deployment!.Image is { } image && Deployment.Status == DeployStates.Retired && await docker.ImageExistsAsync(image, ct);
+    async Task CheckRollbackAsync(CancellationToken ct) => CanRollBack = await DeployActions.CanRollBackToAsync(docker, Deployment!, ct);
 
     public async Task<IActionResult> OnGetAsync(long id, CancellationToken ct)
     {
@@ -66,8 +64,7 @@ public sealed class ShowModel(Db db, DeployLog logs, DeployWorker worker, Docker
     {
         if (!Load(id)) return NotFound();
         using var c = db.Open();
-        if (!DeployStore.CancelQueuedDeployment(c, id, "cancelled before it started") && DeployStore.RequestCancel(c, id))
-            worker.Cancel(id);
+        DeployActions.Cancel(c, worker, id);
         return Shared.Htmx.RedirectAfterPost(HttpContext, $"/deployments/{id}");
     }
 
@@ -76,12 +73,9 @@ public sealed class ShowModel(Db db, DeployLog logs, DeployWorker worker, Docker
     {
         if (!Load(id)) return NotFound();
         await CheckRollbackAsync(ct);
-        if (!CanRollBack) return Refuse("Only a retired deployment whose image still exists can be rolled back to.");
-        var d = Deployment!;
+        if (!CanRollBack) return Refuse(DeployActions.CannotRollBack);
         using var c = db.Open();
-        var newId = DeployStore.EnqueueDeployment(c, d.ProjectId, "rollback", User.UserId(), Config, rollbackOf: d.Id,
-            commitSha: d.CommitSha, commitMessage: d.CommitMessage, commitAuthor: d.CommitAuthor, image: d.Image);
-        worker.Wake();
+        var newId = DeployActions.RollBackTo(c, worker, Deployment!, User.UserId(), "web");
         return Shared.Htmx.RedirectAfterPost(HttpContext, $"/deployments/{newId}");
     }
 
@@ -91,9 +85,7 @@ public sealed class ShowModel(Db db, DeployLog logs, DeployWorker worker, Docker
         if (!Load(id)) return NotFound();
         if (Deployment!.CommitSha is not { } sha) return Refuse("This deployment never got as far as a commit; deploy the branch instead.");
         using var c = db.Open();
-        var project = ProjectStore.FindProjectById(c, Deployment.ProjectId)!;
-        var newId = DeployStore.EnqueueDeployment(c, project.Id, "redeploy", User.UserId(), project.Config, requestedCommit: sha);
-        worker.Wake();
+        var newId = DeployActions.Deploy(c, worker, ProjectStore.FindProjectById(c, Deployment.ProjectId)!, User.UserId(), sha, "web");
         return Shared.Htmx.RedirectAfterPost(HttpContext, $"/deployments/{newId}");
     }
 

@@ -254,6 +254,8 @@ public sealed partial class GitCli(string dataDir)
     public void DeleteProjectFiles(long projectId)
     {
         if (Directory.Exists(MirrorPath(projectId))) Directory.Delete(MirrorPath(projectId), recursive: true);
+        // File.Delete throws when the directory is missing (a project deleted before it was ever fetched).
+        if (!Directory.Exists(SshDir)) return;
         File.Delete(DeployKeyPath(projectId));
         File.Delete(DeployKeyPath(projectId) + ".pub");
     }

@@ -7,7 +7,11 @@ public static class ProjectFormReader
     {
         string V(string k) => (f[k].ToString() ?? "").Trim();
         return new ProjectForm(V("name"), V("gitUrl"), V("branch"), V("dockerfilePath"), V("contextDir"), V("containerPort"),
-            V("healthPath"), f["domains"].ToString() ?? "", V("gitAuth"), V("gitToken"));
+            V("healthPath"), f["domains"].ToString() ?? "", V("gitAuth"), V("gitToken"))
+        {
+            // The checkbox posts "true" when ticked, beside a hidden "false"; a post without the field at all keeps the default (on).
+            AutoDeploy = f["autoDeploy"].Count == 0 || f["autoDeploy"].Contains("true"),
+        };
     }
 
     public static ProjectForm FromProject(ProjectRow p) =>

@@ -40,6 +40,9 @@ public sealed record ProjectForm(
     string Name, string GitUrl, string Branch, string DockerfilePath, string ContextDir, string ContainerPort,
     string HealthPath, string Domains, string GitAuth, string GitToken)
 {
+    /// <summary>Whether a push webhook deploys (on) or is only logged (off). Stored apart from the rest (see WebhookStore).</summary>
+    public bool AutoDeploy { get; init; } = true;
+
     public static ProjectForm Empty => new("", "", "main", "Dockerfile", ".", "8080", "/", "", "none", "");
 }
 

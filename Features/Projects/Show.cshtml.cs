@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
 using VpsPanel.Features.Auth;
@@ -9,7 +10,7 @@ using VpsPanel.Features.Settings;
 namespace VpsPanel.Features.Projects;
 
 /// <summary>/projects/{id}: the project, its live deployment and history; Deploy (the branch head, or one commit); the deploy key.</summary>
-public sealed class ShowModel(Db db, DeployWorker worker, GitCli git, PanelSettings settings) : PageModel
+public sealed class ShowModel(Db db, DeployWorker worker, GitCli git, PanelSettings settings, IDataProtectionProvider protection) : PageModel
 {
     public ProjectRow? Project { get; private set; }
     public DeploymentRow? Live { get; private set; }
@@ -19,6 +20,7 @@ public sealed class ShowModel(Db db, DeployWorker worker, GitCli git, PanelSetti
     public bool RedeployNeeded { get; private set; }
     public string? Commit { get; private set; }
     public string Scheme => settings.AutomaticHttps ? "https" : "http";
+    public Webhooks.WebhookSection? Webhook { get; private set; }
 
     public IActionResult OnGet(long id)
     {
@@ -35,6 +37,7 @@ public sealed class ShowModel(Db db, DeployWorker worker, GitCli git, PanelSetti
         Live = DeployStore.FindLiveDeployment(c, id);
         History = DeployStore.ListDeploymentsOfProject(c, id);
         RedeployNeeded = Variables.DeployVariables.RedeployNeeded(c, id, Live?.ConfigJson);
+        Webhook = Webhooks.WebhookSection.Load(c, protection, settings, Request, Project);
         return true;
     }
 
@@ -43,16 +46,14 @@ public sealed class ShowModel(Db db, DeployWorker worker, GitCli git, PanelSetti
     {
         if (!Load(id)) return NotFound();
         Commit = commit?.Trim().ToLowerInvariant();
-        if (string.IsNullOrEmpty(Commit)) Commit = null;
-        else if (!GitCli.IsSha(Commit))
+        if (DeployActions.CommitProblem(Commit) is { } problem)
         {
-            Errors["commit"] = "Enter the full 40-character commit SHA (hex digits), or leave it empty to deploy the branch head.";
+            Errors["commit"] = problem;
             Response.StatusCode = StatusCodes.Status422UnprocessableEntity;
             return Page();
         }
         using var c = db.Open();
-        var deploymentId = DeployStore.EnqueueDeployment(c, id, Commit is null ? "manual" : "redeploy", User.UserId(), Project!.Config, requestedCommit: Commit);
-        worker.Wake();
+        var deploymentId = DeployActions.Deploy(c, worker, Project!, User.UserId(), Commit, "web");
         return Shared.Htmx.RedirectAfterPost(HttpContext, $"/deployments/{deploymentId}");
     }
 
@@ -62,5 +63,14 @@ public sealed class ShowModel(Db db, DeployWorker worker, GitCli git, PanelSetti
         using var c = db.Open();
         ProjectStore.UpdateSshPublicKey(c, id, await git.GenerateDeployKeyAsync(id, $"vpspanel-{Project!.Slug}", ct));
         return Shared.Htmx.RedirectAfterPost(HttpContext, $"/projects/{id}");
+    }
+
+    /// <summary>Replaces the webhook secret (leaked, or unreadable after a key ring change); the old one stops working at once.</summary>
+    public IActionResult OnPostNewWebhookSecret(long id)
+    {
+        if (!Load(id)) return NotFound();
+        using var c = db.Open();
+        Webhooks.WebhookStore.ReplaceSecret(c, protection, id);
+        return Shared.Htmx.RedirectAfterPost(HttpContext, $"/projects/{id}#webhook");
     }
 }

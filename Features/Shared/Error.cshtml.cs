@@ -43,4 +43,9 @@ public sealed class ErrorModel : PageModel
     }
 
     public IActionResult OnPost(int? code) => OnGet(code);
+
+    // The API has PATCH and DELETE routes: their errors re-execute here too, and must get the problem+json body.
+    public IActionResult OnPatch(int? code) => OnGet(code);
+    public IActionResult OnDelete(int? code) => OnGet(code);
+    public IActionResult OnPut(int? code) => OnGet(code);
 }

@@ -1,0 +1,132 @@
+using Dapper;
+using Microsoft.AspNetCore.DataProtection;
+using Microsoft.Data.Sqlite;
+using VpsPanel.Features.Api;
+using VpsPanel.Features.Auth;
+using VpsPanel.Features.Data;
+using VpsPanel.Features.Deployments;
+using VpsPanel.Features.Settings;
+using VpsPanel.Features.Webhooks;
+
+namespace VpsPanel.Features.Projects;
+
+/// <summary>
+/// /api/projects: the project pages as JSON. Same rules as the pages (the same <see cref="ProjectChanges"/> and
+/// <see cref="ProjectStore.Validate"/>), same access: a project the token's user may not see is a 404, never a 403,
+/// so a member cannot even learn which slugs exist.
+/// </summary>
+public static class ProjectApi
+{
+    /// <summary>The body of POST (create) and PATCH (change; absent fields keep their value).</summary>
+    public sealed record ProjectRequest(
+        string? Name, string? GitUrl, string? Branch, int? Port, string? Dockerfile, string? ContextDir, string? HealthPath,
+        List<string>? Domains, string? GitAuth, string? GitToken, bool? AutoDeploy);
+
+    const string BodyDoc =
+        "JSON body: {\"name\", \"gitUrl\", \"branch\", \"port\", \"dockerfile\"?, \"contextDir\"?, \"healthPath\"?, \"domains\": [...], " +
+        "\"gitAuth\"? (none|token|ssh), \"gitToken\"?, \"autoDeploy\"?}. Invalid fields: 422 with `errors` per field.";
+
+    public sealed record ProjectSummary(string Slug, string Name, string Owner, string? LiveStatus, string? LastStatus, string? Domain);
+
+    public sealed record ProjectDetail(
+        long Id, string Slug, string Name, string Owner, string GitUrl, string Branch, string Dockerfile, string ContextDir, int Port,
+        string HealthPath, List<string> Domains, string GitAuth, string? SshPublicKey, bool AutoDeploy, string WebhookUrl,
+        string? WebhookSecret, long? LiveDeploymentId, string CreatedAt);
+
+    /// <summary>The form's field names as the API spells them, so a 422's errors name what the caller sent.</summary>
+    static readonly Dictionary<string, string> ApiFieldNames = new() { ["containerPort"] = "port", ["dockerfilePath"] = "dockerfile" };
+
+    static IResult Invalid(Dictionary<string, string> errors) =>
+        ApiProblem.Invalid(errors.ToDictionary(e => ApiFieldNames.GetValueOrDefault(e.Key, e.Key), e => e.Value));
+
+    public static void Map(RouteGroupBuilder api)
+    {
+        api.MapGet("/projects", (HttpContext ctx, Db db) =>
+        {
+            using var c = db.Open();
+            return Results.Ok(ProjectStore.ListProjectsVisibleTo(c, ctx.User.UserId(), ctx.User.IsAdmin())
+                .Select(p => new ProjectSummary(p.Slug, p.Name, p.OwnerEmail, p.LiveStatus, p.LastStatus, p.Domain)));
+        }).WithSummary("Projects you can see (admins: all)").Produces<List<ProjectSummary>>();
+
+        api.MapGet("/projects/{slug}", (string slug, HttpContext ctx, Db db, IDataProtectionProvider protection, PanelSettings settings) =>
+        {
+            using var c = db.Open();
+            return FindVisible(c, ctx, slug) is { } p ? Results.Ok(Detail(c, protection, settings, ctx.Request, p)) : NotFound(slug);
+        }).WithSummary("One project, with its webhook URL and secret").Produces<ProjectDetail>();
+
+        api.MapPost("/projects", async (HttpContext ctx, Db db, ProjectChanges changes, IDataProtectionProvider protection, PanelSettings settings) =>
+        {
+            var (body, error) = await ApiProblem.ReadJson<ProjectRequest>(ctx.Request);
+            if (error is not null) return error;
+            var form = Merge(ProjectForm.Empty with { Branch = "", ContainerPort = "" }, body!) with { Name = body!.Name?.Trim() ?? "" };
+            var (created, errors) = await changes.CreateAsync(form, ctx.User.UserId(), ctx.User.IsAdmin(), ctx.RequestAborted);
+            if (created is null) return Invalid(errors);
+            using var c = db.Open();
+            var p = ProjectStore.FindProjectById(c, created.Id)!;
+            return Results.Json(Detail(c, protection, settings, ctx.Request, p), ApiProblem.JsonOptions, statusCode: 201);
+        }).WithSummary("Create a project; the answer carries its webhook URL and secret").WithDescription(BodyDoc)
+          .Produces<ProjectDetail>(201).ProducesProblem(422);
+
+        api.MapPatch("/projects/{slug}", async (string slug, HttpContext ctx, Db db, ProjectChanges changes, IDataProtectionProvider protection, PanelSettings settings) =>
+        {
+            ProjectRow? p;
+            ProjectForm current;
+            using (var c = db.Open())
+            {
+                p = FindVisible(c, ctx, slug);
+                if (p is null) return NotFound(slug);
+                current = ProjectFormReader.FromProject(p) with { AutoDeploy = WebhookStore.FindAutoDeploy(c, p.Id) };
+            }
+            var (body, error) = await ApiProblem.ReadJson<ProjectRequest>(ctx.Request);
+            if (error is not null) return error;
+            if (body!.Name is { } name && name.Trim() != p.Name)
+                return Invalid(new() { ["name"] = "A project's name cannot be changed: its short name names its containers, images and webhook URL." });
+            var errors = await changes.UpdateAsync(p, Merge(current, body), ctx.User.IsAdmin(), ctx.RequestAborted);
+            if (errors.Count > 0) return Invalid(errors);
+            using var c2 = db.Open();
+            return Results.Ok(Detail(c2, protection, settings, ctx.Request, ProjectStore.FindProjectById(c2, p.Id)!));
+        }).WithSummary("Change a project (fields left out keep their value); used from the next deployment on").WithDescription(BodyDoc)
+          .Produces<ProjectDetail>().ProducesProblem(422);
+
+        api.MapGet("/projects/{slug}/webhook-deliveries", (string slug, HttpContext ctx, Db db) =>
+        {
+            using var c = db.Open();
+            return FindVisible(c, ctx, slug) is { } p ? Results.Ok(WebhookStore.ListDeliveriesOfProject(c, p.Id)) : NotFound(slug);
+        }).WithSummary("What the project's push webhook received (last 100, newest first): outcome and why").Produces<List<DeliveryRow>>();
+
+        api.MapDelete("/projects/{slug}", async (string slug, HttpContext ctx, Db db, ProjectChanges changes) =>
+        {
+            ProjectRow? p;
+            using (var c = db.Open()) p = FindVisible(c, ctx, slug);
+            if (p is null) return NotFound(slug);
+            return await changes.DeleteAsync(p, ctx.RequestAborted) is { } problem ? ApiProblem.Result(409, problem) : Results.NoContent();
+        }).WithSummary("Delete a project with its containers, images and Caddy site");
+    }
+
+    /// <summary>The request's fields over a form (absent ones keep the form's value); the form's own rules then judge it.</summary>
+    static ProjectForm Merge(ProjectForm f, ProjectRequest r) => f with
+    {
+        GitUrl = r.GitUrl?.Trim() ?? f.GitUrl,
+        Branch = r.Branch?.Trim() ?? f.Branch,
+        ContainerPort = r.Port is { } port ? port.ToString(System.Globalization.CultureInfo.InvariantCulture) : f.ContainerPort,
+        DockerfilePath = r.Dockerfile?.Trim() ?? f.DockerfilePath,
+        ContextDir = r.ContextDir?.Trim() ?? f.ContextDir,
+        HealthPath = r.HealthPath?.Trim() ?? f.HealthPath,
+        Domains = r.Domains is { } d ? string.Join('\n', d) : f.Domains,
+        GitAuth = r.GitAuth?.Trim() ?? f.GitAuth,
+        GitToken = r.GitToken?.Trim() ?? "",
+        AutoDeploy = r.AutoDeploy ?? f.AutoDeploy,
+    };
+
+    public static IResult NotFound(string slug) => ApiProblem.NotFound($"The project \"{slug}\"");
+
+    public static ProjectRow? FindVisible(SqliteConnection c, HttpContext ctx, string slug) =>
+        c.ExecuteScalar<long?>("SELECT id FROM projects WHERE slug = @slug", new { slug }) is { } id
+            ? ProjectStore.FindProjectVisibleTo(c, id, ctx.User.UserId(), ctx.User.IsAdmin())
+            : null;
+
+    static ProjectDetail Detail(SqliteConnection c, IDataProtectionProvider protection, PanelSettings settings, HttpRequest request, ProjectRow p) =>
+        new(p.Id, p.Slug, p.Name, p.OwnerEmail, p.GitUrl, p.Branch, p.DockerfilePath, p.ContextDir, (int)p.ContainerPort, p.HealthPath,
+            p.Domains, p.GitAuth, p.SshPublicKey, WebhookStore.FindAutoDeploy(c, p.Id), WebhookStore.UrlFor(settings, request, p.Slug),
+            WebhookStore.EnsureSecret(c, protection, p.Id), DeployStore.FindLiveDeployment(c, p.Id)?.Id, p.CreatedAt);
+}

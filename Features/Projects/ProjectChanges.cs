@@ -1,0 +1,95 @@
+using Microsoft.AspNetCore.DataProtection;
+using VpsPanel.Features.Caddy;
+using VpsPanel.Features.Data;
+using VpsPanel.Features.Deployments;
+using VpsPanel.Features.Docker;
+using VpsPanel.Features.Git;
+using VpsPanel.Features.Settings;
+using VpsPanel.Features.Webhooks;
+
+namespace VpsPanel.Features.Projects;
+
+public sealed record ProjectCreated(long Id, string Slug, string WebhookSecret);
+
+/// <summary>
+/// Creating, changing and deleting a project: the one path both the pages and the API take, so the two can never
+/// disagree on a rule. Errors come back by form field name (name, gitUrl, branch, containerPort, …).
+/// </summary>
+public sealed class ProjectChanges(Db db, IDataProtectionProvider protection, GitCli git, DockerClient docker, CaddySite caddy,
+    DeployWorker worker, PanelSettings settings)
+{
+    public async Task<(ProjectCreated? Created, Dictionary<string, string> Errors)> CreateAsync(
+        ProjectForm form, long ownerId, bool isAdmin, CancellationToken ct)
+    {
+        var errors = ProjectStore.Validate(form, creating: true, mayUseLocalRepos: isAdmin, hasStoredToken: false);
+        if (!errors.ContainsKey("branch") && await GitCli.CheckBranchWithGitAsync(form.Branch, ct) is { } b) errors["branch"] = b;
+        if (errors.Count > 0) return (null, errors);
+
+        var slug = ProjectStore.Slugify(form.Name);
+        var token = form.GitAuth == "token" ? protection.CreateProtector(ProjectStore.TokenPurpose).Protect(form.GitToken) : null;
+        using var c = db.Open();
+        using var tx = c.BeginTransaction();
+        if (ProjectStore.SlugExists(c, slug, tx)) errors["name"] = $"A project with the short name \"{slug}\" already exists. Choose another name.";
+        if (ProjectStore.DomainTakenByOtherProject(c, ProjectStore.ParseDomains(form.Domains), 0, tx) is { } taken)
+            errors["domains"] = $"The domain {taken} already belongs to another project.";
+        if (errors.Count > 0) return (null, errors);
+        var id = ProjectStore.InsertProject(c, form, slug, ownerId, token, tx);
+        WebhookStore.UpdateAutoDeploy(c, id, form.AutoDeploy, tx);
+        var secret = WebhookStore.ReplaceSecret(c, protection, id, tx);
+        tx.Commit();
+        if (form.GitAuth == "ssh")
+            ProjectStore.UpdateSshPublicKey(c, id, await git.GenerateDeployKeyAsync(id, $"vpspanel-{slug}", ct));
+        return (new ProjectCreated(id, slug, secret), errors);
+    }
+
+    /// <summary>Saves a changed form (the name never changes); the changes apply from the next deployment.</summary>
+    public async Task<Dictionary<string, string>> UpdateAsync(ProjectRow project, ProjectForm form, bool isAdmin, CancellationToken ct)
+    {
+        form = form with { Name = project.Name };
+        var errors = ProjectStore.Validate(form, creating: false, mayUseLocalRepos: isAdmin, hasStoredToken: project.GitTokenProtected is not null);
+        if (!errors.ContainsKey("branch") && await GitCli.CheckBranchWithGitAsync(form.Branch, ct) is { } b) errors["branch"] = b;
+        if (errors.Count > 0) return errors;
+        var token = form.GitAuth == "token" && form.GitToken != "" ? protection.CreateProtector(ProjectStore.TokenPurpose).Protect(form.GitToken) : null;
+        using var c = db.Open();
+        using var tx = c.BeginTransaction();
+        if (ProjectStore.DomainTakenByOtherProject(c, ProjectStore.ParseDomains(form.Domains), project.Id, tx) is { } taken)
+        {
+            errors["domains"] = $"The domain {taken} already belongs to another project.";
+            return errors;
+        }
+        ProjectStore.UpdateProject(c, project.Id, form, token, tx);
+        WebhookStore.UpdateAutoDeploy(c, project.Id, form.AutoDeploy, tx);
+        tx.Commit();
+        if (form.GitAuth == "ssh" && project.SshPublicKey is null)
+            ProjectStore.UpdateSshPublicKey(c, project.Id, await git.GenerateDeployKeyAsync(project.Id, $"vpspanel-{project.Slug}", ct));
+        return errors;
+    }
+
+    /// <summary>
+    /// Deleting takes everything the project has on this machine with it: queued and running deploys are cancelled,
+    /// its containers and images removed, its Caddy site dropped, then the rows. Returns why nothing was deleted, or null.
+    /// </summary>
+    public async Task<string?> DeleteAsync(ProjectRow project, CancellationToken ct)
+    {
+        // The route goes first: if Caddy refuses, nothing else has been touched yet.
+        try { await caddy.ApplyAsync(project.Slug, null, _ => { }, ct); }
+        catch (CaddyException e) { return $"Nothing was deleted: removing the project's Caddy site failed: {e.Message}"; }
+        using var c = db.Open();
+        foreach (var d in DeployStore.ListDeploymentsOfProject(c, project.Id, int.MaxValue).Where(d => !d.IsFinished))
+        {
+            DeployStore.CancelQueuedDeployment(c, d.Id, "the project was deleted");
+            if (DeployStore.RequestCancel(c, d.Id)) worker.Cancel(d.Id);
+        }
+        // Give a cancelled run a moment to clean up after itself before its rows go.
+        for (var i = 0; i < 100 && DeployStore.ListDeploymentsOfProject(c, project.Id, 5).Any(d => DeployStates.IsRunning(d.Status)); i++)
+            await Task.Delay(100, ct);
+        var panelId = DeployRun.PanelId(settings);
+        foreach (var ctr in (await docker.ListContainersByLabelAsync($"vpspanel.project={project.Slug}", ct)).Where(x => x.Labels.GetValueOrDefault("vpspanel.panel") == panelId))
+            await docker.RemoveContainerAsync(ctr.Id, ct);
+        foreach (var image in await docker.ListImagesByLabelAsync($"vpspanel.panel={panelId}", ct))
+            if (image.StartsWith($"vpspanel/{project.Slug}:", StringComparison.Ordinal)) await docker.RemoveImageAsync(image, ct);
+        git.DeleteProjectFiles(project.Id);
+        ProjectStore.DeleteProject(c, project.Id);
+        return null;
+    }
+}

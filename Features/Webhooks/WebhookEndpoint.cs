@@ -1,0 +1,130 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.DataProtection;
+using VpsPanel.Features.Api;
+using VpsPanel.Features.Data;
+using VpsPanel.Features.Deployments;
+using VpsPanel.Features.Git;
+using VpsPanel.Features.Projects;
+
+namespace VpsPanel.Features.Webhooks;
+
+/// <summary>
+/// POST /webhooks/{slug}: a Git host says a push happened. Anonymous (the signature is the credential), no
+/// antiforgery (no browser sends this), and fast: it only checks, records and enqueues; the worker does the rest.
+/// Every delivery to an existing project lands in its delivery log with the outcome and why, because a webhook
+/// that silently does nothing costs people hours.
+/// </summary>
+public static class WebhookEndpoint
+{
+    public const int MaxBodyBytes = 5 * 1024 * 1024;
+
+    public static void Map(WebApplication app) =>
+        app.MapPost("/webhooks/{slug}", ReceiveAsync).AllowAnonymous().DisableAntiforgery().ExcludeFromDescription();
+
+    /// <summary>What the Git host shows in its delivery view: the outcome and the reason, in words.</summary>
+    public sealed record Answer(string Outcome, string Reason, long? DeploymentId = null);
+
+    static async Task<IResult> ReceiveAsync(string slug, HttpContext ctx, Db db, IDataProtectionProvider protection, DeployWorker worker)
+    {
+        using var c = db.Open();
+        var target = WebhookStore.FindWebhookTargetBySlug(c, slug);
+        if (target is null)
+            return ApiProblem.Result(404, $"There is no project \"{slug}\" on this panel. Copy the webhook URL from the project's page.");
+
+        var headers = ctx.Request.Headers;
+        var provider = WebhookMessage.DetectProvider(headers);
+        var delivery = new WebhookStore.NewDelivery(target.Id, provider?.ToString(), provider is { } pr ? WebhookMessage.EventName(pr, headers) : null,
+            provider is { } pd ? WebhookMessage.DeliveryId(pd, headers) : null);
+        IResult Reject(int status, string why)
+        {
+            WebhookStore.InsertDelivery(c, delivery, "rejected", why);
+            return ApiProblem.Result(status, $"Rejected: {why}. Nothing was deployed.");
+        }
+        IResult Ok(string outcome, string why, WebhookStore.NewDelivery d, long? deploymentId = null)
+        {
+            WebhookStore.InsertDelivery(c, d, outcome, why, deploymentId);
+            return Results.Json(new Answer(outcome, why, deploymentId), statusCode: 200);
+        }
+
+        var body = await ReadBodyAsync(ctx.Request);
+        if (body is null) return Reject(413, $"the body is larger than {MaxBodyBytes / (1024 * 1024)} MB");
+        if (provider is not { } p)
+            return Reject(401, "no Git host recognised from the headers (expected X-GitHub-Event, X-Gitlab-Event, X-Gitea-Event, X-Forgejo-Event or X-Event-Key)");
+        var secret = WebhookStore.ReadSecret(protection, target.WebhookSecretProtected);
+        if (secret is null) return Reject(401, "the project has no readable webhook secret; open the project's page to get one");
+        if (WebhookMessage.SignatureProblem(p, headers, body, secret) is { } bad) return Reject(401, bad);
+
+        WebhookEvent ev;
+        try { ev = WebhookMessage.Parse(p, delivery.Event ?? "", body); }
+        catch (JsonException e) { return Reject(400, $"the body is not the JSON of a {p} event: {e.Message}"); }
+
+        if (ev.Kind == WebhookEvent.Ping) return Ok("ping", "ping received: the URL and the secret are right", delivery);
+        if (ev.Kind != WebhookEvent.Push) return Ok("ignored", ev.IgnoredBecause ?? $"event {delivery.Event} is not a push", delivery);
+
+        var pushed = ev.Refs.FirstOrDefault(r => !r.IsTag && !r.Deleted && r.Name == target.Branch);
+        if (pushed is null)
+        {
+            var first = ev.Refs.FirstOrDefault();
+            var why = first switch
+            {
+                null => "the push moved no branch",
+                { IsTag: true, Deleted: true } => $"tag {first.Name} was deleted",
+                { IsTag: true } => $"tag {first.Name} was pushed; only pushes to branch {target.Branch} deploy",
+                { Deleted: true } => $"branch {first.Name} was deleted",
+                _ => $"branch {first.Name} is not {target.Branch}",
+            };
+            return Ok("ignored", why, delivery with { Branch = first?.Name, CommitSha = first?.CommitSha });
+        }
+        var pushDelivery = delivery with { Branch = pushed.Name, CommitSha = pushed.CommitSha };
+        if (pushed.CommitSha is not { } sha || !GitCli.IsSha(sha))
+            return Reject(400, $"the push to {pushed.Name} does not name a 40-character commit SHA");
+        if (target.AutoDeploy == 0)
+            return Ok("ignored", $"auto-deploy is off for this project; push to {target.Branch} at {sha[..7]} logged, not deployed", pushDelivery);
+
+        // The delivery row first: its unique index is what makes a redelivery (or two racing copies) queue nothing.
+        var deliveryRow = WebhookStore.InsertDelivery(c, pushDelivery, "queued", $"push to {target.Branch} at {sha[..7]}");
+        if (deliveryRow is null)
+        {
+            var earlier = WebhookStore.FindDeploymentOfQueuedDelivery(c, target.Id, delivery.DeliveryId!);
+            return Ok("duplicate", $"delivery {delivery.DeliveryId} was received before" + (earlier is { } e ? $" and queued deployment #{e}" : "") + "; nothing new queued", pushDelivery, earlier);
+        }
+        var project = ProjectStore.FindProjectById(c, target.Id)!;
+        var deploymentId = DeployStore.EnqueueDeployment(c, project.Id, "webhook", null, project.Config, requestedCommit: sha,
+            commitSha: sha, commitMessage: pushed.CommitMessage?.Trim(), commitAuthor: pushed.CommitAuthor);
+        worker.Wake();
+        var reason = $"push to {target.Branch} at {sha[..7]} queued deployment #{deploymentId}";
+        WebhookStore.UpdateDeliveryDeployment(c, deliveryRow.Value, deploymentId, reason);
+        return Results.Json(new Answer("queued", reason, deploymentId), statusCode: 202);
+    }
+
+    /// <summary>
+    /// The raw body (signatures are over the exact bytes), or null when it is over the limit. An oversized body is
+    /// read to its end (Kestrel's own limit caps that) so the sender gets our 413 rather than a reset connection.
+    /// </summary>
+    static async Task<byte[]?> ReadBodyAsync(HttpRequest request)
+    {
+        if (request.ContentLength > MaxBodyBytes)
+        {
+            try { await request.Body.CopyToAsync(Stream.Null); }
+            catch (BadHttpRequestException) { }
+            return null;
+        }
+        using var buffer = new MemoryStream();
+        var chunk = new byte[81920];
+        try
+        {
+            int n;
+            while ((n = await request.Body.ReadAsync(chunk)) > 0)
+            {
+                if (buffer.Length + n > MaxBodyBytes)
+                {
+                    await request.Body.CopyToAsync(Stream.Null);
+                    return null;
+                }
+                buffer.Write(chunk, 0, n);
+            }
+        }
+        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge) { return null; }
+        return buffer.ToArray();
+    }
+}

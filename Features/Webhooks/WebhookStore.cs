@@ -1,0 +1,135 @@
+using System.Security.Cryptography;
+using Dapper;
+using Microsoft.AspNetCore.DataProtection;
+using Microsoft.Data.Sqlite;
+using VpsPanel.Features.Settings;
+using VpsPanel.Features.Shared;
+
+namespace VpsPanel.Features.Webhooks;
+
+/// <summary>One line of a project's delivery log.</summary>
+public sealed record DeliveryRow(
+    long Id, string ReceivedAt, string? Provider, string? Event, string? DeliveryId, string? Branch, string? CommitSha,
+    string Outcome, string Reason, long? DeploymentId)
+{
+    public string ShortSha => CommitSha is { Length: >= 7 } s ? s[..7] : CommitSha ?? "";
+}
+
+/// <summary>What the webhook endpoint needs to know about a project.</summary>
+public sealed record WebhookTarget(long Id, string Slug, string Branch, long AutoDeploy, string? WebhookSecretProtected);
+
+/// <summary>
+/// The webhook's SQL and secrets: each project's secret (encrypted with Data Protection, generated on first need),
+/// its auto-deploy switch, and the delivery log (the last <see cref="KeepDeliveries"/> per project).
+/// </summary>
+public static class WebhookStore
+{
+    public const int KeepDeliveries = 100;
+
+    /// <summary>
+    /// The secret is encrypted rather than hashed because it has to be read back: to compute each delivery's HMAC,
+    /// and to show it on the project page for pasting into the Git host. Encrypted rather than plain so that the
+    /// database file alone (a backup, a copied file) does not give it away; the key ring lives in &lt;DataDir&gt;/keys.
+    /// </summary>
+    public const string SecretPurpose = "VpsPanel.Webhooks.Secret.v1";
+
+    /// <summary>256 random bits as hex: accepted by every provider's secret field and easy to copy.</summary>
+    public static string NewSecret() => Convert.ToHexString(RandomNumberGenerator.GetBytes(32)).ToLowerInvariant();
+
+    public static string UrlFor(PanelSettings settings, HttpRequest request, string slug) =>
+        (settings.PublicUrl != "" ? settings.PublicUrl : $"{request.Scheme}://{request.Host}") + "/webhooks/" + slug;
+
+    public static WebhookTarget? FindWebhookTargetBySlug(SqliteConnection c, string slug) =>
+        c.QuerySingleOrDefault<WebhookTarget>(
+            "SELECT id, slug, branch, auto_deploy, webhook_secret_protected FROM projects WHERE slug = @slug", new { slug });
+
+    /// <summary>The stored secret, decrypted; null when there is none or it cannot be decrypted (the key ring changed).</summary>
+    public static string? ReadSecret(IDataProtectionProvider protection, string? stored)
+    {
+        if (stored is null) return null;
+        try { return protection.CreateProtector(SecretPurpose).Unprotect(stored); }
+        catch (CryptographicException) { return null; }
+    }
+
+    /// <summary>
+    /// The project's secret, generating and storing one when it has none (projects created before webhooks existed).
+    /// Null when the stored one cannot be decrypted: the page then offers a new one.
+    /// </summary>
+    public static string? EnsureSecret(SqliteConnection c, IDataProtectionProvider protection, long projectId)
+    {
+        var stored = c.ExecuteScalar<string?>("SELECT webhook_secret_protected FROM projects WHERE id = @projectId", new { projectId });
+        if (stored is null)
+        {
+            // Only fills an empty slot: two first views racing end with one secret, the one both then read.
+            c.Execute("UPDATE projects SET webhook_secret_protected = @p WHERE id = @projectId AND webhook_secret_protected IS NULL",
+                new { projectId, p = protection.CreateProtector(SecretPurpose).Protect(NewSecret()) });
+            stored = c.ExecuteScalar<string?>("SELECT webhook_secret_protected FROM projects WHERE id = @projectId", new { projectId });
+        }
+        return ReadSecret(protection, stored);
+    }
+
+    /// <summary>Replaces the secret with a new one (a leaked or undecryptable secret); returns it.</summary>
+    public static string ReplaceSecret(SqliteConnection c, IDataProtectionProvider protection, long projectId, SqliteTransaction? tx = null)
+    {
+        var secret = NewSecret();
+        c.Execute("UPDATE projects SET webhook_secret_protected = @p WHERE id = @projectId",
+            new { projectId, p = protection.CreateProtector(SecretPurpose).Protect(secret) }, tx);
+        return secret;
+    }
+
+    public static bool FindAutoDeploy(SqliteConnection c, long projectId) =>
+        c.ExecuteScalar<bool>("SELECT auto_deploy FROM projects WHERE id = @projectId", new { projectId });
+
+    public static void UpdateAutoDeploy(SqliteConnection c, long projectId, bool autoDeploy, SqliteTransaction? tx = null) =>
+        c.Execute("UPDATE projects SET auto_deploy = @autoDeploy WHERE id = @projectId", new { projectId, autoDeploy }, tx);
+
+    public sealed record NewDelivery(
+        long ProjectId, string? Provider, string? Event, string? DeliveryId, string? Branch = null, string? CommitSha = null);
+
+    /// <summary>
+    /// Records a delivery and trims the project's log to the newest <see cref="KeepDeliveries"/>. A 'queued' row
+    /// whose delivery id was already queued violates the unique index: null is returned and nothing is written.
+    /// </summary>
+    public static long? InsertDelivery(SqliteConnection c, NewDelivery d, string outcome, string reason, long? deploymentId = null)
+    {
+        using var tx = c.BeginTransaction();
+        long id;
+        try
+        {
+            id = c.ExecuteScalar<long>(
+                """
+                INSERT INTO webhook_deliveries (project_id, received_at, provider, event, delivery_id, branch, commit_sha, outcome, reason, deployment_id)
+                VALUES (@ProjectId, @now, @Provider, @Event, @DeliveryId, @Branch, @CommitSha, @outcome, @reason, @deploymentId)
+                RETURNING id
+                """,
+                new { d.ProjectId, now = Clock.Now(), d.Provider, d.Event, d.DeliveryId, d.Branch, d.CommitSha, outcome, reason, deploymentId }, tx);
+        }
+        catch (SqliteException e) when (e.SqliteErrorCode == 19 && outcome == "queued")
+        {
+            return null;
+        }
+        c.Execute(
+            """
+            DELETE FROM webhook_deliveries WHERE project_id = @ProjectId
+              AND id < (SELECT min(id) FROM (SELECT id FROM webhook_deliveries WHERE project_id = @ProjectId ORDER BY id DESC LIMIT @KeepDeliveries))
+            """, new { d.ProjectId, KeepDeliveries }, tx);
+        tx.Commit();
+        return id;
+    }
+
+    public static void UpdateDeliveryDeployment(SqliteConnection c, long id, long deploymentId, string reason) =>
+        c.Execute("UPDATE webhook_deliveries SET deployment_id = @deploymentId, reason = @reason WHERE id = @id", new { id, deploymentId, reason });
+
+    /// <summary>The deployment an earlier copy of this delivery queued.</summary>
+    public static long? FindDeploymentOfQueuedDelivery(SqliteConnection c, long projectId, string deliveryId) =>
+        c.ExecuteScalar<long?>(
+            "SELECT deployment_id FROM webhook_deliveries WHERE project_id = @projectId AND delivery_id = @deliveryId AND outcome = 'queued'",
+            new { projectId, deliveryId });
+
+    public static List<DeliveryRow> ListDeliveriesOfProject(SqliteConnection c, long projectId, int limit = KeepDeliveries) =>
+        c.Query<DeliveryRow>(
+            """
+            SELECT id, received_at, provider, event, delivery_id, branch, commit_sha, outcome, reason, deployment_id
+            FROM webhook_deliveries WHERE project_id = @projectId ORDER BY id DESC LIMIT @limit
+            """, new { projectId, limit }).AsList();
+}

@@ -1,0 +1,255 @@
+using System.Diagnostics;
+using System.Net;
+using System.Text;
+using System.Text.Json.Nodes;
+using VpsPanel.Tests.Api;
+using VpsPanel.Tests.Harness;
+using Xunit.Abstractions;
+using static VpsPanel.Tests.Webhooks.WebhookMessageTests;
+
+namespace VpsPanel.Tests.Webhooks;
+
+/// <summary>One panel for the endpoint tests; each test makes its own projects (unique names), so they do not interfere.</summary>
+public sealed class WebhookPanel : IAsyncLifetime
+{
+    public PanelProcess Panel { get; private set; } = null!;
+    public TestApi Api { get; private set; } = null!;
+
+    public async Task InitializeAsync()
+    {
+        Panel = await PanelProcess.StartAsync();
+        (await PanelSetup.SignedInAdminAsync(Panel)).Dispose();
+        Api = await TestApi.ForUserAsync(Panel, PanelSetup.AdminEmail);
+    }
+
+    public async Task DisposeAsync()
+    {
+        Api.Dispose();
+        await Panel.DisposeAsync();
+    }
+}
+
+/// <summary>
+/// The real endpoint of the real binary, fed the real GitHub payloads and the other hosts' documented ones, signed in
+/// the test as each host signs. Each delivery: the status, the outcome and reason in the delivery log, and how many
+/// deployments exist afterwards (none when nothing should be queued). The projects point at a repository that does not
+/// exist, so a queued deployment fails at cloning without building anything; only the queue row matters here.
+/// </summary>
+public sealed class WebhookEndpointTests(WebhookPanel world, ITestOutputHelper output) : IClassFixture<WebhookPanel>
+{
+    TestApi Api => world.Api;
+
+    async Task<(string Slug, string Secret)> ProjectAsync(string branch = "main", bool autoDeploy = true)
+    {
+        var name = "wh-" + Guid.NewGuid().ToString("N")[..10];
+        var p = await Api.CreateProjectAsync(name, $"/tmp/vpspanel-missing-{name}.git", $"{name}.test", branch, autoDeploy);
+        Assert.Equal($"{world.Panel.Url}/webhooks/{p["slug"]}", (string)p["webhookUrl"]!);
+        Assert.Matches("^[0-9a-f]{64}$", (string)p["webhookSecret"]!);
+        return ((string)p["slug"]!, (string)p["webhookSecret"]!);
+    }
+
+    public static (string, string)[] Signed(string provider, byte[] body, string secret, string? eventName = null, string? delivery = null)
+    {
+        delivery ??= Guid.NewGuid().ToString();
+        var sig = Hmac(body, secret);
+        return provider switch
+        {
+            "github" => [("X-GitHub-Event", eventName ?? "push"), ("X-GitHub-Delivery", delivery), ("X-Hub-Signature-256", "sha256=" + sig)],
+            "gitlab" => [("X-Gitlab-Event", eventName ?? "Push Hook"), ("X-Gitlab-Event-UUID", delivery), ("X-Gitlab-Token", secret)],
+            "gitea" => [("X-Gitea-Event", eventName ?? "push"), ("X-Gitea-Delivery", delivery), ("X-Gitea-Signature", sig)],
+            // Forgejo sends its own headers and Gitea's.
+            "forgejo" => [("X-Forgejo-Event", eventName ?? "push"), ("X-Forgejo-Delivery", delivery), ("X-Forgejo-Signature", sig),
+                          ("X-Gitea-Event", eventName ?? "push"), ("X-Gitea-Delivery", delivery), ("X-Gitea-Signature", sig)],
+            "bitbucket" => [("X-Event-Key", eventName ?? "repo:push"), ("X-Request-UUID", delivery), ("X-Hub-Signature", "sha256=" + sig)],
+            _ => throw new ArgumentException(provider),
+        };
+    }
+
+    public static async Task<(HttpStatusCode Status, JsonNode? Body)> PostAsync(HttpClient http, string url, byte[] body, params (string Name, string Value)[] headers)
+    {
+        using var req = new HttpRequestMessage(HttpMethod.Post, url) { Content = new ByteArrayContent(body) };
+        req.Content.Headers.ContentType = new("application/json");
+        foreach (var (n, v) in headers) req.Headers.TryAddWithoutValidation(n, v);
+        using var res = await http.SendAsync(req);
+        var text = await res.Content.ReadAsStringAsync();
+        return (res.StatusCode, text.Length > 0 ? JsonNode.Parse(text) : null);
+    }
+
+    Task<(HttpStatusCode Status, JsonNode? Body)> SendAsync(string slug, byte[] body, params (string, string)[] headers) =>
+        PostAsync(Api.Http, $"/webhooks/{slug}", body, headers);
+
+    async Task<JsonNode> LastDeliveryAsync(string slug) => (await Api.DeliveriesAsync(slug))[0]!;
+
+    [Fact]
+    public async Task GitHub_real_payloads_push_to_master_queues_that_commit_and_ping_and_tag_deletion_queue_nothing()
+    {
+        var (slug, secret) = await ProjectAsync(branch: "master");
+
+        var ping = await SendAsync(slug, GitHubPayload("ping-payload.json"), Signed("github", GitHubPayload("ping-payload.json"), secret, "ping"));
+        Assert.Equal(HttpStatusCode.OK, ping.Status);
+        Assert.Equal("ping", (string)ping.Body!["outcome"]!);
+        Assert.Empty(await Api.DeploymentsAsync(slug));
+
+        foreach (var file in new[] { "push-payload.json", "push-with-organization.payload.json" })
+        {
+            var tag = await SendAsync(slug, GitHubPayload(file), Signed("github", GitHubPayload(file), secret));
+            Assert.Equal(HttpStatusCode.OK, tag.Status);
+            Assert.Equal("ignored", (string)tag.Body!["outcome"]!);
+            Assert.Equal("tag simple-tag was deleted", (string)tag.Body["reason"]!);
+        }
+        Assert.Empty(await Api.DeploymentsAsync(slug));
+
+        var body = GitHubPayload("push-with-new-branch.payload.json");
+        var clock = Stopwatch.StartNew();
+        var push = await SendAsync(slug, body, Signed("github", body, secret));
+        clock.Stop();
+        output.WriteLine($"push webhook answered {push.Status} in {clock.Elapsed.TotalMilliseconds:0} ms");
+        Assert.Equal(HttpStatusCode.Accepted, push.Status);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(5), $"the webhook took {clock.Elapsed} to answer");
+        var deployments = await Api.DeploymentsAsync(slug);
+        var d = Assert.Single(deployments)!;
+        Assert.Equal((long)push.Body!["deploymentId"]!, (long)d["id"]!);
+        Assert.Equal("webhook", (string)d["trigger"]!);
+        Assert.Equal("6113728f27ae82c7b1a177c8d03f9e96e0adf246", (string)d["requestedCommit"]!);
+
+        var log = await Api.DeliveriesAsync(slug);
+        Assert.Equal(["queued", "ignored", "ignored", "ping"], log.Select(x => (string)x!["outcome"]!));
+        Assert.Equal("master", (string)log[0]!["branch"]!);
+        Assert.Equal("GitHub", (string)log[0]!["provider"]!);
+        Assert.Equal((long)d["id"]!, (long)log[0]!["deploymentId"]!);
+    }
+
+    [Theory]
+    [InlineData("gitlab", "gitlab-push.json", "da1560886d4f094c3e6c9ef40349f7d38b5d27d7")]
+    [InlineData("gitea", "gitea-push.json", "bffeb74224043ba2feb48d137756c8a9331c449a")]
+    [InlineData("forgejo", "forgejo-push.json", "2222222222222222222222222222222222222222")]
+    [InlineData("bitbucket", "bitbucket-push.json", "4444444444444444444444444444444444444444")]
+    public async Task A_push_to_the_branch_from_each_host_queues_exactly_the_pushed_commit(string provider, string file, string sha)
+    {
+        var (slug, secret) = await ProjectAsync();
+        var body = Payload(file);
+        var (status, answer) = await SendAsync(slug, body, Signed(provider, body, secret));
+        Assert.Equal(HttpStatusCode.Accepted, status);
+        Assert.Equal("queued", (string)answer!["outcome"]!);
+        var d = Assert.Single(await Api.DeploymentsAsync(slug))!;
+        Assert.Equal(sha, (string)d["requestedCommit"]!);
+        Assert.Equal("webhook", (string)d["trigger"]!);
+        var delivery = await LastDeliveryAsync(slug);
+        Assert.Equal(sha, (string)delivery["commitSha"]!);
+        Assert.Equal("main", (string)delivery["branch"]!);
+    }
+
+    [Theory]
+    [InlineData("gitlab", "gitlab-branch-delete.json", null, "branch main was deleted")]
+    [InlineData("gitea", "gitea-delete.json", "delete", "a branch was deleted")]
+    [InlineData("forgejo", "gitea-delete.json", "delete", "a branch was deleted")]
+    [InlineData("bitbucket", "bitbucket-branch-delete.json", null, "branch main was deleted")]
+    public async Task Branch_deletions_are_accepted_and_ignored_and_queue_nothing(string provider, string file, string? eventName, string reason)
+    {
+        var (slug, secret) = await ProjectAsync();
+        var body = Payload(file);
+        var (status, answer) = await SendAsync(slug, body, Signed(provider, body, secret, eventName));
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Equal("ignored", (string)answer!["outcome"]!);
+        Assert.Equal(reason, (string)answer["reason"]!);
+        Assert.Empty(await Api.DeploymentsAsync(slug));
+        Assert.Equal(reason, (string)(await LastDeliveryAsync(slug))["reason"]!);
+    }
+
+    [Fact]
+    public async Task Another_branch_and_a_tag_push_are_ignored_with_the_reason()
+    {
+        var (slug, secret) = await ProjectAsync(branch: "main");
+        var master = GitHubPayload("push-with-new-branch.payload.json");
+        var other = await SendAsync(slug, master, Signed("github", master, secret));
+        Assert.Equal(HttpStatusCode.OK, other.Status);
+        Assert.Equal("branch master is not main", (string)other.Body!["reason"]!);
+
+        var tag = Encoding.UTF8.GetBytes(Encoding.UTF8.GetString(Payload("gitea-push.json")).Replace("refs/heads/main", "refs/tags/v1.0"));
+        var tagged = await SendAsync(slug, tag, Signed("gitea", tag, secret));
+        Assert.Equal(HttpStatusCode.OK, tagged.Status);
+        Assert.Equal("tag v1.0 was pushed; only pushes to branch main deploy", (string)tagged.Body!["reason"]!);
+
+        Assert.Empty(await Api.DeploymentsAsync(slug));
+        Assert.All(await Api.DeliveriesAsync(slug), d => Assert.Equal("ignored", (string)d!["outcome"]!));
+    }
+
+    [Fact]
+    public async Task Bad_deliveries_are_refused_with_the_reason_and_change_nothing()
+    {
+        var (slug, secret) = await ProjectAsync();
+        var body = Payload("gitea-push.json");
+        var malformed = Encoding.UTF8.GetBytes("{\"ref\": \"refs/heads/main\", ");
+        var oversized = new byte[5 * 1024 * 1024 + 1];
+        Array.Fill(oversized, (byte)' ');
+        (string What, byte[] Body, (string, string)[] Headers, HttpStatusCode Status, string Reason)[] cases =
+        [
+            ("bad signature", body, Signed("gitea", body, "not-the-secret"), HttpStatusCode.Unauthorized, "signature mismatch"),
+            ("tampered body", [.. body, (byte)' '], Signed("gitea", body, secret), HttpStatusCode.Unauthorized, "signature mismatch"),
+            ("missing signature", body, [("X-Gitea-Event", "push"), ("X-Gitea-Delivery", "x")], HttpStatusCode.Unauthorized, "missing X-Gitea-Signature header"),
+            ("missing GitHub signature", body, [("X-GitHub-Event", "push")], HttpStatusCode.Unauthorized, "missing X-Hub-Signature-256 header"),
+            ("wrong GitLab token", Payload("gitlab-push.json"), [("X-Gitlab-Event", "Push Hook"), ("X-Gitlab-Token", "guess")], HttpStatusCode.Unauthorized, "X-Gitlab-Token does not match"),
+            ("no provider", body, [("X-Hub-Signature-256", "sha256=" + Hmac(body, secret))], HttpStatusCode.Unauthorized, "no Git host recognised"),
+            ("malformed JSON", malformed, Signed("github", malformed, secret), HttpStatusCode.BadRequest, "is not the JSON of a GitHub event"),
+            ("oversized", oversized, Signed("github", oversized, secret), HttpStatusCode.RequestEntityTooLarge, "larger than 5 MB"),
+        ];
+        foreach (var (what, b, headers, expected, reason) in cases)
+        {
+            var (status, answer) = await SendAsync(slug, b, headers);
+            Assert.True(status == expected, $"{what}: expected {expected}, got {status}: {answer}");
+            Assert.Contains(reason, (string)answer!["detail"]!);
+            Assert.Contains("Nothing was deployed", (string)answer["detail"]!);
+            var logged = await LastDeliveryAsync(slug);
+            Assert.Equal("rejected", (string)logged["outcome"]!);
+            Assert.Contains(reason, (string)logged["reason"]!);
+        }
+        Assert.Empty(await Api.DeploymentsAsync(slug));
+        Assert.Equal(cases.Length, (await Api.DeliveriesAsync(slug)).Count);
+
+        // An unknown project: 404, and no other project's log or queue changes.
+        var unknown = await SendAsync("no-such-project", body, Signed("gitea", body, secret));
+        Assert.Equal(HttpStatusCode.NotFound, unknown.Status);
+        Assert.Contains("no project \"no-such-project\"", (string)unknown.Body!["detail"]!);
+        Assert.Equal(cases.Length, (await Api.DeliveriesAsync(slug)).Count);
+        Assert.Empty(await Api.DeploymentsAsync(slug));
+    }
+
+    [Fact]
+    public async Task A_redelivery_with_the_same_delivery_id_queues_nothing_new()
+    {
+        var (slug, secret) = await ProjectAsync();
+        var body = Payload("gitlab-push.json");
+        var headers = Signed("gitlab", body, secret, delivery: "77777777-aaaa-bbbb-cccc-000000000001");
+        var first = await SendAsync(slug, body, headers);
+        Assert.Equal(HttpStatusCode.Accepted, first.Status);
+        var again = await SendAsync(slug, body, headers);
+        Assert.Equal(HttpStatusCode.OK, again.Status);
+        Assert.Equal("duplicate", (string)again.Body!["outcome"]!);
+        Assert.Contains($"queued deployment #{first.Body!["deploymentId"]}", (string)again.Body["reason"]!);
+        Assert.Single(await Api.DeploymentsAsync(slug));
+
+        // A new delivery of the same push is a new request: it deploys (the pipeline coalesces what is still queued).
+        var fresh = await SendAsync(slug, body, Signed("gitlab", body, secret));
+        Assert.Equal(HttpStatusCode.Accepted, fresh.Status);
+        Assert.Equal(2, (await Api.DeploymentsAsync(slug)).Count);
+    }
+
+    [Fact]
+    public async Task With_auto_deploy_off_a_push_is_logged_not_deployed_until_it_is_switched_back_on()
+    {
+        var (slug, secret) = await ProjectAsync(autoDeploy: false);
+        var body = Payload("bitbucket-push.json");
+        var (status, answer) = await SendAsync(slug, body, Signed("bitbucket", body, secret));
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Equal("ignored", (string)answer!["outcome"]!);
+        Assert.StartsWith("auto-deploy is off for this project", (string)answer["reason"]!);
+        Assert.Empty(await Api.DeploymentsAsync(slug));
+        Assert.Equal("4444444444444444444444444444444444444444", (string)(await LastDeliveryAsync(slug))["commitSha"]!);
+
+        var on = await Api.SendAsync(HttpMethod.Patch, $"/api/projects/{slug}", """{"autoDeploy":true}""");
+        Assert.Equal(HttpStatusCode.OK, on.Status);
+        Assert.True((bool)on.Body!["autoDeploy"]!);
+        Assert.Equal(HttpStatusCode.Accepted, (await SendAsync(slug, body, Signed("bitbucket", body, secret))).Status);
+        Assert.Single(await Api.DeploymentsAsync(slug));
+    }
+}
