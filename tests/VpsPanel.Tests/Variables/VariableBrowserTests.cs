@@ -49,10 +49,15 @@ public sealed class VariableBrowserTests
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(Path.GetTempPath(), "vpspanel-variables-page.png"), FullPage = true });
 
         // The live deployment runs without them: the banner asks for a deploy, and its button starts one.
+        // The variables page shows the same banner, so wait until the boosted navigation has really swapped in the
+        // project page; clicking the banner's button while that request is still in flight would race it.
         await page.ClickAsync("a:has-text('←')");
+        // htmx-boosted links change the URL with pushState, which Playwright's WaitForURL does not always notice: ask the page.
+        await page.WaitForFunctionAsync(@"() => /^\/projects\/\d+$/.test(location.pathname)");
+        await page.WaitForSelectorAsync("#variables-link");
         await page.WaitForSelectorAsync("#redeploy-banner");
         await page.ClickAsync("#redeploy");
-        await page.WaitForURLAsync(new System.Text.RegularExpressions.Regex(@"/deployments/\d+$"));
+        await page.WaitForFunctionAsync(@"() => /^\/deployments\/\d+$/.test(location.pathname)");
         await page.WaitForSelectorAsync("#deploy-status:has-text('live')", new() { Timeout = 90_000 });
         Assert.DoesNotContain(secret, await page.ContentAsync());
         await page.GotoAsync($"{env.Panel.Url}/projects/{projectId}");

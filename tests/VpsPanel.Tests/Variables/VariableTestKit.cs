@@ -66,7 +66,9 @@ public static class VariableTestKit
     public static List<string> FilesContaining(string dataDir, string value)
     {
         var needle = Encoding.UTF8.GetBytes(value);
+        // vpspanel.lock is the running panel's single-instance lock: held exclusively (unreadable while it runs), it holds only the pid.
         return Directory.EnumerateFiles(dataDir, "*", SearchOption.AllDirectories)
+            .Where(f => Path.GetFileName(f) != "vpspanel.lock")
             .Where(f => File.ReadAllBytes(f).AsSpan().IndexOf(needle) >= 0).ToList();
     }
 
