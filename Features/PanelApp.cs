@@ -9,6 +9,7 @@ using VpsPanel.Features.Dashboard;
 using VpsPanel.Features.Data;
 using VpsPanel.Features.Deployments;
 using VpsPanel.Features.Docker;
+using VpsPanel.Features.Domains;
 using VpsPanel.Features.Git;
 using VpsPanel.Features.Health;
 using VpsPanel.Features.Settings;
@@ -49,6 +50,7 @@ public static class PanelApp
         s.AddSingleton<SystemStatus>();
         s.AddSingleton(new GitCli(settings.DataDir));
         s.AddSingleton<CaddySite>();
+        s.AddSingleton<DomainSites>();
         s.AddSingleton<DeployLog>();
         s.AddSingleton<DeployRun>();
         s.AddSingleton<DeployWorker>();
@@ -102,7 +104,8 @@ public static class PanelApp
         // The route table. Razor pages (one file per action) map themselves from their @page lines.
         EmbeddedAssets.Map(app);
         Healthz.Map(app);
-        ApiRoutes.Map(app);
+        DomainApi.Map(ApiRoutes.Map(app));
+        CaddyAsk.Map(app);
         DeploymentLogEndpoints.Map(app);
         app.MapRazorPages();
         return app;

@@ -12,7 +12,7 @@ using VpsPanel.Features.Settings;
 namespace VpsPanel.Features.Projects;
 
 /// <summary>/projects/{id}/edit: change a project's settings (used from the next deploy on), or delete it.</summary>
-public sealed class EditModel(Db db, IDataProtectionProvider protection, GitCli git, DockerClient docker, CaddySite caddy,
+public sealed class EditModel(Db db, IDataProtectionProvider protection, GitCli git, DockerClient docker, Domains.DomainSites sites,
     DeployWorker worker, PanelSettings settings) : PageModel
 {
     public ProjectRow? Project { get; private set; }
@@ -39,11 +39,6 @@ public sealed class EditModel(Db db, IDataProtectionProvider protection, GitCli 
         if (Errors.Count > 0) return Invalid();
         var token = Form.GitAuth == "token" && Form.GitToken != "" ? protection.CreateProtector(ProjectStore.TokenPurpose).Protect(Form.GitToken) : null;
         using var tx = c.BeginTransaction();
-        if (ProjectStore.DomainTakenByOtherProject(c, ProjectStore.ParseDomains(Form.Domains), id, tx) is { } taken)
-        {
-            Errors["domains"] = $"The domain {taken} already belongs to another project.";
-            return Invalid();
-        }
         ProjectStore.UpdateProject(c, id, Form, token, tx);
         tx.Commit();
         if (Form.GitAuth == "ssh" && Project.SshPublicKey is null)
@@ -67,7 +62,7 @@ public sealed class EditModel(Db db, IDataProtectionProvider protection, GitCli 
             return Invalid();
         }
         // The route goes first: if Caddy refuses, nothing else has been touched yet.
-        try { await caddy.ApplyAsync(Project.Slug, null, _ => { }, ct); }
+        try { await sites.ApplyAllAsync(_ => { }, ct, without: id); }
         catch (CaddyException e)
         {
             Errors["confirm"] = $"Nothing was deleted: removing the project's Caddy site failed: {e.Message}";

@@ -18,7 +18,9 @@ public sealed class NewModel(Db db, IDataProtectionProvider protection, GitCli g
     public async Task<IActionResult> OnPostAsync(CancellationToken ct)
     {
         Form = ProjectFormReader.Read(Request.Form);
-        Errors = ProjectStore.Validate(Form, creating: true, mayUseLocalRepos: User.IsAdmin(), hasStoredToken: false);
+        using (var c0 = db.Open())
+            Errors = ProjectStore.Validate(Form, creating: true, mayUseLocalRepos: User.IsAdmin(), hasStoredToken: false,
+                domainsOptional: Settings.PanelOptions.Load(c0).BaseDomain != "");
         if (!Errors.ContainsKey("branch") && await GitCli.CheckBranchWithGitAsync(Form.Branch, ct) is { } b) Errors["branch"] = b;
         if (Errors.Count > 0) return Invalid();
 
@@ -27,8 +29,10 @@ public sealed class NewModel(Db db, IDataProtectionProvider protection, GitCli g
         using var c = db.Open();
         using var tx = c.BeginTransaction();
         if (ProjectStore.SlugExists(c, slug, tx)) Errors["name"] = $"A project with the short name \"{slug}\" already exists. Choose another name.";
-        if (ProjectStore.DomainTakenByOtherProject(c, ProjectStore.ParseDomains(Form.Domains), 0, tx) is { } taken)
-            Errors["domains"] = $"The domain {taken} already belongs to another project.";
+        // Its own domains and its default domain (from the base domain in Settings) must be nobody else's.
+        var claimed = ProjectStore.ParseDomains(Form.Domains).Append(Settings.PanelOptions.Load(c, tx).DefaultDomain(slug)).OfType<string>();
+        if (Domains.ProjectDomains.FindConflict(claimed, 0, Domains.ProjectDomains.ListClaims(c, tx), User.UserId(), User.IsAdmin()) is { } conflict)
+            Errors["domains"] = conflict.Message;
         if (Errors.Count > 0) return Invalid();
         var id = ProjectStore.InsertProject(c, Form, slug, User.UserId(), token, tx);
         tx.Commit();

@@ -18,6 +18,8 @@ public sealed class ShowModel(Db db, DeployWorker worker, GitCli git, PanelSetti
     public bool Saved { get; private set; }
     public string? Commit { get; private set; }
     public string Scheme => settings.AutomaticHttps ? "https" : "http";
+    /// <summary>The domains it answers on (primary first, then the default domain), each with its scheme.</summary>
+    public List<(string Host, string Url)> DomainLinks { get; private set; } = [];
 
     public IActionResult OnGet(long id)
     {
@@ -33,6 +35,9 @@ public sealed class ShowModel(Db db, DeployWorker worker, GitCli git, PanelSetti
         if (Project is null) return false;
         Live = DeployStore.FindLiveDeployment(c, id);
         History = DeployStore.ListDeploymentsOfProject(c, id);
+        var domains = Domains.ProjectDomains.FindDomainSetup(c, id).Domains;
+        if (PanelOptions.Load(c).DefaultDomain(Project.Slug) is { } dd && domains.All(d => d.Host != dd)) domains.Add(new Caddy.SiteDomain(dd));
+        DomainLinks = domains.Select(d => (d.Host, $"{(settings.AutomaticHttps && !d.HttpOnly ? "https" : "http")}://{d.Host}/")).ToList();
         return true;
     }
 
