@@ -67,11 +67,8 @@ public sealed class CaddySite(PanelSettings settings, CaddyAdmin caddy)
         sb.Append("# Managed by VpsPanel for project ").Append(site.Slug).Append(". Regenerated from the panel's database: edits here are overwritten.\n");
         var proxy = $"\treverse_proxy 127.0.0.1:{site.HostPort} {{\n\t\tlb_try_duration {LbTryDuration}\n\t\tlb_try_interval 250ms\n\t}}\n";
         var target = (Secure(primary, tls) ? "https://" : "http://") + primary.Host + "{uri}";
-        foreach (var https in new[] { true, false })
-        {
-            Block(sb, served.Where(d => Secure(d, tls) == https).ToList(), https, tls, proxy);
-            Block(sb, redirected.Where(d => Secure(d, tls) == https).ToList(), https, tls, $"\tredir {target} 308\n");
-        }
+        foreach (var https in new[] { true, false }) Block(sb, served.Where(d => Secure(d, tls) == https).ToList(), https, tls, proxy);
+        foreach (var https in new[] { true, false }) Block(sb, redirected.Where(d => Secure(d, tls) == https).ToList(), https, tls, $"\tredir {target} 308\n");
         return sb.ToString();
     }
 
@@ -119,7 +116,7 @@ public sealed class CaddySite(PanelSettings settings, CaddyAdmin caddy)
             foreach (var (name, text) in files)
             {
                 try { await caddy.AdaptAsync(text, ct); }
-                catch (CaddyException e) { throw new CaddyException($"site file {name} is not valid, nothing was changed: {e.Message}"); }
+                catch (CaddyException e) { throw new CaddyException($"{e.Message} (checking site file {name}; nothing was changed)"); }
             }
             var previous = Directory.EnumerateFiles(settings.CaddySitesDir, "*.caddy")
                 .ToDictionary(p => Path.GetFileName(p), p => File.ReadAllText(p));
