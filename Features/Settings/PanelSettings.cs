@@ -19,7 +19,7 @@ public sealed record Setting(string Key, string Default, string Allowed, Func<st
 public static partial class SettingsTable
 {
     // The email reaches every site file (`tls <email>`), so it gets a grammar with no room for Caddyfile syntax.
-    [System.Text.RegularExpressions.GeneratedRegex(@"^[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(\.[A-Za-z0-9-]{1,63})+$")]
+    [System.Text.RegularExpressions.GeneratedRegex(@"^[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(\.[A-Za-z0-9-]{1,63})+\z")]
     private static partial System.Text.RegularExpressions.Regex AcmeEmailPattern();
 
     static bool Any(string _) => true;

@@ -9,11 +9,9 @@ public sealed class DomainBrowserTests
     public async Task Add_a_domain_make_it_primary_redirect_the_old_one_and_open_the_app_on_the_new_domain()
     {
         await using var env = await DeployEnv.StartAsync();
-        using var repo = TestRepo.WithBusyboxApp("moved house", env.Label);
         var oldDomain = $"{env.Name()}-old.test";
         var newDomain = $"{env.Name()}-new.test";
-        var id = await env.CreateProjectAsync(repo, oldDomain);
-        Assert.Equal("live", await env.WaitForEndAsync(await env.DeployAsync(id)));
+        var (id, _) = await DomainKit.DeployedProjectAsync(env, "app", "moved house", oldDomain);
         // The browser resolves both names to the test Caddy, as DNS would in production.
         await using var browser = await Browser.LaunchAsync($"--host-resolver-rules=MAP {oldDomain} 127.0.0.1:{env.Caddy.HttpPort}, MAP {newDomain} 127.0.0.1:{env.Caddy.HttpPort}");
         var page = await browser.NewPageAsync();

@@ -28,10 +28,8 @@ public sealed class DomainInputTests
     public async Task Injection_attempts_are_refused_by_the_project_form_the_Domains_page_and_the_API_and_the_proxy_is_untouched()
     {
         await using var env = await DeployEnv.StartAsync();
-        using var repo = TestRepo.WithBusyboxApp("safe", env.Label);
         var domain = $"{env.Name()}.test";
-        var id = await env.CreateProjectAsync(repo, domain);
-        Assert.Equal("live", await env.WaitForEndAsync(await env.DeployAsync(id)));
+        var (id, _) = await DeployedProjectAsync(env, "app", "safe", domain);
         var proxy = await ProxyStateAsync(env.Caddy);
         using var api = await ApiClientAsync(env.Panel);
 
@@ -39,7 +37,7 @@ public sealed class DomainInputTests
         foreach (var (value, message) in Attempts)
         {
             var show = value.Length > 20 ? value[..20] + "…" : value.Replace("\n", "\\n");
-            var form = await env.Client.SubmitAsync("/projects/new", DeployEnv.ProjectFields(env.Name("x"), repo.Bare, value, repo.Branch));
+            var form = await env.Client.SubmitAsync("/projects/new", DeployEnv.ProjectFields(env.Name("x"), "/srv/repos/x.git", value));
             if (form.Status != HttpStatusCode.UnprocessableEntity || string.IsNullOrWhiteSpace(form.Text("#domains ~ .field-error")))
                 failures.Add($"project form {show}: {(int)form.Status} {form.Text("#domains ~ .field-error")}");
 
@@ -104,6 +102,13 @@ public sealed class DomainInputTests
         await member.LoginAsync("m@example.com", "member password 1");
         var theirs = await member.SubmitAsync("/projects/new", DeployEnv.ProjectFields("Mine", "https://git.example.com/m/app.git", "shop.test"));
         Assert.Equal("shop.test already belongs to another user's project. A domain can belong to one project only.", theirs.Text("#domains ~ .field-error"));
+
+        // The Settings page (base and panel domain) is for admins only.
+        Assert.Equal(HttpStatusCode.Redirect, (await member.GetAsync("/settings")).Status);
+        var token = PanelClient.AntiforgeryToken(await member.GetAsync("/projects"))!;
+        using (var post = await member.Http.PostAsync("/settings", new FormUrlEncodedContent(new Dictionary<string, string> { ["__RequestVerificationToken"] = token, ["panelDomain"] = "shop.test" })))
+            Assert.Equal(HttpStatusCode.Redirect, post.StatusCode);
+        Assert.Equal("", (await admin.GetAsync("/settings")).Doc.QuerySelector("#panelDomain")!.GetAttribute("value"));
 
         // Nothing changed: still two projects, Beta still on beta.test alone, Alpha still on its own.
         Assert.Equal(["Alpha", "Beta"], (await admin.GetAsync("/projects")).Texts("#projects tbody td:first-child").ToArray());

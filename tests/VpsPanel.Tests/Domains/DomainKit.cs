@@ -14,6 +14,16 @@ public static class DomainKit
 {
     public sealed record Row(string Host, bool HttpOnly = false);
 
+    /// <summary>Creates a project serving <paramref name="html"/> on these domains (one per line) and deploys it; returns its id and slug.</summary>
+    public static async Task<(long Id, string Slug)> DeployedProjectAsync(DeployEnv env, string suffix, string html, string domains)
+    {
+        using var repo = TestRepo.WithBusyboxApp(html, env.Label);
+        var name = env.Name(suffix);
+        var id = await env.CreateProjectAsync(DeployEnv.ProjectFields(name, repo.Bare, domains, repo.Branch));
+        Assert.Equal("live", await env.WaitForEndAsync(await env.DeployAsync(id)));
+        return (id, name);
+    }
+
     /// <summary>Posts the project's Domains page as a browser would: one host field per row, the primary's index, options.</summary>
     public static async Task<Page> SaveDomainsAsync(PanelClient client, long projectId, IReadOnlyList<Row> rows, int primary = 0, bool redirectAliases = false, bool redirectWww = false)
     {

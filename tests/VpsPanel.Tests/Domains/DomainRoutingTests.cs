@@ -11,15 +11,6 @@ public sealed class DomainRoutingTests
 {
     static Dictionary<string, string> InternalHttps => new() { ["Caddy__AutomaticHttps"] = "true", ["Caddy__InternalTls"] = "true" };
 
-    static async Task<(long Id, string Slug)> DeployedProjectAsync(DeployEnv env, string suffix, string html, string domains)
-    {
-        using var repo = TestRepo.WithBusyboxApp(html, env.Label);
-        var name = env.Name(suffix);
-        var id = await env.CreateProjectAsync(DeployEnv.ProjectFields(name, repo.Bare, domains, repo.Branch));
-        Assert.Equal("live", await env.WaitForEndAsync(await env.DeployAsync(id)));
-        return (id, name);
-    }
-
     [Fact]
     public async Task Two_projects_are_routed_by_host_over_https_and_http_an_alias_redirects_308_a_Caddy_restart_keeps_all_and_a_delete_removes_one()
     {
@@ -128,6 +119,14 @@ public sealed class DomainRoutingTests
         {
             using var res = await http.GetAsync("/caddy/ask?domain=" + Uri.EscapeDataString(name));
             Assert.True(expected == (int)res.StatusCode, $"ask {name}: {(int)res.StatusCode}, expected {expected}");
+        }
+
+        // A request that came through a proxy (forwarded for a remote client) is refused, known name or not.
+        using (var viaProxy = new HttpRequestMessage(HttpMethod.Get, "/caddy/ask?domain=" + panelDomain))
+        {
+            viaProxy.Headers.Add("X-Forwarded-For", "203.0.113.5");
+            using var refused = await http.SendAsync(viaProxy);
+            Assert.Equal(HttpStatusCode.Forbidden, refused.StatusCode);
         }
 
         // A bad value changes nothing: the stored settings and the proxy stay as they were.
