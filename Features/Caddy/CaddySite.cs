@@ -102,16 +102,19 @@ public sealed class CaddySite(PanelSettings settings, CaddyAdmin caddy)
     public string SitePath(string fileName) => Path.Combine(settings.CaddySitesDir, fileName);
 
     /// <summary>
-    /// Makes the sites directory hold exactly <paramref name="files"/> (file name → text; every other *.caddy file
-    /// there goes) and reloads Caddy with the main Caddyfile. Each file is validated by Caddy first, so a bad one is
-    /// reported before anything is written; when the reload fails, every previous file is put back (and Caddy
-    /// reloaded with them) before this throws.
+    /// Makes the sites directory hold exactly the files <paramref name="render"/> returns (file name → text; every
+    /// other *.caddy file there goes) and reloads Caddy with the main Caddyfile. Each file is validated by Caddy
+    /// first, so a bad one is reported before anything is written; when the reload fails, every previous file is put
+    /// back (and Caddy reloaded with them) before this throws. Rendering and <paramref name="applied"/> (e.g. marking
+    /// a deployment live) run inside the lock, so two changes can never render from the same old state and the
+    /// later one undo the earlier.
     /// </summary>
-    public async Task ApplyAllAsync(IReadOnlyDictionary<string, string> files, Action<string> log, CancellationToken ct)
+    public async Task ApplyAllAsync(Func<IReadOnlyDictionary<string, string>> render, Action<string> log, CancellationToken ct, Action? applied = null)
     {
         await Lock.WaitAsync(ct);
         try
         {
+            var files = render();
             Directory.CreateDirectory(settings.CaddySitesDir);
             foreach (var (name, text) in files)
             {
@@ -135,6 +138,7 @@ public sealed class CaddySite(PanelSettings settings, CaddyAdmin caddy)
                 catch (Exception again) when (again is CaddyException or IOException) { log($"caddy: reloading the previous config also failed: {again.Message}"); }
                 throw;
             }
+            applied?.Invoke();
         }
         finally
         {

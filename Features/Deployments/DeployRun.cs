@@ -90,8 +90,10 @@ public sealed class DeployRun(
             Step(DeployStates.Switching);
             // From here on the route changes; a cancel can no longer undo it half-way, so the switch ignores it.
             // The route is rendered from the project's domains as they are now (the Domains page applies changes at once).
-            await sites.ApplyAllAsync(log.Important, CancellationToken.None, switchTo: (project.Id, port));
-            var previous = DeployStore.MarkLiveRetiringPrevious(c, id, project.Id);
+            // Marked live inside the same lock, so no other apply can render the old port after this one.
+            long? previous = null;
+            await sites.ApplyAllAsync(log.Important, CancellationToken.None, switchTo: (project.Id, port),
+                applied: () => previous = DeployStore.MarkLiveRetiringPrevious(c, id, project.Id));
             log.Important($"==> live: {string.Join(", ", ProjectStore.ListDomains(c, project.Id))} → 127.0.0.1:{port}");
             if (previous is not { } prev) return null;
             var old = DeployStore.FindDeployment(c, prev);

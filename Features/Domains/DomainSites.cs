@@ -18,12 +18,14 @@ public sealed class DomainSites(Db db, PanelSettings settings, CaddySite caddy, 
     /// Renders and applies. <paramref name="without"/> leaves a project out (it is being deleted);
     /// <paramref name="switchTo"/> routes a project to a new port before that port is recorded as live (a deploy's switch).
     /// </summary>
-    public async Task ApplyAllAsync(Action<string> log, CancellationToken ct, long? without = null, (long ProjectId, int Port)? switchTo = null)
+    public async Task ApplyAllAsync(Action<string> log, CancellationToken ct, long? without = null, (long ProjectId, int Port)? switchTo = null, Action? applied = null)
     {
-        Dictionary<string, string> files;
-        using (var c = db.Open())
-            files = RenderAll(c, TlsOptions.From(settings), await PanelUpstreamAsync(ct), without, switchTo);
-        await caddy.ApplyAllAsync(files, log, ct);
+        var upstream = await PanelUpstreamAsync(ct);
+        await caddy.ApplyAllAsync(() =>
+        {
+            using var c = db.Open();
+            return RenderAll(c, TlsOptions.From(settings), upstream, without, switchTo);
+        }, log, ct, applied);
     }
 
     /// <summary>The site files the database says there should be: file name → text.</summary>

@@ -83,6 +83,10 @@ public sealed class EditModel(Db db, IDataProtectionProvider protection, GitCli 
             if (image.StartsWith($"vpspanel/{Project.Slug}:", StringComparison.Ordinal)) await docker.RemoveImageAsync(image, ct);
         git.DeleteProjectFiles(id);
         ProjectStore.DeleteProject(c, id);
+        // Once more now that the rows are gone: an apply that ran meanwhile (another project's deploy) rendered this
+        // project from rows that still existed. Caddy refusing here changes nothing that matters: the site is gone.
+        try { await sites.ApplyAllAsync(_ => { }, CancellationToken.None); }
+        catch (CaddyException) { }
         return Shared.Htmx.RedirectAfterPost(HttpContext, "/projects");
     }
 
