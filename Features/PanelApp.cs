@@ -12,6 +12,7 @@ using VpsPanel.Features.Dashboard;
 using VpsPanel.Features.Data;
 using VpsPanel.Features.Deployments;
 using VpsPanel.Features.Docker;
+using VpsPanel.Features.Domains;
 using VpsPanel.Features.Git;
 using VpsPanel.Features.Health;
 using VpsPanel.Features.Settings;
@@ -58,6 +59,7 @@ public static class PanelApp
         s.AddSingleton<SystemStatus>();
         s.AddSingleton(new GitCli(settings.DataDir));
         s.AddSingleton<CaddySite>();
+        s.AddSingleton<DomainSites>();
         s.AddSingleton<DeployLog>();
         s.AddSingleton<DeployRun>();
         s.AddSingleton<DeployWorker>();
@@ -118,6 +120,8 @@ public static class PanelApp
         var api = ApiRoutes.Map(app);
         Projects.ProjectApi.Map(api);
         DeploymentApi.Map(api);
+        DomainApi.Map(api);
+        CaddyAsk.Map(app);
         DeploymentLogEndpoints.Map(app);
         Webhooks.WebhookEndpoint.Map(app);
         app.MapRazorPages();

@@ -3,10 +3,30 @@ using VpsPanel.Features.Settings;
 
 namespace VpsPanel.Features.Caddy;
 
+/// <summary>One hostname of a site, canonical (it passed <see cref="Domains.DomainName"/>); HTTP only means no certificate.</summary>
+public sealed record SiteDomain(string Host, bool HttpOnly = false);
+
 /// <summary>
-/// The panel's Caddy site files: one file per project in Caddy:SitesDir, which the main Caddyfile imports.
-/// Rendering is a pure function (tested by exact text); applying writes temp + rename and reloads Caddy, under one
-/// lock, and puts the previous file back when Caddy refuses the new config.
+/// Everything a project's site file is made of. <paramref name="Domains"/> has the primary first; the default domain
+/// (if any) is already appended as one more alias. <paramref name="RedirectAliases"/>: the others answer 308 to the
+/// primary instead of serving the app; <paramref name="RedirectWww"/>: the primary's www./apex counterpart does too.
+/// </summary>
+public sealed record ProjectSite(string Slug, IReadOnlyList<SiteDomain> Domains, bool RedirectAliases, bool RedirectWww, int HostPort);
+
+/// <summary>
+/// How certificates are had: <paramref name="AutomaticHttps"/> false renders every site as http://;
+/// <paramref name="InternalTls"/> uses Caddy's own local CA (tests, private networks); <paramref name="AcmeEmail"/> is
+/// given to the ACME CA per site, so the panel needs no say in the main Caddyfile's global options.
+/// </summary>
+public sealed record TlsOptions(bool AutomaticHttps, bool InternalTls = false, string AcmeEmail = "")
+{
+    public static TlsOptions From(PanelSettings s) => new(s.AutomaticHttps, s.InternalTls, s.AcmeEmail);
+}
+
+/// <summary>
+/// The panel's Caddy site files: one file per project (plus the panel's own) in Caddy:SitesDir, which the main
+/// Caddyfile imports. Rendering is a pure function (tested by exact text); applying replaces the whole set of
+/// files (temp + rename) and reloads Caddy under one lock, and puts every previous file back when Caddy refuses.
 /// </summary>
 public sealed class CaddySite(PanelSettings settings, CaddyAdmin caddy)
 {
@@ -16,58 +36,109 @@ public sealed class CaddySite(PanelSettings settings, CaddyAdmin caddy)
     /// </summary>
     public const string LbTryDuration = "10s";
 
+    /// <summary>The panel's own site file. Project files are named after slugs, which start with a letter: no clash.</summary>
+    public const string PanelFile = "_panel.caddy";
+
     static readonly SemaphoreSlim Lock = new(1, 1);
 
+    public static string FileName(string slug) => slug + ".caddy";
+
     /// <summary>
-    /// The site block for a project. Domains must already have passed the hostname rules (no spaces, braces or
-    /// newlines can get here); the upstream is always a loopback port.
+    /// The site file of a project. Hostnames must already have passed the domain rules (no spaces, braces or newlines
+    /// can get here); the upstream is always a loopback port. Served names come first, then the redirects, each
+    /// split into an HTTPS block and an http:// block, because a tls line must not apply to an HTTP-only name.
     /// </summary>
-    public static string Render(string slug, IReadOnlyList<string> domains, int hostPort, bool automaticHttps)
+    public static string Render(ProjectSite site, TlsOptions tls)
     {
+        var primary = site.Domains[0];
+        var served = new List<SiteDomain> { primary };
+        var redirected = new List<SiteDomain>();
+        foreach (var d in site.Domains.Skip(1)) (site.RedirectAliases ? redirected : served).Add(d);
+        if (site.RedirectWww && Domains.DomainName.WwwCounterpart(primary.Host) is { } counterpart)
+        {
+            // The counterpart redirects whether or not it is also listed: that is what the option asks for.
+            var listed = served.Concat(redirected).FirstOrDefault(d => d.Host == counterpart);
+            served.RemoveAll(d => d.Host == counterpart);
+            redirected.RemoveAll(d => d.Host == counterpart);
+            redirected.Add(listed ?? new SiteDomain(counterpart, primary.HttpOnly));
+        }
+
         var sb = new StringBuilder();
-        sb.Append("# Managed by VpsPanel for project ").Append(slug).Append(". Regenerated on every deploy: edits here are overwritten.\n");
-        sb.Append(string.Join(", ", domains.Select(d => automaticHttps ? d : "http://" + d))).Append(" {\n");
-        sb.Append("\treverse_proxy 127.0.0.1:").Append(hostPort).Append(" {\n");
-        sb.Append("\t\tlb_try_duration ").Append(LbTryDuration).Append('\n');
-        sb.Append("\t\tlb_try_interval 250ms\n");
-        sb.Append("\t}\n");
-        sb.Append("}\n");
+        sb.Append("# Managed by VpsPanel for project ").Append(site.Slug).Append(". Regenerated from the panel's database: edits here are overwritten.\n");
+        var proxy = $"\treverse_proxy 127.0.0.1:{site.HostPort} {{\n\t\tlb_try_duration {LbTryDuration}\n\t\tlb_try_interval 250ms\n\t}}\n";
+        var target = (Secure(primary, tls) ? "https://" : "http://") + primary.Host + "{uri}";
+        foreach (var https in new[] { true, false }) Block(sb, served.Where(d => Secure(d, tls) == https).ToList(), https, tls, proxy);
+        foreach (var https in new[] { true, false }) Block(sb, redirected.Where(d => Secure(d, tls) == https).ToList(), https, tls, $"\tredir {target} 308\n");
         return sb.ToString();
     }
 
-    public string SitePath(string slug) => Path.Combine(settings.CaddySitesDir, slug + ".caddy");
+    /// <summary>The panel's own site: its domain, proxied to the address the panel listens on.</summary>
+    public static string RenderPanel(string domain, string upstream, TlsOptions tls)
+    {
+        var sb = new StringBuilder("# Managed by VpsPanel: the panel's own site (Settings → panel domain). Edits here are overwritten.\n");
+        var d = new SiteDomain(domain);
+        Block(sb, [d], Secure(d, tls), tls, $"\treverse_proxy {upstream}\n");
+        return sb.ToString();
+    }
+
+    static bool Secure(SiteDomain d, TlsOptions tls) => tls.AutomaticHttps && !d.HttpOnly;
+
+    static void Block(StringBuilder sb, List<SiteDomain> names, bool https, TlsOptions tls, string body)
+    {
+        if (names.Count == 0) return;
+        sb.Append(string.Join(", ", names.Select(d => https ? d.Host : "http://" + d.Host))).Append(" {\n");
+        if (https)
+        {
+            // A wildcard name cannot get its certificate in advance over HTTP challenges: each subdomain gets one
+            // when first asked for, if the panel's /caddy/ask approves it (on_demand_tls in the main Caddyfile).
+            var onDemand = names.Any(d => d.Host.StartsWith("*.", StringComparison.Ordinal));
+            var issuer = tls.InternalTls ? " internal" : tls.AcmeEmail != "" ? " " + tls.AcmeEmail : "";
+            if (issuer != "" || onDemand)
+                sb.Append("\ttls").Append(issuer).Append(onDemand ? " {\n\t\ton_demand\n\t}\n" : "\n");
+        }
+        sb.Append(body).Append("}\n");
+    }
+
+    public string SitePath(string fileName) => Path.Combine(settings.CaddySitesDir, fileName);
 
     /// <summary>
-    /// Makes the project's site file say <paramref name="text"/> (null removes it) and reloads Caddy with the main
-    /// Caddyfile. When Caddy refuses, the previous file is restored (and Caddy reloaded with it) before this throws.
+    /// Makes the sites directory hold exactly the files <paramref name="render"/> returns (file name → text; every
+    /// other *.caddy file there goes) and reloads Caddy with the main Caddyfile. Each file is validated by Caddy
+    /// first, so a bad one is reported before anything is written; when the reload fails, every previous file is put
+    /// back (and Caddy reloaded with them) before this throws. Rendering and <paramref name="applied"/> (e.g. marking
+    /// a deployment live) run inside the lock, so two changes can never render from the same old state and the
+    /// later one undo the earlier.
     /// </summary>
-    public async Task ApplyAsync(string slug, string? text, Action<string> log, CancellationToken ct)
+    public async Task ApplyAllAsync(Func<IReadOnlyDictionary<string, string>> render, Action<string> log, CancellationToken ct, Action? applied = null)
     {
         await Lock.WaitAsync(ct);
         try
         {
+            var files = render();
             Directory.CreateDirectory(settings.CaddySitesDir);
-            var path = SitePath(slug);
-            var previous = File.Exists(path) ? await File.ReadAllTextAsync(path, ct) : null;
-            if (text is not null)
+            foreach (var (name, text) in files)
             {
-                // Validate the site on its own first: a bad block is reported without touching the running config.
-                await caddy.AdaptAsync(text, ct);
+                try { await caddy.AdaptAsync(text, ct); }
+                catch (CaddyException e) { throw new CaddyException($"{e.Message} (checking site file {name}; nothing was changed)"); }
             }
-            Write(path, text);
+            var previous = Directory.EnumerateFiles(settings.CaddySitesDir, "*.caddy")
+                .ToDictionary(p => Path.GetFileName(p), p => File.ReadAllText(p));
+            var changed = files.Count != previous.Count || files.Any(f => previous.GetValueOrDefault(f.Key) != f.Value);
+            WriteSet(files, previous.Keys);
             try
             {
                 await LoadMainCaddyfileAsync(ct);
-                log($"caddy: loaded {settings.CaddyCaddyfile} with {(text is null ? "the site removed" : path)}");
+                if (changed) log($"caddy: loaded {settings.CaddyCaddyfile} with {files.Count} site file(s) in {settings.CaddySitesDir}");
             }
             catch (Exception e) when (e is CaddyException or IOException)
             {
-                log($"caddy: reload failed, restoring the previous site file: {e.Message}");
-                Write(path, previous);
+                log($"caddy: reload failed, restoring the previous site files: {e.Message}");
+                WriteSet(previous, files.Keys);
                 try { await LoadMainCaddyfileAsync(CancellationToken.None); }
                 catch (Exception again) when (again is CaddyException or IOException) { log($"caddy: reloading the previous config also failed: {again.Message}"); }
                 throw;
             }
+            applied?.Invoke();
         }
         finally
         {
@@ -75,17 +146,19 @@ public sealed class CaddySite(PanelSettings settings, CaddyAdmin caddy)
         }
     }
 
-    static void Write(string path, string? text)
+    void WriteSet(IReadOnlyDictionary<string, string> files, IEnumerable<string> existing)
     {
-        if (text is null)
+        foreach (var (name, text) in files)
         {
-            File.Delete(path);
-            return;
+            var path = SitePath(name);
+            if (File.Exists(path) && File.ReadAllText(path) == text) continue;
+            // Temp file in the same directory, then rename: Caddy (or an operator's reload) never reads half a file.
+            var tmp = path + ".tmp";
+            File.WriteAllText(tmp, text);
+            File.Move(tmp, path, overwrite: true);
         }
-        // Temp file in the same directory, then rename: Caddy (or an operator's reload) never reads half a file.
-        var tmp = path + ".tmp";
-        File.WriteAllText(tmp, text);
-        File.Move(tmp, path, overwrite: true);
+        foreach (var name in existing.Where(n => !files.ContainsKey(n)).ToList())
+            File.Delete(SitePath(name));
     }
 
     async Task LoadMainCaddyfileAsync(CancellationToken ct)

@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.DataProtection;
 using VpsPanel.Features.Caddy;
 using VpsPanel.Features.Data;
 using VpsPanel.Features.Docker;
+using VpsPanel.Features.Domains;
 using VpsPanel.Features.Git;
 using VpsPanel.Features.Projects;
 using VpsPanel.Features.Settings;
@@ -20,7 +21,7 @@ public sealed class DeployFailure(string message) : Exception(message);
 /// removes what this deployment created. The worker decides when this runs; this decides nothing about the queue.
 /// </summary>
 public sealed class DeployRun(
-    Db db, PanelSettings settings, DockerClient docker, GitCli git, CaddySite caddy, DeployLog logs,
+    Db db, PanelSettings settings, DockerClient docker, GitCli git, DomainSites sites, DeployLog logs,
     IDataProtectionProvider protection, ILogger<DeployRun> logger)
 {
     static readonly HttpClient Health = new(new SocketsHttpHandler { AllowAutoRedirect = false, UseProxy = false }) { Timeout = Timeout.InfiniteTimeSpan };
@@ -93,9 +94,12 @@ public sealed class DeployRun(
 
             Step(DeployStates.Switching);
             // From here on the route changes; a cancel can no longer undo it half-way, so the switch ignores it.
-            await caddy.ApplyAsync(project.Slug, CaddySite.Render(project.Slug, config.Domains, port, settings.AutomaticHttps), log.Important, CancellationToken.None);
-            var previous = DeployStore.MarkLiveRetiringPrevious(c, id, project.Id);
-            log.Important($"==> live: {string.Join(", ", config.Domains)} → 127.0.0.1:{port}");
+            // The route is rendered from the project's domains as they are now (the Domains page applies changes at once).
+            // Marked live inside the same lock, so no other apply can render the old port after this one.
+            long? previous = null;
+            await sites.ApplyAllAsync(log.Important, CancellationToken.None, switchTo: (project.Id, port),
+                applied: () => previous = DeployStore.MarkLiveRetiringPrevious(c, id, project.Id));
+            log.Important($"==> live: {string.Join(", ", ProjectStore.ListDomains(c, project.Id))} → 127.0.0.1:{port}");
             if (previous is not { } prev) return null;
             var old = DeployStore.FindDeployment(c, prev);
             return () => RetireAsync(id, old);

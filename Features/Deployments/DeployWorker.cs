@@ -3,6 +3,7 @@ using System.Threading.Channels;
 using VpsPanel.Features.Caddy;
 using VpsPanel.Features.Data;
 using VpsPanel.Features.Docker;
+using VpsPanel.Features.Domains;
 using VpsPanel.Features.Projects;
 using VpsPanel.Features.Settings;
 
@@ -14,7 +15,7 @@ namespace VpsPanel.Features.Deployments;
 /// (a deploy was queued or finished) and otherwise polls every few seconds, so nothing waits on a lost signal.
 /// </summary>
 public sealed class DeployWorker(
-    Db db, PanelSettings settings, DeployRun run, DockerClient docker, CaddySite caddy, ILogger<DeployWorker> logger) : BackgroundService
+    Db db, PanelSettings settings, DeployRun run, DockerClient docker, DomainSites sites, ILogger<DeployWorker> logger) : BackgroundService
 {
     readonly ConcurrentDictionary<long, CancellationTokenSource> _running = new();
     readonly ConcurrentDictionary<Task, byte> _retiring = new();
@@ -100,7 +101,7 @@ public sealed class DeployWorker(
     /// <summary>
     /// After a crash or kill -9: deployments left mid-step become failed ("interrupted by panel restart") and what
     /// they started is removed. The live deployment is a different row: its container is not touched, and if the
-    /// crash came mid-switch the project's site file is rewritten to point at the live container again.
+    /// crash came mid-switch the site files are regenerated (see RegenerateSitesAsync) to point at the live container again.
     /// Leftover containers of retired deployments (a drain cut short) are removed too.
     /// </summary>
     async Task RecoverAsync(CancellationToken ct)
@@ -115,7 +116,6 @@ public sealed class DeployWorker(
                 using (var log = new DeployLog(settings).Open(d.Id))
                     log.Important($"FAILED at {DeployStates.Label(d.Status)}: interrupted by panel restart");
                 if (d.ContainerName is { } name) await docker.RemoveContainerAsync(name, ct);
-                if (d.Status == DeployStates.Switching) await RestoreLiveRouteAsync(c, d.ProjectId, ct);
             }
             var panel = DeployRun.PanelId(settings);
             foreach (var ctr in await docker.ListContainersByLabelAsync($"vpspanel.panel={panel}", ct))
@@ -141,16 +141,19 @@ public sealed class DeployWorker(
             // A bug here must not take the whole panel (and its pages) down with it.
             logger.LogError(e, "startup recovery failed");
         }
+        await RegenerateSitesAsync(ct);
     }
 
-    async Task RestoreLiveRouteAsync(Microsoft.Data.Sqlite.SqliteConnection c, long projectId, CancellationToken ct)
+    /// <summary>
+    /// Every site file is rendered again from the database at startup: a crash mid-switch, a panel upgrade that
+    /// renders differently, or a hand-edited file all end here. Caddy being down only costs a warning.
+    /// </summary>
+    async Task RegenerateSitesAsync(CancellationToken ct)
     {
-        var project = ProjectStore.FindProjectById(c, projectId);
-        var live = DeployStore.FindLiveDeployment(c, projectId);
-        if (project is null) return;
-        var text = live?.HostPort is { } port
-            ? CaddySite.Render(project.Slug, ProjectConfig.FromJson(live.ConfigJson).Domains, (int)port, settings.AutomaticHttps)
-            : null;
-        await caddy.ApplyAsync(project.Slug, text, m => logger.LogInformation("{Message}", m), ct);
+        try { await sites.ApplyAllAsync(m => logger.LogInformation("{Message}", m), ct); }
+        catch (Exception e) when (e is CaddyException or IOException or TimeoutException or OperationCanceledException)
+        {
+            logger.LogWarning("could not regenerate the Caddy site files at startup: {Message}", e.Message);
+        }
     }
 }

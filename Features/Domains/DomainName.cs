@@ -77,6 +77,22 @@ public static class DomainName
 
     static Result Fail(string message) => new(null, message);
 
+    /// <summary>
+    /// The www./apex counterpart of a canonical domain: www.example.com for example.com and example.com for
+    /// www.example.com. Null for wildcards, IP literals, and when the counterpart would not be a valid domain.
+    /// </summary>
+    public static string? WwwCounterpart(string domain)
+    {
+        if (domain.StartsWith("*.", StringComparison.Ordinal) || domain.StartsWith('[') || domain.All(c => char.IsAsciiDigit(c) || c == '.')) return null;
+        var other = domain.StartsWith("www.", StringComparison.Ordinal) ? domain[4..] : "www." + domain;
+        return Normalize(other).Domain == other ? other : null;
+    }
+
+    /// <summary>Whether a canonical host is matched by a canonical site name (itself, or a wildcard one label deep).</summary>
+    public static bool Matches(string siteName, string host) =>
+        siteName == host || (siteName.StartsWith("*.", StringComparison.Ordinal) && host.EndsWith(siteName[1..], StringComparison.Ordinal)
+                             && host.IndexOf('.') == host.Length - siteName.Length + 1);
+
     /// <summary>Input echoed in a message: control characters made visible and length capped, so the message stays one readable line.</summary>
     static string Show(string s)
     {

@@ -67,7 +67,8 @@ public static class ProjectApi
         }).WithSummary("Create a project; the answer carries its webhook URL and secret").WithDescription(BodyDoc)
           .Produces<ProjectDetail>(201).ProducesProblem(422);
 
-        api.MapPatch("/projects/{slug}", async (string slug, HttpContext ctx, Db db, ProjectChanges changes, IDataProtectionProvider protection, PanelSettings settings) =>
+        api.MapPatch("/projects/{slug}", async (string slug, HttpContext ctx, Db db, ProjectChanges changes, Domains.DomainSites sites,
+            IDataProtectionProvider protection, PanelSettings settings) =>
         {
             ProjectRow? p;
             ProjectForm current;
@@ -81,8 +82,22 @@ public static class ProjectApi
             if (error is not null) return error;
             if (body!.Name is { } name && name.Trim() != p.Name)
                 return Invalid(new() { ["name"] = "A project's name cannot be changed: its short name names its containers, images and webhook URL." });
+            // Domains (the primary first) are judged before anything is saved, and applied to Caddy last, at once.
+            // HTTP only, alias and www redirects stay as they are; PUT /api/projects/{slug}/domains sets those too.
+            Domains.DomainSetup? newDomains = null;
+            if (body.Domains is { } hosts)
+            {
+                using var c = db.Open();
+                var before = Domains.ProjectDomains.FindDomainSetup(c, p.Id);
+                var inputs = hosts.Select(h => new Domains.DomainInput(h ?? "", before.Domains.Any(d => d.Host == h?.Trim().ToLowerInvariant() && d.HttpOnly))).ToList();
+                var (list, problem) = Domains.DomainApi.Check(c, p, inputs, before.RedirectWww, ctx);
+                if (problem is not null) return problem;
+                newDomains = before with { Domains = list };
+            }
             var errors = await changes.UpdateAsync(p, Merge(current, body), ctx.User.IsAdmin(), ctx.RequestAborted);
             if (errors.Count > 0) return Invalid(errors);
+            if (newDomains is not null && await sites.SaveAndApplyAsync(p.Id, newDomains, ctx.RequestAborted) is { } failed)
+                return ApiProblem.Result(502, $"The other changes were saved; the domains were not. {failed}");
             using var c2 = db.Open();
             return Results.Ok(Detail(c2, protection, settings, ctx.Request, ProjectStore.FindProjectById(c2, p.Id)!));
         }).WithSummary("Change a project (fields left out keep their value); used from the next deployment on").WithDescription(BodyDoc)

@@ -15,13 +15,17 @@ public sealed record ProjectCreated(long Id, string Slug, string WebhookSecret);
 /// Creating, changing and deleting a project: the one path both the pages and the API take, so the two can never
 /// disagree on a rule. Errors come back by form field name (name, gitUrl, branch, containerPort, …).
 /// </summary>
-public sealed class ProjectChanges(Db db, IDataProtectionProvider protection, GitCli git, DockerClient docker, CaddySite caddy,
+public sealed class ProjectChanges(Db db, IDataProtectionProvider protection, GitCli git, DockerClient docker, Domains.DomainSites sites,
     DeployWorker worker, PanelSettings settings)
 {
     public async Task<(ProjectCreated? Created, Dictionary<string, string> Errors)> CreateAsync(
         ProjectForm form, long ownerId, bool isAdmin, CancellationToken ct)
     {
-        var errors = ProjectStore.Validate(form, creating: true, mayUseLocalRepos: isAdmin, hasStoredToken: false);
+        Dictionary<string, string> errors;
+        // With a wildcard base domain in Settings every project gets <slug>.<base>, so its own domains may wait.
+        using (var c0 = db.Open())
+            errors = ProjectStore.Validate(form, creating: true, mayUseLocalRepos: isAdmin, hasStoredToken: false,
+                domainsOptional: PanelOptions.Load(c0).BaseDomain != "");
         if (!errors.ContainsKey("branch") && await GitCli.CheckBranchWithGitAsync(form.Branch, ct) is { } b) errors["branch"] = b;
         if (errors.Count > 0) return (null, errors);
 
@@ -30,8 +34,10 @@ public sealed class ProjectChanges(Db db, IDataProtectionProvider protection, Gi
         using var c = db.Open();
         using var tx = c.BeginTransaction();
         if (ProjectStore.SlugExists(c, slug, tx)) errors["name"] = $"A project with the short name \"{slug}\" already exists. Choose another name.";
-        if (ProjectStore.DomainTakenByOtherProject(c, ProjectStore.ParseDomains(form.Domains), 0, tx) is { } taken)
-            errors["domains"] = $"The domain {taken} already belongs to another project.";
+        // Its own domains and its default domain (from the base domain in Settings) must be nobody else's.
+        var claimed = ProjectStore.ParseDomains(form.Domains).Append(PanelOptions.Load(c, tx).DefaultDomain(slug)).OfType<string>();
+        if (Domains.ProjectDomains.FindConflict(claimed, 0, Domains.ProjectDomains.ListClaims(c, tx), ownerId, isAdmin) is { } conflict)
+            errors["domains"] = conflict.Message;
         if (errors.Count > 0) return (null, errors);
         var id = ProjectStore.InsertProject(c, form, slug, ownerId, token, tx);
         WebhookStore.UpdateAutoDeploy(c, id, form.AutoDeploy, tx);
@@ -42,7 +48,10 @@ public sealed class ProjectChanges(Db db, IDataProtectionProvider protection, Gi
         return (new ProjectCreated(id, slug, secret), errors);
     }
 
-    /// <summary>Saves a changed form (the name never changes); the changes apply from the next deployment.</summary>
+    /// <summary>
+    /// Saves a changed form (the name never changes); the changes apply from the next deployment. Domains are not
+    /// part of it: they have their own page and API (Features/Domains), which apply them to Caddy at once.
+    /// </summary>
     public async Task<Dictionary<string, string>> UpdateAsync(ProjectRow project, ProjectForm form, bool isAdmin, CancellationToken ct)
     {
         form = form with { Name = project.Name };
@@ -52,11 +61,6 @@ public sealed class ProjectChanges(Db db, IDataProtectionProvider protection, Gi
         var token = form.GitAuth == "token" && form.GitToken != "" ? protection.CreateProtector(ProjectStore.TokenPurpose).Protect(form.GitToken) : null;
         using var c = db.Open();
         using var tx = c.BeginTransaction();
-        if (ProjectStore.DomainTakenByOtherProject(c, ProjectStore.ParseDomains(form.Domains), project.Id, tx) is { } taken)
-        {
-            errors["domains"] = $"The domain {taken} already belongs to another project.";
-            return errors;
-        }
         ProjectStore.UpdateProject(c, project.Id, form, token, tx);
         WebhookStore.UpdateAutoDeploy(c, project.Id, form.AutoDeploy, tx);
         tx.Commit();
@@ -72,7 +76,7 @@ public sealed class ProjectChanges(Db db, IDataProtectionProvider protection, Gi
     public async Task<string?> DeleteAsync(ProjectRow project, CancellationToken ct)
     {
         // The route goes first: if Caddy refuses, nothing else has been touched yet.
-        try { await caddy.ApplyAsync(project.Slug, null, _ => { }, ct); }
+        try { await sites.ApplyAllAsync(_ => { }, ct, without: project.Id); }
         catch (CaddyException e) { return $"Nothing was deleted: removing the project's Caddy site failed: {e.Message}"; }
         using var c = db.Open();
         foreach (var d in DeployStore.ListDeploymentsOfProject(c, project.Id, int.MaxValue).Where(d => !d.IsFinished))
@@ -90,6 +94,10 @@ public sealed class ProjectChanges(Db db, IDataProtectionProvider protection, Gi
             if (image.StartsWith($"vpspanel/{project.Slug}:", StringComparison.Ordinal)) await docker.RemoveImageAsync(image, ct);
         git.DeleteProjectFiles(project.Id);
         ProjectStore.DeleteProject(c, project.Id);
+        // Once more now that the rows are gone: an apply that ran meanwhile (another project's deploy) rendered this
+        // project from rows that still existed. Caddy refusing here changes nothing that matters: the site is gone.
+        try { await sites.ApplyAllAsync(_ => { }, CancellationToken.None); }
+        catch (CaddyException) { }
         return null;
     }
 }

@@ -54,7 +54,6 @@ public static partial class ProjectStore
 {
     public const int MaxNameLength = 64;
     public const int MaxSlugLength = 40;
-    public const int MaxDomains = 20;
     /// <summary>The Data Protection purpose for HTTPS tokens: a protector for anything else cannot read them.</summary>
     public const string TokenPurpose = "VpsPanel.Projects.GitToken.v1";
 
@@ -80,7 +79,7 @@ public static partial class ProjectStore
     }
 
     /// <summary>Validates the form; returns the messages by field name (empty when everything is fine).</summary>
-    public static Dictionary<string, string> Validate(ProjectForm f, bool creating, bool mayUseLocalRepos, bool hasStoredToken)
+    public static Dictionary<string, string> Validate(ProjectForm f, bool creating, bool mayUseLocalRepos, bool hasStoredToken, bool domainsOptional = false)
     {
         var errors = new Dictionary<string, string>();
         if (creating)
@@ -101,7 +100,8 @@ public static partial class ProjectStore
             errors["containerPort"] = "Enter the port the app listens on inside its container, a number from 1 to 65535.";
         if (f.HealthPath == "" || f.HealthPath.Length > 200 || !HealthPathPattern().IsMatch(f.HealthPath))
             errors["healthPath"] = "Enter a path starting with /, like / or /healthz (letters, digits and . _ ~ / % ? = & + - only).";
-        if (DomainsProblem(f.Domains) is { } dm) errors["domains"] = dm;
+        // Domains are given here at creation; afterwards they have their own page (Features/Domains).
+        if (creating && DomainsProblem(f.Domains, domainsOptional) is { } dm) errors["domains"] = dm;
         if (f.GitAuth is not ("none" or "token" or "ssh")) errors["gitAuth"] = "Choose how the panel reaches the repository.";
         else if (f.GitAuth == "token")
         {
@@ -135,22 +135,22 @@ public static partial class ProjectStore
         return dockerfilePath.StartsWith(prefix, StringComparison.Ordinal) ? dockerfilePath[prefix.Length..] : null;
     }
 
-    public static List<string> ParseDomains(string text) =>
-        text.Split([',', '\n', '\r', ' ', '\t'], StringSplitOptions.RemoveEmptyEntries)
-            .Select(d => Domains.DomainName.Normalize(d).Domain ?? d.ToLowerInvariant()).Distinct().ToList();
+    /// <summary>The textarea's lines: one domain per line, the first is the primary. Canonical when valid.</summary>
+    static List<string> DomainLines(string text) =>
+        text.Split('\n').Select(l => l.TrimEnd('\r')).Where(l => l.Trim() != "").ToList();
 
-    static string? DomainsProblem(string text)
+    public static List<string> ParseDomains(string text) =>
+        DomainLines(text).Select(d => Domains.DomainName.Normalize(d).Domain ?? d.Trim().ToLowerInvariant()).Distinct().ToList();
+
+    static string? DomainsProblem(string text, bool optional)
     {
         // Anything that could end a Caddyfile token or block is an error, never a config.
         if (text.Any(ch => ch is '{' or '}' or '"' or '#' or '\\' or '`' || (char.IsControl(ch) && ch is not ('\n' or '\r' or '\t'))))
             return "Domains may not contain braces, quotes, # or control characters. Enter hostnames like app.example.com, one per line.";
-        var list = ParseDomains(text);
-        if (list.Count == 0) return "Enter at least one domain, like app.example.com.";
-        if (list.Count > MaxDomains) return $"A project can have at most {MaxDomains} domains.";
-        // The Domains slice's validator is the one gate for anything that reaches a Caddyfile.
-        foreach (var d in list)
-            if (Domains.DomainName.Normalize(d).Error is { } error) return error;
-        return null;
+        // The Domains slice's rules are the one gate for anything that reaches a Caddyfile. HTTP only (and so IP
+        // addresses) is chosen on the project's Domains page, not here.
+        var (_, errors) = Domains.ProjectDomains.Validate(DomainLines(text).Select(l => new Domains.DomainInput(l, false)).ToList(), optional, false);
+        return errors.Count == 0 ? null : errors.OrderBy(e => e.Key).First().Value;
     }
 
     const string Columns =
@@ -194,12 +194,6 @@ public static partial class ProjectStore
     public static bool SlugExists(SqliteConnection c, string slug, SqliteTransaction tx) =>
         c.ExecuteScalar<bool>("SELECT EXISTS (SELECT 1 FROM projects WHERE slug = @slug)", new { slug }, tx);
 
-    /// <summary>The first of these hostnames that another project already has, or null.</summary>
-    public static string? DomainTakenByOtherProject(SqliteConnection c, IEnumerable<string> hostnames, long projectId, SqliteTransaction tx) =>
-        c.QueryFirstOrDefault<string>(
-            "SELECT hostname FROM project_domains WHERE hostname IN @hostnames AND project_id <> @projectId",
-            new { hostnames, projectId }, tx);
-
     public static long InsertProject(SqliteConnection c, ProjectForm f, string slug, long ownerId, string? tokenProtected, SqliteTransaction tx)
     {
         var now = Clock.Now();
@@ -227,7 +221,6 @@ public static partial class ProjectStore
             WHERE id = @id
             """,
             new { id, f.GitUrl, f.Branch, f.DockerfilePath, f.ContextDir, port = int.Parse(f.ContainerPort), f.HealthPath, f.GitAuth, tokenProtected, now = Clock.Now() }, tx);
-        ReplaceDomains(c, id, ParseDomains(f.Domains), tx);
     }
 
     static void ReplaceDomains(SqliteConnection c, long projectId, List<string> hostnames, SqliteTransaction tx)

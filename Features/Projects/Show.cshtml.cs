@@ -21,6 +21,8 @@ public sealed class ShowModel(Db db, DeployWorker worker, GitCli git, PanelSetti
     public string? Commit { get; private set; }
     public string Scheme => settings.AutomaticHttps ? "https" : "http";
     public Webhooks.WebhookSection? Webhook { get; private set; }
+    /// <summary>The domains it answers on (primary first, then the default domain), each with its scheme.</summary>
+    public List<(string Host, string Url)> DomainLinks { get; private set; } = [];
 
     public IActionResult OnGet(long id)
     {
@@ -38,6 +40,9 @@ public sealed class ShowModel(Db db, DeployWorker worker, GitCli git, PanelSetti
         History = DeployStore.ListDeploymentsOfProject(c, id);
         RedeployNeeded = Variables.DeployVariables.RedeployNeeded(c, id, Live?.ConfigJson);
         Webhook = Webhooks.WebhookSection.Load(c, protection, settings, Request, Project);
+        var domains = Domains.ProjectDomains.FindDomainSetup(c, id).Domains;
+        if (PanelOptions.Load(c).DefaultDomain(Project.Slug) is { } dd && domains.All(d => d.Host != dd)) domains.Add(new Caddy.SiteDomain(dd));
+        DomainLinks = domains.Select(d => (d.Host, $"{(settings.AutomaticHttps && !d.HttpOnly ? "https" : "http")}://{d.Host}/")).ToList();
         return true;
     }
 

@@ -16,8 +16,12 @@ public sealed record Setting(string Key, string Default, string Allowed, Func<st
 /// appsettings, as an environment variable (Panel__DataDir or VpsPanel__Panel__DataDir) or on the command line
 /// (--Panel:DataDir=/srv/vpspanel). An empty default means "derived" (see <see cref="PanelSettings.Load"/>).
 /// </summary>
-public static class SettingsTable
+public static partial class SettingsTable
 {
+    // The email reaches every site file (`tls <email>`), so it gets a grammar with no room for Caddyfile syntax.
+    [System.Text.RegularExpressions.GeneratedRegex(@"^[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(\.[A-Za-z0-9-]{1,63})+\z")]
+    private static partial System.Text.RegularExpressions.Regex AcmeEmailPattern();
+
     static bool Any(string _) => true;
     static bool Bool(string v) => bool.TryParse(v, out _);
     static Func<string, bool> Int(int min, int max) => v => int.TryParse(v, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n >= min && n <= max;
@@ -34,6 +38,8 @@ public static class SettingsTable
         new("Caddy:Caddyfile", "/etc/caddy/Caddyfile", "an absolute path to the main Caddyfile", v => Path.IsPathRooted(v)),
         new("Caddy:SitesDir", "", "empty (means <DataDir>/caddy/sites) or an absolute path", AbsolutePathOrEmpty),
         new("Caddy:AutomaticHttps", "true", "true or false", Bool),
+        new("Caddy:AcmeEmail", "", "empty, or the email address ACME certificate authorities may write to", v => v == "" || AcmeEmailPattern().IsMatch(v)),
+        new("Caddy:InternalTls", "false", "true (certificates from Caddy's own local CA: tests, private networks) or false", Bool),
         new("Deploy:PortRange", "3001-9999", "FROM-TO, two ports between 1024 and 65535 with FROM < TO", PortRange),
         new("Deploy:MaxParallelBuilds", "2", "a whole number from 1 to 32", Int(1, 32)),
         new("Deploy:BuildMemoryMb", "2048", "a whole number of MiB from 64 to 1048576", Int(64, 1048576)),
@@ -57,6 +63,8 @@ public sealed class PanelSettings
     public required string CaddyCaddyfile { get; init; }
     public required string CaddySitesDir { get; init; }
     public required bool AutomaticHttps { get; init; }
+    public required string AcmeEmail { get; init; }
+    public required bool InternalTls { get; init; }
     public required int PortFrom { get; init; }
     public required int PortTo { get; init; }
     public required int MaxParallelBuilds { get; init; }
@@ -121,6 +129,8 @@ public sealed class PanelSettings
             CaddyCaddyfile = values["Caddy:Caddyfile"],
             CaddySitesDir = values["Caddy:SitesDir"],
             AutomaticHttps = bool.Parse(values["Caddy:AutomaticHttps"]),
+            AcmeEmail = values["Caddy:AcmeEmail"],
+            InternalTls = bool.Parse(values["Caddy:InternalTls"]),
             PortFrom = ports.From,
             PortTo = ports.To,
             MaxParallelBuilds = I("Deploy:MaxParallelBuilds"),

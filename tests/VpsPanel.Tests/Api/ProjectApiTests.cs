@@ -66,14 +66,18 @@ public sealed class ProjectApiTests
         bad = Problem(await api.SendAsync(HttpMethod.Patch, "/api/projects/shop-front", """{"port":0,"branch":"-x"}"""), HttpStatusCode.UnprocessableEntity);
         Assert.Contains("from 1 to 65535", (string)bad["errors"]!["port"]![0]!);
         Assert.Contains("cannot start with '-'", (string)bad["errors"]!["branch"]![0]!);
+        // Domains in a PATCH follow the Domains page's rules: a bad name is refused naming its entry, and nothing else is saved.
+        bad = Problem(await api.SendAsync(HttpMethod.Patch, "/api/projects/shop-front", """{"branch":"main","domains":["shop.test","a.com {"]}"""), HttpStatusCode.UnprocessableEntity);
+        Assert.Contains("not allowed", (string)bad["errors"]!["domains[1]"]![0]!);
         var after = await api.GetAsync("/api/projects/shop-front");
+        Assert.Equal(["shop.test", "www.shop.test"], after["domains"]!.AsArray().Select(d => (string)d!));
         Assert.Equal(("develop", 9090), ((string)after["branch"]!, (int)after["port"]!));
 
         // Same name again, a domain another project has: the page's messages.
         var dup = Problem(await api.SendAsync(HttpMethod.Post, "/api/projects", Body("shop front", domain: "new.test").ToJsonString()), HttpStatusCode.UnprocessableEntity);
         Assert.Contains("already exists", (string)dup["errors"]!["name"]![0]!);
         var taken = Problem(await api.SendAsync(HttpMethod.Post, "/api/projects", Body("other", domain: "www.shop.test").ToJsonString()), HttpStatusCode.UnprocessableEntity);
-        Assert.Contains("already belongs to another project", (string)taken["errors"]!["domains"]![0]!);
+        Assert.Contains("www.shop.test already belongs to project \"shop front\"", (string)taken["errors"]!["domains"]![0]!);
 
         var deleted = await api.SendAsync(HttpMethod.Delete, "/api/projects/shop-front");
         Assert.True(deleted.Status == HttpStatusCode.NoContent, $"{deleted.Status} {deleted.Body}\n{panel.Log}");

@@ -68,4 +68,25 @@ public sealed class DomainNameTests
         Assert.Equal("[::1]", DomainName.Normalize("[::1]", allowIpLiteral: true).Domain);
         Assert.False(DomainName.Normalize("10.0.0.1 {", allowIpLiteral: true).Ok);
     }
+
+    [Theory]
+    [InlineData("example.com", "www.example.com")]
+    [InlineData("www.example.com", "example.com")]
+    [InlineData("shop.example.com", "www.shop.example.com")]
+    [InlineData("www.com", null)]
+    [InlineData("*.example.com", null)]
+    [InlineData("10.0.0.1", null)]
+    [InlineData("[::1]", null)]
+    public void The_www_counterpart_of_a_domain(string domain, string? counterpart) =>
+        Assert.Equal(counterpart, DomainName.WwwCounterpart(domain));
+
+    [Theory]
+    [InlineData("a.example.com", "a.example.com", true)]
+    [InlineData("*.example.com", "a.example.com", true)]
+    [InlineData("*.example.com", "a.b.example.com", false)]
+    [InlineData("*.example.com", "example.com", false)]
+    [InlineData("*.example.com", "aexample.com", false)]
+    [InlineData("a.example.com", "b.example.com", false)]
+    public void A_wildcard_site_matches_one_label(string site, string host, bool matches) =>
+        Assert.Equal(matches, DomainName.Matches(site, host));
 }

@@ -31,6 +31,7 @@ public sealed class TestCaddy : IAsyncDisposable
             auto_https disable_redirects
             storage file_system {{Path.Combine(Dir, "storage")}}
             grace_period 5s
+            skip_install_trust
         }
         import {{SitesDir}}/*
 

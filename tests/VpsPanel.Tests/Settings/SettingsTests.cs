@@ -33,6 +33,10 @@ public sealed class SettingsTests
     [InlineData("Caddy:AdminAddress", "not a url")]
     [InlineData("Docker:Socket", "relative/docker.sock")]
     [InlineData("Panel:PublicUrl", "ftp://x")]
+    [InlineData("Caddy:AcmeEmail", "not an email")]
+    [InlineData("Caddy:AcmeEmail", "a@example.com {")]
+    [InlineData("Caddy:AcmeEmail", "a@example.com\n}\nevil.test {")]
+    [InlineData("Caddy:InternalTls", "maybe")]
     public void An_invalid_value_names_the_key_and_what_is_allowed(string key, string value)
     {
         var e = Assert.Throws<SettingsException>(() => Load((key, value)));

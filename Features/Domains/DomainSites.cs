@@ -1,0 +1,107 @@
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Data.Sqlite;
+using VpsPanel.Features.Caddy;
+using VpsPanel.Features.Data;
+using VpsPanel.Features.Settings;
+
+namespace VpsPanel.Features.Domains;
+
+/// <summary>
+/// "Apply": renders every site file from the database (each project with a live deployment, and the panel's own
+/// site when it has a domain) and hands the whole set to <see cref="CaddySite.ApplyAllAsync"/>, which validates,
+/// writes, reloads and restores under one lock. Every change that moves a route goes through here.
+/// </summary>
+public sealed class DomainSites(Db db, PanelSettings settings, CaddySite caddy, IServer server, IHostApplicationLifetime lifetime)
+{
+    /// <summary>
+    /// Renders and applies. <paramref name="without"/> leaves a project out (it is being deleted);
+    /// <paramref name="switchTo"/> routes a project to a new port before that port is recorded as live (a deploy's switch).
+    /// </summary>
+    public async Task ApplyAllAsync(Action<string> log, CancellationToken ct, long? without = null, (long ProjectId, int Port)? switchTo = null, Action? applied = null)
+    {
+        var upstream = await PanelUpstreamAsync(ct);
+        await caddy.ApplyAllAsync(() =>
+        {
+            using var c = db.Open();
+            return RenderAll(c, TlsOptions.From(settings), upstream, without, switchTo);
+        }, log, ct, applied);
+    }
+
+    /// <summary>The site files the database says there should be: file name → text.</summary>
+    public static Dictionary<string, string> RenderAll(SqliteConnection c, TlsOptions tls, string panelUpstream, long? without, (long ProjectId, int Port)? switchTo)
+    {
+        var options = PanelOptions.Load(c);
+        var files = new Dictionary<string, string>();
+        foreach (var p in ProjectDomains.ListRoutedProjects(c))
+        {
+            if (p.Id == without) continue;
+            var port = switchTo is { } s && s.ProjectId == p.Id ? s.Port : p.LivePort;
+            if (port is not { } hostPort) continue;
+            var setup = ProjectDomains.FindDomainSetup(c, p.Id);
+            var domains = setup.Domains.ToList();
+            if (options.DefaultDomain(p.Slug) is { } dd && domains.All(d => d.Host != dd)) domains.Add(new SiteDomain(dd));
+            if (domains.Count == 0) continue;
+            files[CaddySite.FileName(p.Slug)] = CaddySite.Render(new ProjectSite(p.Slug, domains, setup.RedirectAliases, setup.RedirectWww, (int)hostPort), tls);
+        }
+        if (options.PanelDomain != "") files[CaddySite.PanelFile] = CaddySite.RenderPanel(options.PanelDomain, panelUpstream, tls);
+        return files;
+    }
+
+    /// <summary>
+    /// Saves a project's domains and applies them when the project is live. If Caddy refuses, the previous domains
+    /// are saved back (the files were already restored), so the database and the proxy agree; returns the error.
+    /// </summary>
+    public async Task<string?> SaveAndApplyAsync(long projectId, DomainSetup setup, CancellationToken ct)
+    {
+        DomainSetup before;
+        bool live;
+        using (var c = db.Open())
+        {
+            using var tx = c.BeginTransaction();
+            before = ProjectDomains.FindDomainSetup(c, projectId, tx);
+            live = ProjectDomains.ListRoutedProjects(c, tx).Any(p => p.Id == projectId && p.LivePort is not null);
+            ProjectDomains.SaveDomainSetup(c, projectId, setup, tx);
+            tx.Commit();
+        }
+        if (!live) return null;
+        try
+        {
+            await ApplyAllAsync(_ => { }, ct);
+            return null;
+        }
+        catch (CaddyException e)
+        {
+            using var c = db.Open();
+            using var tx = c.BeginTransaction();
+            ProjectDomains.SaveDomainSetup(c, projectId, before, tx);
+            tx.Commit();
+            return $"Nothing was changed: {e.Message}";
+        }
+    }
+
+    /// <summary>
+    /// The address Caddy should proxy the panel's own domain to: where this process listens, with a wildcard bind
+    /// (0.0.0.0, [::], +, *) read as loopback. Waits for the server to start when asked before it has.
+    /// </summary>
+    public async Task<string> PanelUpstreamAsync(CancellationToken ct)
+    {
+        if (!lifetime.ApplicationStarted.IsCancellationRequested)
+        {
+            var started = new TaskCompletionSource();
+            using var reg = lifetime.ApplicationStarted.Register(() => started.TrySetResult());
+            await started.Task.WaitAsync(TimeSpan.FromSeconds(30), ct);
+        }
+        var addresses = server.Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
+        foreach (var a in addresses.Where(a => a.StartsWith("http://", StringComparison.Ordinal)))
+        {
+            var hostPort = a["http://".Length..].TrimEnd('/');
+            var colon = hostPort.LastIndexOf(':');
+            if (colon < 0) continue;
+            var host = hostPort[..colon];
+            var port = hostPort[(colon + 1)..];
+            return (host is "0.0.0.0" or "[::]" or "+" or "*" or "localhost" ? "127.0.0.1" : host) + ":" + port;
+        }
+        return "127.0.0.1:8080";
+    }
+}
