@@ -77,7 +77,7 @@ public sealed class ProjectApiTests
         var dup = Problem(await api.SendAsync(HttpMethod.Post, "/api/projects", Body("shop front", domain: "new.test").ToJsonString()), HttpStatusCode.UnprocessableEntity);
         Assert.Contains("already exists", (string)dup["errors"]!["name"]![0]!);
         var taken = Problem(await api.SendAsync(HttpMethod.Post, "/api/projects", Body("other", domain: "www.shop.test").ToJsonString()), HttpStatusCode.UnprocessableEntity);
-        Assert.Contains("www.shop.test already belongs to project \"shop front\"", (string)taken["errors"]!["domains"]![0]!);
+        Assert.Contains("www.shop.test already belongs to project \"Shop Front\"", (string)taken["errors"]!["domains"]![0]!);
 
         var deleted = await api.SendAsync(HttpMethod.Delete, "/api/projects/shop-front");
         Assert.True(deleted.Status == HttpStatusCode.NoContent, $"{deleted.Status} {deleted.Body}\n{panel.Log}");
