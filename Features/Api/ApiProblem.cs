@@ -16,6 +16,7 @@ public static class ApiProblem
         409 => "Conflict",
         413 => "Payload too large",
         422 => "Invalid input",
+        429 => "Too many requests",
         _ => "Error",
     };
 
