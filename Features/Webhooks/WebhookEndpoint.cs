@@ -24,9 +24,18 @@ public static class WebhookEndpoint
 
     const string RateLimitPolicy = "webhook-deliveries";
 
-    public static void Map(WebApplication app) =>
+    public static void Map(WebApplication app)
+    {
         app.MapPost("/webhooks/{slug}", ReceiveAsync).AllowAnonymous().DisableAntiforgery().ExcludeFromDescription()
             .RequireRateLimiting(RateLimitPolicy);
+        // Someone opening the webhook URL in a browser to "test" it gets told what it is, not a sign-in page.
+        app.MapGet("/webhooks/{slug}", (string slug, HttpContext ctx) =>
+        {
+            ctx.Response.Headers.Allow = "POST";
+            return ApiProblem.Result(405, $"This is the push webhook of project \"{slug}\": Git hosts POST push events to it. " +
+                "Paste it into the repository's webhook settings; the project's page shows how, and lists every delivery.");
+        }).AllowAnonymous().ExcludeFromDescription();
+    }
 
     /// <summary>
     /// At most Webhooks:MaxDeliveriesPerMinute deliveries per project and minute (a fixed window). The URL is public,

@@ -314,4 +314,16 @@ public sealed class WebhookEndpointTests(WebhookPanel world, ITestOutputHelper o
         Assert.Equal("other-1", (string)Assert.Single(await Api.DeliveriesAsync(other))!["deliveryId"]!);
         Assert.Empty(await Api.DeploymentsAsync(slug));
     }
+
+    [Fact]
+    public async Task Opening_the_webhook_URL_in_a_browser_says_what_it_is_instead_of_asking_to_sign_in()
+    {
+        var (slug, _) = await ProjectAsync();
+        using var http = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false }) { BaseAddress = new Uri(world.Panel.Url) };
+        using var res = await http.GetAsync($"/webhooks/{slug}");
+        var answer = new Answer(res.StatusCode, JsonNode.Parse(await res.Content.ReadAsStringAsync()), res.Content.Headers.ContentType?.MediaType);
+        Assert.StartsWith($"This is the push webhook of project \"{slug}\": Git hosts POST push events to it.", (string)TestApi.Problem(answer, HttpStatusCode.MethodNotAllowed)["detail"]!);
+        Assert.Equal(["POST"], res.Content.Headers.Allow);
+        Assert.Empty(await Api.DeliveriesAsync(slug));
+    }
 }
