@@ -80,6 +80,7 @@ public static class PanelApp
             .AddCookie(AuthCookie.ConfigureCookie)
             .AddScheme<Microsoft.AspNetCore.Authentication.AuthenticationSchemeOptions, BearerAuth>(BearerAuth.SchemeName, null);
         s.AddProblemDetails();
+        Webhooks.WebhookEndpoint.AddRateLimit(s, settings);
         s.AddOpenApi(o => o.AddDocumentTransformer((doc, _, _) =>
         {
             doc.Info = new() { Title = "VpsPanel API", Version = "v1", Description = "Send `Authorization: Bearer <token>`; errors are application/problem+json." };
@@ -113,12 +114,14 @@ public static class PanelApp
         app.UseAuthentication();
         app.UseAuthorization();
         app.UseAntiforgery();
+        app.UseRateLimiter();
 
         // The route table. Razor pages (one file per action) map themselves from their @page lines.
         EmbeddedAssets.Map(app);
         Healthz.Map(app);
         var api = ApiRoutes.Map(app);
         Projects.ProjectApi.Map(api);
+        Webhooks.WebhookApi.Map(api);
         DeploymentApi.Map(api);
         DomainApi.Map(api);
         CaddyAsk.Map(app);

@@ -13,9 +13,12 @@ public static class ApiProblem
         401 => "Unauthorized",
         403 => "Forbidden",
         404 => "Not found",
+        405 => "Method not allowed",
         409 => "Conflict",
         413 => "Payload too large",
+        415 => "Unsupported media type",
         422 => "Invalid input",
+        429 => "Too many requests",
         _ => "Error",
     };
 
@@ -51,6 +54,11 @@ public static class ApiProblem
         {
             var value = await JsonSerializer.DeserializeAsync<T>(request.Body, JsonOptions);
             return value is null ? (null, Result(400, "The body is empty; send a JSON object.")) : (value, null);
+        }
+        catch (JsonException e) when (e.Path is { Length: > 2 } path && e.Message.StartsWith("The JSON value could not be converted", StringComparison.Ordinal))
+        {
+            // The serializer's own message names our C# type, which means nothing to the caller; the field does.
+            return (null, Result(400, $"The field `{path[2..]}` ({path}) has the wrong JSON type (e.g. a number where text is expected). The shapes are in /api/openapi.json."));
         }
         catch (JsonException e)
         {

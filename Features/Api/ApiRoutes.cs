@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Routing.Template;
 using VpsPanel.Features.Auth;
 using VpsPanel.Features.Data;
 using VpsPanel.Features.Tokens;
@@ -14,9 +15,17 @@ public static class ApiRoutes
     public static RouteGroupBuilder Map(WebApplication app)
     {
         app.MapOpenApi("/api/openapi.json").AllowAnonymous();
-        // Any other /api path: a problem+json 404 naming the document, instead of a sign-in challenge.
-        app.Map("/api/{**rest}", (string rest) => ApiProblem.Result(404, $"There is no API route /api/{rest}. The routes are listed in /api/openapi.json."))
-            .AllowAnonymous().ExcludeFromDescription();
+        // Any other /api path or method: a problem+json 404 (or 405) naming the document, instead of a sign-in challenge.
+        // This catch-all also wins over the framework's own 405 (which would be a sign-in redirect), so it tells
+        // "no such route" from "no such method on this route" itself.
+        app.Map("/api/{**rest}", (string rest, HttpContext ctx, EndpointDataSource endpoints) =>
+        {
+            var allowed = AllowedMethods(endpoints, ctx.Request.Path);
+            // A route that takes this method but did not match (e.g. /api/deployments/abc) is a 404 too.
+            if (allowed.Count == 0 || allowed.Contains(ctx.Request.Method)) return ApiProblem.Result(404, $"There is no API route /api/{rest}. The routes are listed in /api/openapi.json.");
+            ctx.Response.Headers.Allow = string.Join(", ", allowed);
+            return ApiProblem.Result(405, $"/api/{rest} does not take {ctx.Request.Method}; it takes {string.Join(", ", allowed)}. The routes are listed in /api/openapi.json.");
+        }).AllowAnonymous().ExcludeFromDescription();
         var api = app.MapGroup("/api").RequireAuthorization(new AuthorizeAttribute { AuthenticationSchemes = BearerAuth.SchemeName });
 
         api.MapGet("/me", (HttpContext ctx, Db db) =>
@@ -54,6 +63,14 @@ public static class ApiRoutes
         Variables.VariableApi.Map(api);
         return api;
     }
+
+    /// <summary>The methods of the API routes whose pattern matches the path (route constraints aside).</summary>
+    static List<string> AllowedMethods(EndpointDataSource endpoints, PathString path) =>
+        endpoints.Endpoints.OfType<RouteEndpoint>()
+            .Where(e => e.RoutePattern.RawText is { } raw && raw.StartsWith("/api/", StringComparison.Ordinal) && !raw.Contains("{**", StringComparison.Ordinal))
+            .Where(e => new TemplateMatcher(new RouteTemplate(e.RoutePattern), new RouteValueDictionary()).TryMatch(path, new RouteValueDictionary()))
+            .SelectMany(e => e.Metadata.GetMetadata<IHttpMethodMetadata>()?.HttpMethods ?? [])
+            .Distinct().Order(StringComparer.Ordinal).ToList();
 
     public sealed record CreateTokenRequest(string? Name, int? ExpiresInDays);
 

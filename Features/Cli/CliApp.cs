@@ -21,7 +21,12 @@ public static class CliApp
 {
     static readonly string[] Commands = ["user", "token", "projects", "deploy", "logs", "config", "backup", "restore", "caddyfile", "version", "help", "--help", "-h", "-?", "--version"];
 
-    public static bool IsCommand(string word) => Commands.Contains(word);
+    /// <summary>
+    /// Whether the arguments are for the CLI rather than the server. Anything that is not a switch (`--urls …`) or a
+    /// configuration value (`Panel:DataDir=/x`) is a command, known or not: a mistyped `vpspanel usr list` must
+    /// fail with a message, not quietly start a second panel.
+    /// </summary>
+    public static bool IsCommand(string word) => Commands.Contains(word) || (!word.StartsWith('-') && !word.Contains('='));
 
     /// <summary>Global: where the data dir is, overriding Panel:DataDir.</summary>
     public static readonly Option<string?> DataDir = new("--data-dir") { Description = "The panel's data directory (default: Panel:DataDir, ./data)", Recursive = true };
@@ -31,6 +36,8 @@ public static class CliApp
 
     public static async Task<int> RunAsync(string[] args)
     {
+        // `vpspanel help [COMMAND…]` is what people type first; it means `vpspanel [COMMAND…] --help`.
+        if (args is ["help", .. var rest]) args = [.. rest, "--help"];
         var root = new RootCommand("VpsPanel: a self-hosted deployment panel. Run with no command to serve the panel.");
         root.Options.Add(DataDir);
         root.Subcommands.Add(UserCommands.Build());

@@ -103,12 +103,6 @@ public static class ProjectApi
         }).WithSummary("Change a project (fields left out keep their value); used from the next deployment on").WithDescription(BodyDoc)
           .Produces<ProjectDetail>().ProducesProblem(422);
 
-        api.MapGet("/projects/{slug}/webhook-deliveries", (string slug, HttpContext ctx, Db db) =>
-        {
-            using var c = db.Open();
-            return FindVisible(c, ctx, slug) is { } p ? Results.Ok(WebhookStore.ListDeliveriesOfProject(c, p.Id)) : NotFound(slug);
-        }).WithSummary("What the project's push webhook received (last 100, newest first): outcome and why").Produces<List<DeliveryRow>>();
-
         api.MapDelete("/projects/{slug}", async (string slug, HttpContext ctx, Db db, ProjectChanges changes) =>
         {
             ProjectRow? p;

@@ -49,6 +49,7 @@ public static partial class SettingsTable
         new("Deploy:DrainSeconds", "2", "a whole number of seconds from 0 to 600", Int(0, 600)),
         new("Backup:Schedule", "0 30 3 * * ?", "empty (no scheduled backups) or a Quartz cron expression with seconds, e.g. 0 30 3 * * ? for 03:30 daily", v => v == "" || Quartz.CronExpression.TryParse(v, out _)),
         new("Backup:Keep", "7", "a whole number from 1 to 1000 (how many backups <DataDir>/backups keeps)", Int(1, 1000)),
+        new("Webhooks:MaxDeliveriesPerMinute", "300", "a whole number from 1 to 100000 (webhook deliveries one project accepts per minute)", Int(1, 100000)),
         new("Auth:SetupToken", "", "empty (a random token is made at startup) or at least 16 characters", v => v == "" || v.Length >= 16, Secret: true),
     ];
 }
@@ -77,6 +78,7 @@ public sealed class PanelSettings
     // Not `required`, so code that builds settings by hand (tests) need not know about backups.
     public string BackupSchedule { get; init; } = "";
     public int BackupKeep { get; init; } = 7;
+    public int WebhookDeliveriesPerMinute { get; init; } = 300;
 
     /// <summary>The raw effective value of every key (derived defaults filled in), in table order.</summary>
     public required IReadOnlyList<(Setting Setting, string Value)> Effective { get; init; }
@@ -142,6 +144,7 @@ public sealed class PanelSettings
             FixedSetupToken = values["Auth:SetupToken"],
             BackupSchedule = values["Backup:Schedule"],
             BackupKeep = I("Backup:Keep"),
+            WebhookDeliveriesPerMinute = I("Webhooks:MaxDeliveriesPerMinute"),
             Effective = SettingsTable.All.Select(s => (s, values[s.Key])).ToList(),
         };
     }

@@ -1,10 +1,14 @@
+using System.Globalization;
 using System.Text.Json;
+using System.Threading.RateLimiting;
 using Microsoft.AspNetCore.DataProtection;
+using Microsoft.AspNetCore.RateLimiting;
 using VpsPanel.Features.Api;
 using VpsPanel.Features.Data;
 using VpsPanel.Features.Deployments;
 using VpsPanel.Features.Git;
 using VpsPanel.Features.Projects;
+using VpsPanel.Features.Settings;
 
 namespace VpsPanel.Features.Webhooks;
 
@@ -18,8 +22,45 @@ public static class WebhookEndpoint
 {
     public const int MaxBodyBytes = 5 * 1024 * 1024;
 
-    public static void Map(WebApplication app) =>
-        app.MapPost("/webhooks/{slug}", ReceiveAsync).AllowAnonymous().DisableAntiforgery().ExcludeFromDescription();
+    const string RateLimitPolicy = "webhook-deliveries";
+
+    public static void Map(WebApplication app)
+    {
+        app.MapPost("/webhooks/{slug}", ReceiveAsync).AllowAnonymous().DisableAntiforgery().ExcludeFromDescription()
+            .RequireRateLimiting(RateLimitPolicy);
+        // Someone opening the webhook URL in a browser to "test" it gets told what it is, not a sign-in page.
+        app.MapGet("/webhooks/{slug}", (string slug, HttpContext ctx) =>
+        {
+            ctx.Response.Headers.Allow = "POST";
+            return ApiProblem.Result(405, $"This is the push webhook of project \"{slug}\": Git hosts POST push events to it. " +
+                "Paste it into the repository's webhook settings; the project's page shows how, and lists every delivery.");
+        }).AllowAnonymous().ExcludeFromDescription();
+    }
+
+    /// <summary>
+    /// At most Webhooks:MaxDeliveriesPerMinute deliveries per project and minute (a fixed window). The URL is public,
+    /// so without this anyone could flood a project's queue and push its real deliveries out of the 100-row log.
+    /// Per project rather than per client address: Git hosts send from many addresses, and what needs protecting is
+    /// one project's log and queue. A refused delivery is not logged, or the flood would fill the log anyway.
+    /// </summary>
+    public static void AddRateLimit(IServiceCollection services, PanelSettings settings) =>
+        services.AddRateLimiter(o =>
+        {
+            o.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
+            o.AddPolicy(RateLimitPolicy, ctx => RateLimitPartition.GetFixedWindowLimiter(
+                // Lower-cased so that changing the case of the slug in the URL is not a fresh allowance.
+                (ctx.Request.RouteValues["slug"] as string ?? "").ToLowerInvariant(),
+                _ => new FixedWindowRateLimiterOptions { PermitLimit = settings.WebhookDeliveriesPerMinute, Window = TimeSpan.FromMinutes(1), QueueLimit = 0 }));
+            o.OnRejected = async (rejected, _) =>
+            {
+                var ctx = rejected.HttpContext;
+                var wait = rejected.Lease.TryGetMetadata(MetadataName.RetryAfter, out var retryAfter) ? (int)Math.Ceiling(retryAfter.TotalSeconds) : 60;
+                ctx.Response.Headers.RetryAfter = wait.ToString(CultureInfo.InvariantCulture);
+                await ApiProblem.Write(ctx, StatusCodes.Status429TooManyRequests,
+                    $"Too many deliveries to the webhook of \"{ctx.Request.RouteValues["slug"]}\": it accepts {settings.WebhookDeliveriesPerMinute} a minute " +
+                    $"(setting Webhooks:MaxDeliveriesPerMinute). This one was not recorded and nothing was deployed; send it again in {wait} s.");
+            };
+        });
 
     /// <summary>What the Git host shows in its delivery view: the outcome and the reason, in words.</summary>
     public sealed record Answer(string Outcome, string Reason, long? DeploymentId = null);
@@ -50,8 +91,13 @@ public static class WebhookEndpoint
         if (body is null) return Reject(413, $"the body is larger than {MaxBodyBytes / (1024 * 1024)} MB");
         if (provider is not { } p)
             return Reject(401, "no Git host recognised from the headers (expected X-GitHub-Event, X-Gitlab-Event, X-Gitea-Event, X-Forgejo-Event or X-Event-Key)");
-        var secret = WebhookStore.ReadSecret(protection, target.WebhookSecretProtected);
-        if (secret is null) return Reject(401, "the project has no readable webhook secret; open the project's page to get one");
+        if (target.WebhookSecretProtected is null)
+            return Reject(401, "the project has no webhook secret yet; open the project's page to get one and paste it into the Git host");
+        // Unreadable after the key ring in <DataDir>/keys was lost or replaced: no signature can be checked, so the
+        // delivery is refused like a bad one (401), but the reason says what the operator has to do about it.
+        if (WebhookStore.ReadSecret(protection, target.WebhookSecretProtected) is not { } secret)
+            return Reject(401, "the stored webhook secret cannot be decrypted (the panel's key ring changed); " +
+                "generate a new secret on the project's page and paste it into the Git host");
         if (WebhookMessage.SignatureProblem(p, headers, body, secret) is { } bad) return Reject(401, bad);
 
         WebhookEvent ev;

@@ -99,8 +99,24 @@ public sealed class ApiTokenTests
         var invalid = await Problem(await api.PostAsync("/api/tokens", new StringContent("""{"name":"","expiresInDays":-3}""", Encoding.UTF8, "application/json")), HttpStatusCode.UnprocessableEntity);
         Assert.NotNull(invalid["errors"]!["name"]);
         Assert.NotNull(invalid["errors"]!["expiresInDays"]);
-        await Problem(await api.PostAsync("/api/tokens", new StringContent("name=x", Encoding.UTF8, "application/x-www-form-urlencoded")), HttpStatusCode.UnsupportedMediaType);
+        var form = await Problem(await api.PostAsync("/api/tokens", new StringContent("name=x", Encoding.UTF8, "application/x-www-form-urlencoded")), HttpStatusCode.UnsupportedMediaType);
+        Assert.Equal("Unsupported media type", (string)form["title"]!);
         await Problem(await api.GetAsync("/api/no-such-route"), HttpStatusCode.NotFound);
+
+        // A field of the wrong type names the field, not the panel's C# type.
+        var wrongType = (string)(await Problem(await api.PostAsync("/api/tokens", new StringContent("""{"name":5}""", Encoding.UTF8, "application/json")), HttpStatusCode.BadRequest))["detail"]!;
+        Assert.Contains("The field `name` ($.name) has the wrong JSON type", wrongType);
+        Assert.DoesNotContain("VpsPanel", wrongType);
+
+        // A route that exists, with a method it does not take: 405 saying which it takes (not 404, not a sign-in redirect).
+        using (var put = await api.PutAsync("/api/tokens", new StringContent("{}", Encoding.UTF8, "application/json")))
+        {
+            var wrongMethod = await Problem(put, HttpStatusCode.MethodNotAllowed);
+            Assert.Equal("/api/tokens does not take PUT; it takes GET, POST. The routes are listed in /api/openapi.json.", (string)wrongMethod["detail"]!);
+            Assert.Equal(["GET", "POST"], put.Content.Headers.Allow);
+        }
+        // A route with a constraint the value does not meet is still a 404.
+        await Problem(await api.DeleteAsync("/api/tokens/not-a-number"), HttpStatusCode.NotFound);
 
         // A signed-in browser session is not an API credential (no cookie auth, so no CSRF through the API).
         using var browser = new PanelClient(panel);

@@ -223,6 +223,7 @@ public sealed class ProjectApiTests
         string[] expected =
         [
             "/api/projects", "/api/projects/{slug}", "/api/projects/{slug}/deployments", "/api/projects/{slug}/webhook-deliveries",
+            "/api/projects/{slug}/webhook-secret",
             "/api/deployments/{id}", "/api/deployments/{id}/log", "/api/deployments/{id}/rollback", "/api/deployments/{id}/cancel",
         ];
         foreach (var p in expected) Assert.True(paths.ContainsKey(p), $"{p} is not in the document: {string.Join(", ", paths.Select(x => x.Key))}");

@@ -21,6 +21,7 @@ public sealed class SettingsTests
         Assert.True(s.AutomaticHttps);
         Assert.Equal((3001, 9999), (s.PortFrom, s.PortTo));
         Assert.Equal(2, s.MaxParallelBuilds);
+        Assert.Equal(300, s.WebhookDeliveriesPerMinute);
     }
 
     [Theory]
@@ -37,6 +38,8 @@ public sealed class SettingsTests
     [InlineData("Caddy:AcmeEmail", "a@example.com {")]
     [InlineData("Caddy:AcmeEmail", "a@example.com\n}\nevil.test {")]
     [InlineData("Caddy:InternalTls", "maybe")]
+    [InlineData("Webhooks:MaxDeliveriesPerMinute", "0")]
+    [InlineData("Webhooks:MaxDeliveriesPerMinute", "lots")]
     public void An_invalid_value_names_the_key_and_what_is_allowed(string key, string value)
     {
         var e = Assert.Throws<SettingsException>(() => Load((key, value)));

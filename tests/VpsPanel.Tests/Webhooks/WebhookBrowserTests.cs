@@ -69,4 +69,44 @@ public sealed class WebhookBrowserTests
         await page.WaitForSelectorAsync("text=Auto-deploy is off");
         await page.ScreenshotAsync(new() { Path = Path.Combine(Path.GetTempPath(), "vpspanel-webhook.png"), FullPage = true });
     }
+
+    /// <summary>
+    /// The secret leaked: the user clicks Generate a new secret, the page shows the new one, a delivery signed with the
+    /// old one is refused ("signature mismatch" in the log) and one signed with the new one queues a deploy.
+    /// </summary>
+    [Fact]
+    public async Task Generate_a_new_secret_shows_it_and_the_old_one_stops_working()
+    {
+        await using var panel = await PanelProcess.StartAsync();
+        (await PanelSetup.SignedInAdminAsync(panel)).Dispose();
+        using var api = await Api.TestApi.ForUserAsync(panel, PanelSetup.AdminEmail);
+        var project = await api.CreateProjectAsync("leaky", "/tmp/vpspanel-missing-leaky.git", "leaky.test");
+        await using var browser = await Browser.LaunchAsync();
+        var page = await browser.NewPageAsync();
+        await page.GotoAsync(panel.Url + "/login");
+        await page.FillAsync("#email", PanelSetup.AdminEmail);
+        await page.FillAsync("#password", PanelSetup.AdminPassword);
+        await page.ClickAsync("button[type=submit]");
+        await page.WaitForSelectorAsync("nav a:has-text('Projects')");
+        await page.GotoAsync($"{panel.Url}/projects/{project["id"]}");
+
+        var old = await page.InputValueAsync("#webhook-secret");
+        Assert.Equal((string)project["webhookSecret"]!, old);
+        await page.ClickAsync("#new-webhook-secret");
+        await page.WaitForFunctionAsync("old => { const i = document.querySelector('#webhook-secret'); return i && i.value !== old; }", old);
+        var secret = await page.InputValueAsync("#webhook-secret");
+        Assert.Matches("^[0-9a-f]{64}$", secret);
+
+        var body = Payload("gitea-push.json");
+        Assert.Equal(401, (int)(await WebhookEndpointTests.PostAsync(api.Http, "/webhooks/leaky", body, WebhookEndpointTests.Signed("gitea", body, old))).Status);
+        Assert.Equal(202, (int)(await WebhookEndpointTests.PostAsync(api.Http, "/webhooks/leaky", body, WebhookEndpointTests.Signed("gitea", body, secret))).Status);
+
+        await page.ReloadAsync();
+        Assert.Equal(secret, await page.InputValueAsync("#webhook-secret"));
+        var rows = page.Locator("#deliveries tbody tr");
+        Assert.Equal(2, await rows.CountAsync());
+        Assert.Matches(@"queued\s+push to main at bffeb74 queued deployment #\d+", Regex.Replace(await rows.Nth(0).TextContentAsync() ?? "", @"\s+", " "));
+        Assert.Matches(@"rejected\s+signature mismatch", await rows.Nth(1).TextContentAsync() ?? "");
+        Assert.Single(await api.DeploymentsAsync("leaky"));
+    }
 }

@@ -2,6 +2,8 @@ using System.Diagnostics;
 using System.Net;
 using System.Text;
 using System.Text.Json.Nodes;
+using Dapper;
+using VpsPanel.Features.Data;
 using VpsPanel.Tests.Api;
 using VpsPanel.Tests.Harness;
 using Xunit.Abstractions;
@@ -251,5 +253,77 @@ public sealed class WebhookEndpointTests(WebhookPanel world, ITestOutputHelper o
         Assert.True((bool)on.Body!["autoDeploy"]!);
         Assert.Equal(HttpStatusCode.Accepted, (await SendAsync(slug, body, Signed("bitbucket", body, secret))).Status);
         Assert.Single(await Api.DeploymentsAsync(slug));
+    }
+
+    [Fact]
+    public async Task A_new_secret_from_the_API_refuses_deliveries_signed_with_the_old_one_and_deploys_with_the_new_one()
+    {
+        var (slug, old) = await ProjectAsync();
+        var renewed = await Api.SendAsync(HttpMethod.Post, $"/api/projects/{slug}/webhook-secret");
+        Assert.Equal(HttpStatusCode.OK, renewed.Status);
+        var secret = (string)renewed.Body!["webhookSecret"]!;
+        Assert.Matches("^[0-9a-f]{64}$", secret);
+        Assert.NotEqual(old, secret);
+        Assert.Equal($"{world.Panel.Url}/webhooks/{slug}", (string)renewed.Body["webhookUrl"]!);
+        Assert.Equal(secret, (string)(await Api.GetAsync($"/api/projects/{slug}"))["webhookSecret"]!);
+
+        var body = Payload("gitea-push.json");
+        var stale = await SendAsync(slug, body, Signed("gitea", body, old));
+        Assert.Equal(HttpStatusCode.Unauthorized, stale.Status);
+        Assert.Equal("rejected", (string)(await LastDeliveryAsync(slug))["outcome"]!);
+        Assert.Equal("signature mismatch", (string)(await LastDeliveryAsync(slug))["reason"]!);
+        Assert.Empty(await Api.DeploymentsAsync(slug));
+
+        var fresh = await SendAsync(slug, body, Signed("gitea", body, secret));
+        Assert.Equal(HttpStatusCode.Accepted, fresh.Status);
+        Assert.Equal("queued", (string)(await LastDeliveryAsync(slug))["outcome"]!);
+        Assert.Single(await Api.DeploymentsAsync(slug));
+
+        // An unknown project: the API's 404, and no secret changed anywhere.
+        var unknown = await Api.SendAsync(HttpMethod.Post, "/api/projects/no-such-project/webhook-secret");
+        Assert.Contains("no-such-project", (string)TestApi.Problem(unknown, HttpStatusCode.NotFound)["detail"]!);
+        Assert.Equal(secret, (string)(await Api.GetAsync($"/api/projects/{slug}"))["webhookSecret"]!);
+        var openApi = await Api.Http.GetStringAsync("/api/openapi.json");
+        Assert.Contains("/api/projects/{slug}/webhook-secret", openApi);
+    }
+
+    [Fact]
+    public async Task The_delivery_log_keeps_only_the_newest_100_deliveries_of_each_project()
+    {
+        var (slug, secret) = await ProjectAsync(branch: "main");
+        var (other, otherSecret) = await ProjectAsync(branch: "main");
+        // Pushes to master: cheap, each is logged as ignored and queues nothing.
+        var body = GitHubPayload("push-with-new-branch.payload.json");
+        Assert.Equal(HttpStatusCode.OK, (await SendAsync(other, body, Signed("github", body, otherSecret, delivery: "other-1"))).Status);
+        const int sent = 107;
+        for (var i = 1; i <= sent; i++)
+        {
+            var (status, answer) = await SendAsync(slug, body, Signed("github", body, secret, delivery: $"delivery-{i:000}"));
+            Assert.True(status == HttpStatusCode.OK, $"delivery {i}: {status} {answer}");
+        }
+
+        var log = await Api.DeliveriesAsync(slug);
+        Assert.Equal(Enumerable.Range(sent - 99, 100).Reverse().Select(i => $"delivery-{i:000}"), log.Select(d => (string)d!["deliveryId"]!));
+        var projectId = (long)(await Api.GetAsync($"/api/projects/{slug}"))["id"]!;
+        using (var c = Db.OpenFile(Path.Combine(world.Panel.DataDir, "vpspanel.db")))
+        {
+            // The rows themselves are gone, not just hidden by the listing's LIMIT.
+            Assert.Equal(100, c.ExecuteScalar<long>("SELECT count(*) FROM webhook_deliveries WHERE project_id = @projectId", new { projectId }));
+        }
+        // Another project's log is its own: one project's traffic does not trim it.
+        Assert.Equal("other-1", (string)Assert.Single(await Api.DeliveriesAsync(other))!["deliveryId"]!);
+        Assert.Empty(await Api.DeploymentsAsync(slug));
+    }
+
+    [Fact]
+    public async Task Opening_the_webhook_URL_in_a_browser_says_what_it_is_instead_of_asking_to_sign_in()
+    {
+        var (slug, _) = await ProjectAsync();
+        using var http = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false }) { BaseAddress = new Uri(world.Panel.Url) };
+        using var res = await http.GetAsync($"/webhooks/{slug}");
+        var answer = new Answer(res.StatusCode, JsonNode.Parse(await res.Content.ReadAsStringAsync()), res.Content.Headers.ContentType?.MediaType);
+        Assert.StartsWith($"This is the push webhook of project \"{slug}\": Git hosts POST push events to it.", (string)TestApi.Problem(answer, HttpStatusCode.MethodNotAllowed)["detail"]!);
+        Assert.Equal(["POST"], res.Content.Headers.Allow);
+        Assert.Empty(await Api.DeliveriesAsync(slug));
     }
 }
