@@ -101,6 +101,8 @@ public static class PanelApp
         var app = builder.Build();
         app.Services.GetRequiredService<DataDirLock>();
         app.Services.GetRequiredService<SetupToken>().CreateIfNoUser();
+        Projects.DeployKey.MoveKeyFilesIntoDatabase(app.Services.GetRequiredService<Db>(), app.Services.GetRequiredService<IDataProtectionProvider>(),
+            app.Services.GetRequiredService<GitCli>(), app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("VpsPanel.DeployKey"));
 
         // Caddy (on this host) terminates TLS and proxies to the panel: trust its X-Forwarded-* from loopback only,
         // so the auth cookie becomes Secure over HTTPS and rate limits see the client's address, not Caddy's.

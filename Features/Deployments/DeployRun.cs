@@ -72,8 +72,8 @@ public sealed class DeployRun(
             else
             {
                 Step(DeployStates.Cloning);
-                var auth = AuthFor(project);
-                await git.FetchAsync(project.Id, config.GitUrl, config.Branch, auth, log.Line, cancel);
+                using (var keyFile = project.GitAuth == "ssh" ? DeployKey.WriteForFetch(c, protection, git, project.Id) : null)
+                    await git.FetchAsync(project.Id, config.GitUrl, config.Branch, AuthFor(project, keyFile), log.Line, cancel);
                 var commit = await git.ResolveAsync(project.Id, config.Branch, d.RequestedCommit, cancel);
                 DeployStore.UpdateCommit(c, id, commit.Sha, commit.Author, commit.Message);
                 log.Important($"commit {commit.Sha} by {commit.Author}: {commit.Message}");
@@ -131,10 +131,10 @@ public sealed class DeployRun(
         return null;
     }
 
-    GitAuth AuthFor(ProjectRow p) => p.GitAuth switch
+    GitAuth AuthFor(ProjectRow p, DeployKey.KeyFile? keyFile) => p.GitAuth switch
     {
         "token" when p.GitTokenProtected is { } t => new GitAuth(Token: protection.CreateProtector(ProjectStore.TokenPurpose).Unprotect(t)),
-        "ssh" when File.Exists(git.DeployKeyPath(p.Id)) => new GitAuth(SshKeyFile: git.DeployKeyPath(p.Id)),
+        "ssh" when keyFile is not null => new GitAuth(SshKeyFile: keyFile.Path),
         "ssh" => throw new DeployFailure("the project uses an SSH deploy key but none has been generated; generate one on the project page"),
         _ => GitAuth.None,
     };

@@ -235,28 +235,9 @@ public sealed partial class GitCli(string dataDir)
     static string Redact(string url) =>
         Uri.TryCreate(url, UriKind.Absolute, out var u) && u.UserInfo != "" && u.Scheme.StartsWith("http") ? url.Replace(u.UserInfo + "@", "***@") : url;
 
-    /// <summary>A fresh ed25519 key pair for a project; returns the public key line. The private key stays a 0600 file.</summary>
-    public async Task<string> GenerateDeployKeyAsync(long projectId, string comment, CancellationToken ct)
-    {
-        Directory.CreateDirectory(SshDir);
-        File.SetUnixFileMode(SshDir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-        var key = DeployKeyPath(projectId);
-        File.Delete(key);
-        File.Delete(key + ".pub");
-        var r = await Proc.RunAsync("ssh-keygen", ["-t", "ed25519", "-N", "", "-q", "-C", comment, "-f", key], TimeSpan.FromSeconds(30), ct);
-        if (!r.Ok) throw new GitException($"ssh-keygen failed: {Describe(r)}");
-        return (await File.ReadAllTextAsync(key + ".pub", ct)).Trim();
-    }
-
-    public string DeployKeyPath(long projectId) => Path.Combine(SshDir, $"project-{projectId}_ed25519");
-
-    /// <summary>Forgets a project's mirror and key (the project was deleted).</summary>
+    /// <summary>Forgets a project's mirror (the project was deleted; its deploy key went with its row).</summary>
     public void DeleteProjectFiles(long projectId)
     {
         if (Directory.Exists(MirrorPath(projectId))) Directory.Delete(MirrorPath(projectId), recursive: true);
-        // File.Delete throws when the directory is missing (a project deleted before it was ever fetched).
-        if (!Directory.Exists(SshDir)) return;
-        File.Delete(DeployKeyPath(projectId));
-        File.Delete(DeployKeyPath(projectId) + ".pub");
     }
 }

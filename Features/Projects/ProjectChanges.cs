@@ -44,7 +44,7 @@ public sealed class ProjectChanges(Db db, IDataProtectionProvider protection, Gi
         var secret = WebhookStore.ReplaceSecret(c, protection, id, tx);
         tx.Commit();
         if (form.GitAuth == "ssh")
-            ProjectStore.UpdateSshPublicKey(c, id, await git.GenerateDeployKeyAsync(id, $"vpspanel-{slug}", ct));
+            await DeployKey.GenerateAsync(c, protection, git, id, slug, ct);
         return (new ProjectCreated(id, slug, secret), errors);
     }
 
@@ -65,7 +65,7 @@ public sealed class ProjectChanges(Db db, IDataProtectionProvider protection, Gi
         WebhookStore.UpdateAutoDeploy(c, project.Id, form.AutoDeploy, tx);
         tx.Commit();
         if (form.GitAuth == "ssh" && project.SshPublicKey is null)
-            ProjectStore.UpdateSshPublicKey(c, project.Id, await git.GenerateDeployKeyAsync(project.Id, $"vpspanel-{project.Slug}", ct));
+            await DeployKey.GenerateAsync(c, protection, git, project.Id, project.Slug, ct);
         return errors;
     }
 

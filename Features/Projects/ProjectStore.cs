@@ -230,9 +230,6 @@ public static partial class ProjectStore
             c.Execute("INSERT INTO project_domains (project_id, hostname, position) VALUES (@projectId, @h, @i)", new { projectId, h = hostnames[i], i }, tx);
     }
 
-    public static void UpdateSshPublicKey(SqliteConnection c, long id, string publicKey) =>
-        c.Execute("UPDATE projects SET ssh_public_key = @publicKey, updated_at = @now WHERE id = @id", new { id, publicKey, now = Clock.Now() });
-
     public static void DeleteProject(SqliteConnection c, long id) =>
         c.Execute("DELETE FROM projects WHERE id = @id", new { id });
 }

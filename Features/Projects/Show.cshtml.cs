@@ -66,7 +66,7 @@ public sealed class ShowModel(Db db, DeployWorker worker, GitCli git, PanelSetti
     {
         if (!Load(id)) return NotFound();
         using var c = db.Open();
-        ProjectStore.UpdateSshPublicKey(c, id, await git.GenerateDeployKeyAsync(id, $"vpspanel-{Project!.Slug}", ct));
+        await DeployKey.GenerateAsync(c, protection, git, id, Project!.Slug, ct);
         return Shared.Htmx.RedirectAfterPost(HttpContext, $"/projects/{id}");
     }
 

@@ -32,10 +32,91 @@ public sealed class PrivateRepoTests
         Assert.Equal("private v1", await env.ServedAsync(domain));
         // The host key was learned on first use into the panel's own known_hosts.
         Assert.Contains($"[127.0.0.1]:{sshd.Port}", await File.ReadAllTextAsync(Path.Combine(env.Panel.DataDir, "ssh", "known_hosts")));
-        // The private key never leaves the data dir and is readable by the panel's user only.
-        var keyFile = Directory.GetFiles(Path.Combine(env.Panel.DataDir, "ssh"), "project-*_ed25519").Single();
-        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(keyFile));
+        // The private key is stored encrypted: no file in the data dir (database and WAL included) holds it in the
+        // clear, and the file a fetch used is gone once the fetch is over. The page never shows it.
+        Assert.Empty(Variables.VariableTestKit.FilesContaining(env.Panel.DataDir, "PRIVATE KEY"));
+        Assert.Empty(Directory.GetFiles(Path.Combine(env.Panel.DataDir, "ssh"), "*", SearchOption.AllDirectories)
+            .Where(f => Path.GetFileName(f) != "known_hosts"));
         Assert.DoesNotContain("PRIVATE KEY", page.Html);
+    }
+
+    /// <summary>
+    /// Panels from before deploy keys were encrypted kept the private key as a plain file under &lt;DataDir&gt;/ssh. At
+    /// startup it moves into the database (encrypted) and the file goes; the key still opens the repository, and
+    /// being in the database it travels with a backup to a new server.
+    /// </summary>
+    [Fact]
+    public async Task A_plain_key_file_from_an_older_panel_moves_into_the_database_and_travels_with_a_backup()
+    {
+        // The panel is restarted on data dirs it did not create, so this test removes them itself.
+        var dirs = new List<string>();
+        try { await MoveAndRestoreAsync(dirs); }
+        finally { foreach (var dir in dirs) Paths.DeleteQuietly(dir); }
+    }
+
+    static async Task MoveAndRestoreAsync(List<string> dirs)
+    {
+        await using var env = await DeployEnv.StartAsync();
+        dirs.Add(env.Panel.DataDir);
+        using var repo = TestRepo.WithBusyboxApp("legacy key v1", env.Label);
+        await using var sshd = await TestSshd.StartAsync();
+        var domain = $"{env.Name()}.test";
+        var fields = DeployEnv.ProjectFields(env.Name(), $"ssh://root@127.0.0.1:{sshd.Port}{repo.Bare}", domain);
+        fields["gitAuth"] = "ssh";
+        var project = await env.CreateProjectAsync(fields);
+
+        // Put the data dir in the shape an older panel left: a key pair on disk, only the public half in the row.
+        await env.Panel.StopAsync();
+        var sshDir = Path.Combine(env.Panel.DataDir, "ssh");
+        Directory.CreateDirectory(sshDir);
+        var keyFile = Path.Combine(sshDir, $"project-{project}_ed25519");
+        var keygen = Process.Start("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "older-panel", "-f", keyFile])!;
+        await keygen.WaitForExitAsync();
+        Assert.Equal(0, keygen.ExitCode);
+        var publicKey = (await File.ReadAllTextAsync(keyFile + ".pub")).Trim();
+        using (var c = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Path.Combine(env.Panel.DataDir, "vpspanel.db")};Pooling=false"))
+        {
+            c.Open();
+            using var cmd = c.CreateCommand();
+            cmd.CommandText = "UPDATE projects SET ssh_public_key = $k, ssh_private_key_protected = NULL WHERE id = $id";
+            cmd.Parameters.AddWithValue("$k", publicKey);
+            cmd.Parameters.AddWithValue("$id", project);
+            Assert.Equal(1, cmd.ExecuteNonQuery());
+        }
+        await File.WriteAllTextAsync(sshd.AuthorizedKeys, publicKey + "\n");
+
+        env.Panel = await PanelProcess.StartAsync(env.Settings, dataDir: env.Panel.DataDir, port: env.Panel.Port);
+        Assert.False(File.Exists(keyFile));
+        Assert.False(File.Exists(keyFile + ".pub"));
+        Assert.Empty(Variables.VariableTestKit.FilesContaining(env.Panel.DataDir, "PRIVATE KEY"));
+        Assert.Equal(publicKey, (await env.Client.GetAsync($"/projects/{project}")).Text("#deploy-key"));
+        var d = await env.DeployAsync(project);
+        Assert.Equal("live", await env.WaitForEndAsync(d));
+        Assert.Equal("legacy key v1", await env.ServedAsync(domain));
+
+        // Backed up and restored into a fresh data dir (a move to a new server): the restored panel still fetches
+        // over SSH with the same key, which the Git host already trusts.
+        var outDir = Paths.NewTempDir();
+        var restored = Paths.NewTempDir("vpspanel-restored-");
+        dirs.Add(restored);
+        try
+        {
+            var b = await PanelCli.RunAsync(["backup", outDir, "--data-dir", env.Panel.DataDir]);
+            Assert.True(b.ExitCode == 0, b.Stderr);
+            var r = await PanelCli.RunAsync(["restore", b.Stdout.Trim(), "--data-dir", restored]);
+            Assert.True(r.ExitCode == 0, r.Stderr);
+            Assert.False(Directory.Exists(Path.Combine(restored, "ssh")) && Directory.EnumerateFiles(Path.Combine(restored, "ssh"), "project-*").Any());
+            await env.Panel.StopAsync();
+            env.Panel = await PanelProcess.StartAsync(env.Settings, dataDir: restored, port: env.Panel.Port);
+            repo.CommitApp("legacy key v2 after restore", env.Label, "v2");
+            var again = await env.DeployAsync(project);
+            Assert.Equal("live", await env.WaitForEndAsync(again));
+            Assert.Equal("legacy key v2 after restore", await env.ServedAsync(domain));
+        }
+        finally
+        {
+            Paths.DeleteQuietly(outDir);
+        }
     }
 }
 
