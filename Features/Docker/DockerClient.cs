@@ -161,20 +161,27 @@ public sealed class DockerClient : IDisposable
         await using var body = await res.Content.ReadAsStreamAsync(ct);
         using var reader = new StreamReader(body);
         string? error = null;
+        var output = new BuildOutputLines(onLog);
         while (await reader.ReadLineAsync(ct) is { } line)
         {
             if (line.Length == 0) continue;
             JsonNode? j;
             try { j = JsonNode.Parse(line); }
-            catch (JsonException) { onLog(line); continue; }
-            if (j?["stream"]?.GetValue<string>() is { } s) onLog(s.TrimEnd('\n'));
-            else if (j?["status"]?.GetValue<string>() is { } st) onLog(st);
+            catch (JsonException) { output.Flush(); onLog(line); continue; }
+            if (j?["stream"]?.GetValue<string>() is { } s)
+            {
+                output.Add(s);
+                continue;
+            }
+            output.Flush();
+            if (j?["status"]?.GetValue<string>() is { } st) onLog(st);
             if (j?["error"]?.GetValue<string>() is { } err)
             {
                 error = err.Trim();
                 onLog("ERROR: " + error);
             }
         }
+        output.Flush();
         await writer;
         if (error is not null) throw new DockerException($"docker build failed: {error}");
     }

@@ -39,6 +39,7 @@ public sealed class VariableDeployTests
         // Build time: the build saw the secret (masked in the log), the plain value, and not the run-time-only one.
         var stored = await env.LogAsync(id);
         Assert.Contains("build saw ********", stored);
+        Assert.Contains("split saw ******** end", stored);
         Assert.Contains("plain saw plain-value", stored);
         Assert.Contains("runtime-only saw []", stored);
         var streamed = await StreamedLogAsync(env.Client, id);

@@ -17,15 +17,18 @@ public static class VariableTestKit
     public static TestRepo EnvPrintingRepo(string label)
     {
         var repo = TestRepo.WithBusyboxApp("env app", label);
+        // The last RUN prints the secret in two writes a second apart: the engine streams them as two messages,
+        // which the panel must join into one line before masking (else the first half would reach the log).
         repo.CommitDockerfile(
-            $"""
+            $$"""
             FROM scratch
             COPY busybox /bin/busybox
             COPY www /www
-            LABEL vpspanel.test={label}
+            LABEL vpspanel.test={{label}}
             ARG SECRET
             ARG PLAIN
             RUN ["/bin/busybox", "sh", "-c", "echo build saw $SECRET; echo plain saw $PLAIN; echo runtime-only saw [$RUNTIME_ONLY]"]
+            RUN ["/bin/busybox", "sh", "-c", "printf 'split saw %s' ${SECRET%????????????????????}; /bin/busybox sleep 1; printf '%s end\\n' ${SECRET#???????????????}"]
             EXPOSE 8080
             CMD ["/bin/busybox", "sh", "-c", "/bin/busybox env > /www/env.txt; exec /bin/busybox httpd -f -p 8080 -h /www"]
 
