@@ -34,7 +34,9 @@ public static class DeploymentApi
         api.MapPost("/projects/{slug}/deployments", async (string slug, HttpContext ctx, Db db, DeployWorker worker) =>
         {
             DeployRequest body = new(null);
-            if (ctx.Request.ContentLength is > 0 || ctx.Request.ContentType is not null)
+            // The body is optional: none at all, or an empty one sent with a JSON content type (what a script's
+            // `curl -H 'Content-Type: application/json' -X POST` sends), both mean the branch head.
+            if (ctx.Request.ContentLength is > 0 || (ctx.Request.ContentLength is null && ctx.Request.Headers.TransferEncoding.Count > 0))
             {
                 var (b, error) = await ApiProblem.ReadJson<DeployRequest>(ctx.Request);
                 if (error is not null) return error;

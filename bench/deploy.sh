@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# Benchmark (not a test): what the published binary weighs and what a deploy costs beyond Docker's own work.
+# Needs what `bash tests/run.sh` installs (dockerd running, caddy, git, busybox-static) and a published binary:
+#   dotnet publish VpsPanel.csproj -c Release -r linux-x64 -o out/publish && bash bench/deploy.sh [ROUNDS]
+# Prints: binary size, startup time to the first 200 on /healthz, idle RSS; then for ROUNDS redeploys of a tiny
+# busybox app (warm build cache, one changed file) the time from "deploy pressed" to "new version served through
+# Caddy", split by step, against a baseline measured in the same run: `docker build` of the same change + `docker run`
+# + first 200 from the container. Absolute times are noisy on a shared 2-core machine; read the ratio.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+rounds=${1:-5}
+bin=${VPSPANEL_BINARY:-$PWD/out/publish/vpspanel}
+[ -x "$bin" ] || { echo "no binary at $bin; publish first" >&2; exit 1; }
+work=$(mktemp -d /tmp/vpspanel-bench-XXXXXX)
+port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+now() { date +%s.%N; }
+panel_pid=""; caddy_pid=""
+cleanup() {
+  [ -n "$panel_pid" ] && kill "$panel_pid" 2>/dev/null || true
+  [ -n "$caddy_pid" ] && kill "$caddy_pid" 2>/dev/null || true
+  for c in $(docker ps -aq --filter label=vpspanel.bench=1 --filter "label=vpspanel.project=bench-app" | sort -u); do docker rm -f "$c" >/dev/null 2>&1 || true; done
+  for i in $(docker images -q --filter label=vpspanel.bench=1 | sort -u); do docker rmi -f "$i" >/dev/null 2>&1 || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+# Caddy on loopback ports, importing the panel's sites directory (as the installed main Caddyfile does).
+admin=$(port); http=$(port)
+mkdir -p "$work/caddy/sites"
+cat > "$work/caddy/Caddyfile" <<CADDY
+{
+	admin 127.0.0.1:$admin
+	http_port $http
+	https_port $(port)
+	storage file_system $work/caddy/storage
+	grace_period 5s
+}
+import $work/caddy/sites/*
+CADDY
+HOME=$work/caddy XDG_DATA_HOME=$work/caddy/data XDG_CONFIG_HOME=$work/caddy/config \
+  caddy run --config "$work/caddy/Caddyfile" --adapter caddyfile >"$work/caddy.log" 2>&1 &
+caddy_pid=$!
+
+# The binary alone in an empty folder.
+mkdir -p "$work/app"; cp "$bin" "$work/app/vpspanel"
+size=$(du -m "$work/app/vpspanel" | cut -f1)
+panel=$(port)
+export Panel__DataDir=$work/data Caddy__AdminAddress=http://127.0.0.1:$admin Caddy__Caddyfile=$work/caddy/Caddyfile \
+  Caddy__SitesDir=$work/caddy/sites Caddy__AutomaticHttps=false Deploy__PortRange=30000-30999 Deploy__DrainSeconds=1
+start=$(now)
+(cd "$work/app" && exec ./vpspanel --urls "http://127.0.0.1:$panel" >"$work/panel.log" 2>&1) &
+panel_pid=$!
+# RSS in MB, and how much of it is the mapped binary (file) rather than the heap and JIT code (anon).
+memory() { awk '/^VmRSS/ {t=int($2/1024)} /^RssAnon/ {a=int($2/1024)} /^RssFile/ {f=int($2/1024)} END {printf "%s (anon %s, file %s)", t, a, f}' "/proc/$panel_pid/status"; }
+until curl -fs -o /dev/null "http://127.0.0.1:$panel/healthz"; do sleep 0.02; done
+startup=$(echo "$(now) - $start" | bc)
+sleep 5
+rss=$(memory)
+printf 'binary %s MB, startup to first 200 on /healthz %.2f s, idle RSS after 5 s %s MB\n' "$size" "$startup" "$rss"
+
+printf 'bench-password-123\n' | "$work/app/vpspanel" user add --email bench@example.com --admin --data-dir "$work/data" >/dev/null
+token=$("$work/app/vpspanel" token create --user bench@example.com --name bench --data-dir "$work/data")
+api() { curl -fsS -H "Authorization: Bearer $token" -H 'Content-Type: application/json' "$@"; }
+json() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
+
+# A tiny app in a local bare repository.
+git init -q --bare "$work/repo.git"
+git init -q -b main "$work/src"
+mkdir -p "$work/src/www"; cp /bin/busybox "$work/src/busybox"
+cat > "$work/src/Dockerfile" <<'DOCKERFILE'
+FROM scratch
+COPY busybox /bin/busybox
+LABEL vpspanel.bench=1
+COPY www /www
+EXPOSE 8080
+CMD ["/bin/busybox", "httpd", "-f", "-p", "8080", "-h", "/www"]
+DOCKERFILE
+commit() { echo "$1" > "$work/src/www/index.html"; git -C "$work/src" add -A; git -C "$work/src" -c user.name=b -c user.email=b@b commit -qm "$1"; git -C "$work/src" push -q "$work/repo.git" main; }
+commit v0
+api -X POST "http://127.0.0.1:$panel/api/projects" \
+  -d "{\"name\":\"bench-app\",\"gitUrl\":\"$work/repo.git\",\"branch\":\"main\",\"port\":8080,\"domains\":[\"bench.test\"]}" >/dev/null
+served() { curl -s -H "Host: bench.test" "http://127.0.0.1:$http/" 2>/dev/null || true; }
+deploy_and_wait() {
+  local t0 id
+  t0=$(now)
+  id=$(api -X POST "http://127.0.0.1:$panel/api/projects/bench-app/deployments" | json 'd["id"]')
+  local n=0
+  until [ "$(served)" = "$1" ]; do
+    sleep 0.02
+    # Only now and then: asking the API (and starting python) on every poll would slow the measured loop.
+    n=$((n + 1))
+    if [ $((n % 50)) -eq 0 ] && [ "$(api "http://127.0.0.1:$panel/api/deployments/$id" | json 'd["status"]')" = failed ]; then
+      echo "deploy $id failed" >&2; exit 1
+    fi
+  done
+  total=$(echo "$(now) - $t0" | bc)
+  steps=$(api "http://127.0.0.1:$panel/api/deployments/$id" | json '" ".join("%s=%.2f" % (s["step"], s["durationSeconds"] or 0) for s in d["steps"])')
+}
+deploy_and_wait v0 # the first deploy warms the cache (busybox layer)
+
+baseline_once() {
+  local t0 cport cid
+  t0=$(now)
+  DOCKER_BUILDKIT=0 docker build -q -t vpspanel-bench:base "$work/src" >/dev/null 2>&1
+  cport=$(port)
+  cid=$(docker run -d -l vpspanel.bench=1 -p "127.0.0.1:$cport:8080" vpspanel-bench:base)
+  until [ "$(curl -s "http://127.0.0.1:$cport/" 2>/dev/null)" = "$1" ]; do sleep 0.02; done
+  base=$(echo "$(now) - $t0" | bc)
+  docker rm -f "$cid" >/dev/null
+}
+
+sum_total=0; sum_base=0
+for r in $(seq 1 "$rounds"); do
+  commit "v$r"
+  deploy_and_wait "v$r"
+  baseline_once "v$r"
+  printf 'round %s: panel %.2f s (%s) | docker build+run %.2f s | ratio %.2f\n' "$r" "$total" "$steps" "$base" "$(echo "$total / $base" | bc -l)"
+  sum_total=$(echo "$sum_total + $total" | bc); sum_base=$(echo "$sum_base + $base" | bc)
+done
+printf 'mean over %s rounds: panel %.2f s, docker build+run %.2f s, ratio %.2f\n' "$rounds" \
+  "$(echo "$sum_total / $rounds" | bc -l)" "$(echo "$sum_base / $rounds" | bc -l)" "$(echo "$sum_total / $sum_base" | bc -l)"
+rss=$(memory)
+printf 'panel RSS after the deploys: %s MB\n' "$rss"
