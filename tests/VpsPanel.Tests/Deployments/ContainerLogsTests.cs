@@ -12,22 +12,12 @@ namespace VpsPanel.Tests.Deployments;
 /// </summary>
 public sealed class ContainerLogsTests
 {
-    /// <summary>The busybox app, printing API_KEY (a secret) and GREETING (not one) before it starts serving.</summary>
-    static TestRepo SecretPrintingRepo(string label)
-    {
-        var repo = TestRepo.WithBusyboxApp("logs app", label);
-        repo.CommitDockerfile(
-            $"""
-            FROM scratch
-            COPY busybox /bin/busybox
-            COPY www /www
-            LABEL vpspanel.test={label}
-            EXPOSE 8080
-            CMD ["/bin/busybox", "sh", "-c", "echo \"token=$API_KEY (stdout) $GREETING\"; echo \"err $API_KEY (stderr)\" >&2; exec /bin/busybox httpd -f -p 8080 -h /www"]
-
-            """, "print the secret");
-        return repo;
-    }
+    /// <summary>
+    /// The busybox app, printing API_KEY (a secret) to stdout and stderr and GREETING (not one) before it starts
+    /// serving: the entrypoint prints, then execs the app's usual command (httpd).
+    /// </summary>
+    static TestRepo SecretPrintingRepo(string label) => TestRepo.WithBusyboxApp("logs app", label, extraDockerfile:
+        """ENTRYPOINT ["/bin/busybox", "sh", "-c", "echo \"token=$API_KEY (stdout) $GREETING\"; echo \"err $API_KEY (stderr)\" >&2; exec \"$@\"", "sh"]""");
 
     static async Task<HttpClient> MemberApiAsync(PanelProcess panel, string email)
     {
