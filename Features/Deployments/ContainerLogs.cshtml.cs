@@ -31,6 +31,7 @@ public sealed class ContainerLogsModel(Db db, DockerClient docker, IDataProtecti
     public string TailText { get; private set; } = DefaultTail.ToString(CultureInfo.InvariantCulture);
     public string? TailError { get; private set; }
     public string? GoneMessage { get; private set; }
+    public string? EngineError { get; private set; }
     public List<LogLine> Lines { get; private set; } = [];
     public bool Truncated { get; private set; }
 
@@ -49,12 +50,20 @@ public sealed class ContainerLogsModel(Db db, DockerClient docker, IDataProtecti
             Response.StatusCode = StatusCodes.Status422UnprocessableEntity;
             return Page();
         }
-        if (await ReadMaskedAsync(docker, Deployment, n, mask, ct) is not { } logs)
+        ContainerLogs? logs;
+        try
         {
-            GoneMessage = Gone(Deployment);
+            logs = await ReadMaskedAsync(docker, Deployment, n, mask, ct);
+        }
+        catch (DockerException e)
+        {
+            // The engine is down or refused: say so on this page rather than the generic error page.
+            EngineError = e.Message;
+            Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
             return Page();
         }
-        (Lines, Truncated) = (logs.Lines.ToList(), logs.Truncated);
+        if (logs is null) GoneMessage = Gone(Deployment);
+        else (Lines, Truncated) = (logs.Lines.ToList(), logs.Truncated);
         return Page();
     }
 

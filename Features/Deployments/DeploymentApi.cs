@@ -80,8 +80,10 @@ public static class DeploymentApi
             if (ContainerLogsModel.TailProblem(tail, out var n) is { } problem) return ApiProblem.Invalid(new Dictionary<string, string> { ["tail"] = problem });
             DeploymentRow d;
             using (var c = db.Open()) d = DeployStore.FindDeployment(c, id)!;
-            if (await ContainerLogsModel.ReadMaskedAsync(docker, d, n, mask, ctx.RequestAborted) is not { } logs)
-                return ApiProblem.Result(409, ContainerLogsModel.Gone(d));
+            ContainerLogs? logs;
+            try { logs = await ContainerLogsModel.ReadMaskedAsync(docker, d, n, mask, ctx.RequestAborted); }
+            catch (DockerException e) { return ApiProblem.Result(503, $"The logs cannot be read from Docker: {e.Message}"); }
+            if (logs is null) return ApiProblem.Result(409, ContainerLogsModel.Gone(d));
             var text = string.Concat(logs.Lines.Select(l => l.Text + "\n"));
             // Said twice: the header for scripts, a last line for a person reading the output.
             if (logs.Truncated)
@@ -92,7 +94,7 @@ public static class DeploymentApi
             return Results.Text(text, "text/plain; charset=utf-8");
         }).WithSummary($"The last ?tail= lines (default {ContainerLogsModel.DefaultTail}, 1–{ContainerLogsModel.MaxTail}) the deployment's container " +
                        "wrote to stdout and stderr, as text with Docker's timestamps and secrets masked; 409 when the container no longer exists")
-          .Produces<string>(200, "text/plain").ProducesProblem(404).ProducesProblem(409).ProducesProblem(422);
+          .Produces<string>(200, "text/plain").ProducesProblem(404).ProducesProblem(409).ProducesProblem(422).ProducesProblem(503);
 
         api.MapPost("/deployments/{id:long}/rollback", async (long id, HttpContext ctx, Db db, DeployWorker worker, DockerClient docker) =>
         {

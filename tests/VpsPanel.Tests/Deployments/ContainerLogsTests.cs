@@ -37,7 +37,7 @@ public sealed class ContainerLogsTests
     }
 
     [Fact]
-    public async Task Container_logs_mask_the_secret_refuse_a_bad_tail_say_when_the_container_is_gone_and_are_hidden_from_other_members()
+    public async Task Container_logs_mask_the_secret_refuse_a_bad_tail_say_when_the_container_or_engine_is_gone_and_are_hidden_from_other_members()
     {
         await using var env = await DeployEnv.StartAsync();
         using var repo = SecretPrintingRepo(env.Label);
@@ -144,5 +144,14 @@ public sealed class ContainerLogsTests
         // The endpoint is in the API's description.
         var openapi = await api.GetStringAsync("/api/openapi.json");
         Assert.Contains("/api/deployments/{id}/container-logs", openapi);
+
+        // The panel restarted without a reachable engine: the page and the API say so, not a bare 500.
+        env.Settings["Docker__Socket"] = "/run/vpspanel-test-no-docker/docker.sock";
+        await env.RestartHardAsync();
+        var down = await env.Client.GetAsync($"/deployments/{second}/container-logs");
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, down.Status);
+        Assert.Contains("/run/vpspanel-test-no-docker/docker.sock", down.Text("#engine-error"));
+        using (var res = await api.GetAsync($"/api/deployments/{second}/container-logs"))
+            Assert.Contains("cannot be read from Docker", (string?)(await ProblemAsync(res, HttpStatusCode.ServiceUnavailable))["detail"]);
     }
 }
