@@ -13,11 +13,12 @@ namespace VpsPanel.Tests.Deployments;
 public sealed class ContainerLogsTests
 {
     /// <summary>
-    /// The busybox app, printing API_KEY (a secret) to stdout and stderr and GREETING (not one) before it starts
-    /// serving: the entrypoint prints, then execs the app's usual command (httpd).
+    /// The busybox app, printing 5000 filler lines of 1 KB (more than the panel reads at once), then API_KEY (a
+    /// secret) to stdout and stderr and GREETING (not one), before it starts serving: the entrypoint prints, then
+    /// execs the app's usual command (httpd).
     /// </summary>
     static TestRepo SecretPrintingRepo(string label) => TestRepo.WithBusyboxApp("logs app", label, extraDockerfile:
-        """ENTRYPOINT ["/bin/busybox", "sh", "-c", "echo \"token=$API_KEY (stdout) $GREETING\"; echo \"err $API_KEY (stderr)\" >&2; exec \"$@\"", "sh"]""");
+        """ENTRYPOINT ["/bin/busybox", "sh", "-c", "x=$(printf '%01000d' 0); i=0; while [ $i -lt 5000 ]; do echo \"filler $i $x\"; i=$((i+1)); done; echo \"token=$API_KEY (stdout) $GREETING\"; echo \"err $API_KEY (stderr)\" >&2; exec \"$@\"", "sh"]""");
 
     static async Task<HttpClient> MemberApiAsync(PanelProcess panel, string email)
     {
@@ -96,7 +97,22 @@ public sealed class ContainerLogsTests
             Assert.Contains("from 1 to 5000", bad.Text("#tail-error"));
             Assert.Null(bad.Doc.QuerySelector("#container-log"));
         }
-        Assert.Equal(HttpStatusCode.OK, (await env.Client.GetAsync($"/deployments/{first}/container-logs?tail=5000")).Status);
+
+        // 5000 lines of 1 KB are more than the 4 MB read at once: cut, and said so on the page and in the API's answer.
+        var big = await env.Client.GetAsync($"/deployments/{first}/container-logs?tail=5000");
+        Assert.Equal(HttpStatusCode.OK, big.Status);
+        Assert.Contains("newest lines are missing", big.Text("#logs-cut"));
+        Assert.StartsWith("filler ", big.Doc.QuerySelector("#container-log span")?.TextContent.Split(' ', 2)[1]);
+        Assert.Null((await env.Client.GetAsync($"/deployments/{first}/container-logs")).Doc.QuerySelector("#logs-cut"));
+        using (var res = await api.GetAsync($"/api/deployments/{first}/container-logs?tail=5000"))
+        {
+            Assert.Equal(HttpStatusCode.OK, res.StatusCode);
+            Assert.Equal("true", res.Headers.GetValues("X-Logs-Truncated").Single());
+            var text = await res.Content.ReadAsStringAsync();
+            Assert.InRange(text.Length, 3_500_000, 4_300_000);
+            Assert.EndsWith("vpspanel: The output was cut at 4 MB: the newest lines are missing. Ask for fewer lines.\n", text);
+            Assert.DoesNotContain(secret, text);
+        }
 
         // Another member sees neither the page nor the API answer: 404, as for any deployment they may not see.
         var add = await PanelCli.RunAsync(["user", "add", "--email", "other@example.com", "--data-dir", env.Panel.DataDir], stdin: "another member password\n");
