@@ -40,9 +40,11 @@ public sealed class ContainerLogsModel(Db db, DockerClient docker, IDataProtecti
         if (DeploymentLogEndpoints.MaskIfVisible(HttpContext, db, protection, id) is not { } mask) return NotFound();
         using (var c = db.Open())
         {
-            Deployment = DeployStore.FindDeployment(c, id)!;
-            Project = ProjectStore.FindProjectById(c, Deployment.ProjectId)!;
+            // Null only if the project was deleted since the line above.
+            Deployment = DeployStore.FindDeployment(c, id);
+            Project = Deployment is null ? null : ProjectStore.FindProjectById(c, Deployment.ProjectId);
         }
+        if (Deployment is null || Project is null) return NotFound();
         TailText = tail ?? TailText;
         if (TailProblem(tail, out var n) is { } problem)
         {
