@@ -19,6 +19,7 @@ public static class ApiProblem
         415 => "Unsupported media type",
         422 => "Invalid input",
         429 => "Too many requests",
+        503 => "Service unavailable",
         _ => "Error",
     };
 

@@ -76,6 +76,29 @@ public static class DeploymentApi
         }).WithSummary("The deployment's log as text; with ?follow=true a text/event-stream of `log` events (the new lines), " +
                        "`status` events (the status) and one final `done` event (the end status)");
 
+        api.MapGet("/deployments/{id:long}/container-logs", async (long id, string? tail, HttpContext ctx, Db db, DockerClient docker, IDataProtectionProvider protection) =>
+        {
+            if (DeploymentLogEndpoints.MaskIfVisible(ctx, db, protection, id) is not { } mask) return NotFound(id);
+            if (ContainerLogsModel.TailProblem(tail, out var n) is { } problem) return ApiProblem.Invalid(new Dictionary<string, string> { ["tail"] = problem });
+            DeploymentRow? d;
+            using (var c = db.Open()) d = DeployStore.FindDeployment(c, id);
+            if (d is null) return NotFound(id); // its project was deleted since the line above
+            ContainerLogs? logs;
+            try { logs = await ContainerLogsModel.ReadMaskedAsync(docker, d, n, mask, ctx.RequestAborted); }
+            catch (DockerException e) { return ApiProblem.Result(503, $"The logs cannot be read from Docker: {e.Message}"); }
+            if (logs is null) return ApiProblem.Result(409, ContainerLogsModel.Gone(d));
+            var text = string.Concat(logs.Lines.Select(l => l.Text + "\n"));
+            // Said twice: the header for scripts, a last line for a person reading the output.
+            if (logs.Truncated)
+            {
+                ctx.Response.Headers["X-Logs-Truncated"] = "true";
+                text += "vpspanel: " + ContainerLogsModel.CutNotice + "\n";
+            }
+            return Results.Text(text, "text/plain; charset=utf-8");
+        }).WithSummary($"The last ?tail= lines (default {ContainerLogsModel.DefaultTail}, 1–{ContainerLogsModel.MaxTail}) the deployment's container " +
+                       "wrote to stdout and stderr, as text with Docker's timestamps and secrets masked; 409 when the container no longer exists")
+          .Produces<string>(200, "text/plain").ProducesProblem(404).ProducesProblem(409).ProducesProblem(422).ProducesProblem(503);
+
         api.MapPost("/deployments/{id:long}/rollback", async (long id, HttpContext ctx, Db db, DeployWorker worker, DockerClient docker) =>
         {
             using var c = db.Open();

@@ -51,13 +51,16 @@ public static class DeploymentLogEndpoints
         }, "text/plain; charset=utf-8", $"deployment-{id}.log");
     }
 
-    /// <summary>The project's current secrets as a mask when the user may see the deployment; null (a 404) otherwise.</summary>
+    /// <summary>
+    /// The project's current secrets and the deployment's own (its snapshot) as a mask when the user may see the
+    /// deployment; null (a 404) otherwise.
+    /// </summary>
     public static SecretMask? MaskIfVisible(HttpContext ctx, Db db, IDataProtectionProvider protection, long id)
     {
         using var c = db.Open();
         var d = DeployStore.FindDeployment(c, id);
         if (d is null || ProjectStore.FindProjectVisibleTo(c, d.ProjectId, ctx.User.UserId(), ctx.User.IsAdmin()) is null) return null;
-        return VariableStore.CurrentMask(c, protection, d.ProjectId);
+        return VariableStore.CurrentMask(c, protection, d.ProjectId, ProjectConfig.FromJson(d.ConfigJson).Variables);
     }
 
     /// <summary>

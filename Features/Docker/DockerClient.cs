@@ -26,7 +26,10 @@ public sealed record ContainerSpec(
     string Name, string Image, IReadOnlyDictionary<string, string> Labels,
     int? ContainerPort = null, int? HostPort = null,
     IReadOnlyList<string>? Env = null, IReadOnlyList<string>? Cmd = null,
-    string RestartPolicy = "unless-stopped", long MemoryBytes = 0);
+    string RestartPolicy = "unless-stopped", long MemoryBytes = 0, bool Tty = false);
+
+/// <summary>The last lines of a container's output; <see cref="Truncated"/> when the byte cap cut it short.</summary>
+public sealed record ContainerLogs(IReadOnlyList<LogLine> Lines, bool Truncated);
 
 /// <summary>
 /// A small typed client for the Docker Engine API over its unix socket: only the calls the panel makes.
@@ -200,6 +203,7 @@ public sealed class DockerClient : IDisposable
             ["HostConfig"] = hostConfig,
         };
         if (spec.Env is not null) body["Env"] = new JsonArray(spec.Env.Select(e => (JsonNode)e!).ToArray());
+        if (spec.Tty) body["Tty"] = true;
         if (spec.Cmd is not null) body["Cmd"] = new JsonArray(spec.Cmd.Select(e => (JsonNode)e!).ToArray());
         if (spec.ContainerPort is { } cp)
         {
@@ -240,6 +244,43 @@ public sealed class DockerClient : IDisposable
         var state = j["State"]!;
         return new ContainerState((string)j["Id"]!, ((string)j["Name"]!).TrimStart('/'), (bool)state["Running"]!,
             (string)state["Status"]!, (int)state["ExitCode"]!, FromJson(j["Config"]?["Labels"]));
+    }
+
+    /// <summary>
+    /// The last <paramref name="tail"/> lines of the container's stdout and stderr, each prefixed with Docker's
+    /// timestamp, in the order they were written; null when there is no such container. At most
+    /// <paramref name="maxBytes"/> of the body are read (a tail of long lines can be large): beyond that the result
+    /// says Truncated, and the line the cut went through is dropped rather than shown in part.
+    /// </summary>
+    public async Task<ContainerLogs?> ContainerLogsAsync(string id, int tail, long maxBytes, CancellationToken ct)
+    {
+        var path = $"containers/{Uri.EscapeDataString(id)}";
+        bool tty;
+        using (var inspect = await Send(HttpMethod.Get, $"{path}/json", null, ct, okStatuses: 404))
+        {
+            if ((int)inspect.StatusCode == 404) return null;
+            tty = (bool?)JsonNode.Parse(await inspect.Content.ReadAsStringAsync(ct))?["Config"]?["Tty"] ?? false;
+        }
+        // Removed between the two calls (a retire racing the request) is the same answer as never there.
+        using var res = await Send(HttpMethod.Get, $"{path}/logs?stdout=1&stderr=1&timestamps=1&tail={tail}", null, ct,
+            HttpCompletionOption.ResponseHeadersRead, okStatuses: 404);
+        if ((int)res.StatusCode == 404) return null;
+        await using var body = await res.Content.ReadAsStreamAsync(ct);
+        var demux = new LogDemultiplexer(multiplexed: !tty);
+        var buffer = new byte[64 * 1024];
+        long total = 0;
+        while (await body.ReadAsync(buffer, ct) is var n and > 0)
+        {
+            if (total + n > maxBytes)
+            {
+                demux.Feed(buffer.AsSpan(0, (int)(maxBytes - total)));
+                return new ContainerLogs(demux.Lines, Truncated: true);
+            }
+            demux.Feed(buffer.AsSpan(0, n));
+            total += n;
+        }
+        demux.Complete();
+        return new ContainerLogs(demux.Lines, Truncated: false);
     }
 
     /// <summary>All containers (running or not) that carry the label (key, or key=value).</summary>

@@ -218,9 +218,18 @@ public static class VariableStore
         return [.. shared, .. own];
     }
 
-    /// <summary>Every secret value the project's logs must never show: its own, its included shared ones.</summary>
-    public static SecretMask CurrentMask(SqliteConnection c, IDataProtectionProvider protection, long projectId) =>
-        new(ResolveEffectiveVariables(c, protection, projectId).Where(v => v.Secret).Select(v => v.Value));
+    /// <summary>
+    /// Every secret value the project's logs must never show: its own, its included shared ones, and those of the
+    /// deployment's variables snapshot when given.
+    /// </summary>
+    public static SecretMask CurrentMask(SqliteConnection c, IDataProtectionProvider protection, long projectId, string? snapshot = null)
+    {
+        var vars = ResolveEffectiveVariables(c, protection, projectId);
+        // A container keeps printing the values it was started with: a secret changed since (and not redeployed yet)
+        // is no longer a current one, yet must stay masked in that deployment's logs.
+        if (snapshot is not null) vars.AddRange(UnprotectSnapshot(protection, snapshot));
+        return DeployVariables.MaskOf(vars);
+    }
 
     // ---- snapshots -------------------------------------------------------------------------------------------------
 

@@ -48,5 +48,13 @@ public sealed class DeployBrowserTests
         await app.WaitForLoadStateAsync();
         Assert.Contains("hello from the browser test", await app.ContentAsync());
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(Path.GetTempPath(), "vpspanel-deployment.png"), FullPage = true });
+
+        // The live deployment links to its container's logs (the link arrives with the live status, no reload):
+        // httpd -v logged the health checks and the visit just made.
+        await page.ClickAsync("#container-logs-link");
+        await page.WaitForSelectorAsync("h1:has-text('Container logs')");
+        Assert.Matches(@"/deployments/\d+/container-logs$", page.Url);
+        await page.WaitForSelectorAsync("#container-log:has-text('response:200')");
+        Assert.Equal(0, await page.Locator("#container-gone").CountAsync());
     }
 }
