@@ -24,7 +24,7 @@ public sealed class ContainerLogsModel(Db db, DockerClient docker, IDataProtecti
     /// </summary>
     public const long MaxBytes = 4 * 1024 * 1024;
 
-    public const string CutNotice = "The output was cut at 4 MB: the newest lines are missing. Ask for fewer lines.";
+    public const string CutNotice = "These lines came to more than 4 MB: only the newest 4 MB are shown, the oldest lines asked for are left out.";
 
     public DeploymentRow? Deployment { get; private set; }
     public ProjectRow? Project { get; private set; }

@@ -248,9 +248,8 @@ public sealed class DockerClient : IDisposable
 
     /// <summary>
     /// The last <paramref name="tail"/> lines of the container's stdout and stderr, each prefixed with Docker's
-    /// timestamp, in the order they were written; null when there is no such container. At most
-    /// <paramref name="maxBytes"/> of the body are read (a tail of long lines can be large): beyond that the result
-    /// says Truncated, and the line the cut went through is dropped rather than shown in part.
+    /// timestamp, in the order they were written; null when there is no such container. A tail of long lines can be
+    /// large: only the newest whole lines within <paramref name="maxBytes"/> are kept, and the result says Truncated.
     /// </summary>
     public async Task<ContainerLogs?> ContainerLogsAsync(string id, int tail, long maxBytes, CancellationToken ct)
     {
@@ -266,21 +265,13 @@ public sealed class DockerClient : IDisposable
             HttpCompletionOption.ResponseHeadersRead, okStatuses: 404);
         if ((int)res.StatusCode == 404) return null;
         await using var body = await res.Content.ReadAsStreamAsync(ct);
-        var demux = new LogDemultiplexer(multiplexed: !tty);
+        // The whole body is read (tail bounds it: at most 5000 lines, each cut at 16 KB by Docker), but only the newest
+        // lines within maxBytes are kept.
+        var demux = new LogDemultiplexer(multiplexed: !tty, maxBytes);
         var buffer = new byte[64 * 1024];
-        long total = 0;
-        while (await body.ReadAsync(buffer, ct) is var n and > 0)
-        {
-            if (total + n > maxBytes)
-            {
-                demux.Feed(buffer.AsSpan(0, (int)(maxBytes - total)));
-                return new ContainerLogs(demux.Lines, Truncated: true);
-            }
-            demux.Feed(buffer.AsSpan(0, n));
-            total += n;
-        }
+        while (await body.ReadAsync(buffer, ct) is var n and > 0) demux.Feed(buffer.AsSpan(0, n));
         demux.Complete();
-        return new ContainerLogs(demux.Lines, Truncated: false);
+        return new ContainerLogs(demux.Lines, demux.Truncated);
     }
 
     /// <summary>All containers (running or not) that carry the label (key, or key=value).</summary>

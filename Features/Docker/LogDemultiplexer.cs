@@ -12,12 +12,21 @@ public sealed record LogLine(string Stream, string Text);
 /// big-endian payload length) and the payload. Frames end anywhere: mid-line, mid-UTF-8 character, and the header
 /// itself can arrive in two reads. Bytes are kept per stream until a newline so a line is decoded (and later masked)
 /// whole: a secret split across two frames must never come out half-masked. With a TTY the body is the raw text.
+/// Only the newest lines that fit in <paramref name="maxBytes"/> are kept (older ones are dropped, and
+/// <see cref="Truncated"/> says so): a person asking for the tail wants its end, and memory stays bounded.
 /// </summary>
-public sealed class LogDemultiplexer(bool multiplexed)
+public sealed class LogDemultiplexer(bool multiplexed, long maxBytes = long.MaxValue)
 {
     const int HeaderSize = 8;
 
-    readonly List<LogLine> _lines = [];
+    /// <summary>
+    /// Docker cuts a non-TTY line at 16 KB itself; a TTY container's "line" can be endless. Past this much without a
+    /// newline the text is passed on as a line, so one endless line cannot fill memory.
+    /// </summary>
+    public const int MaxLineBytes = 64 * 1024;
+
+    readonly Queue<LogLine> _lines = new();
+    long _keptBytes;
     readonly MemoryStream _stdout = new(), _stderr = new();
     readonly byte[] _header = new byte[HeaderSize];
     int _headerFilled;
@@ -25,7 +34,10 @@ public sealed class LogDemultiplexer(bool multiplexed)
     MemoryStream _current = null!;
     bool _raw = !multiplexed;
 
-    public IReadOnlyList<LogLine> Lines => _lines;
+    public IReadOnlyList<LogLine> Lines => [.. _lines];
+
+    /// <summary>Older lines were dropped to stay within the byte budget.</summary>
+    public bool Truncated { get; private set; }
 
     public void Feed(ReadOnlySpan<byte> data)
     {
@@ -64,10 +76,7 @@ public sealed class LogDemultiplexer(bool multiplexed)
         }
     }
 
-    /// <summary>
-    /// The end of the body: a last line without a newline is still a line. Not called when the body was cut short,
-    /// so a line the cut went through (and a secret in it) is dropped rather than shown in part.
-    /// </summary>
+    /// <summary>The end of the body: a last line without a newline is still a line.</summary>
     public void Complete()
     {
         if (_stdout.Length > 0) Flush(_stdout, "stdout");
@@ -82,6 +91,7 @@ public sealed class LogDemultiplexer(bool multiplexed)
             if (nl < 0)
             {
                 buffer.Write(data);
+                if (buffer.Length >= MaxLineBytes) Flush(buffer, stream);
                 return;
             }
             buffer.Write(data[..nl]);
@@ -93,7 +103,13 @@ public sealed class LogDemultiplexer(bool multiplexed)
     void Flush(MemoryStream buffer, string stream)
     {
         var text = Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length);
-        _lines.Add(new LogLine(stream, text.TrimEnd('\r')));
+        _lines.Enqueue(new LogLine(stream, text.TrimEnd('\r')));
+        _keptBytes += buffer.Length + 1;
         buffer.SetLength(0);
+        while (_keptBytes > maxBytes && _lines.TryDequeue(out var oldest))
+        {
+            _keptBytes -= Encoding.UTF8.GetByteCount(oldest.Text) + 1;
+            Truncated = true;
+        }
     }
 }

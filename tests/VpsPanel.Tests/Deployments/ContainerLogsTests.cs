@@ -98,10 +98,12 @@ public sealed class ContainerLogsTests
             Assert.Null(bad.Doc.QuerySelector("#container-log"));
         }
 
-        // 5000 lines of 1 KB are more than the 4 MB read at once: cut, and said so on the page and in the API's answer.
+        // 5000 lines of 1 KB are more than the 4 MB kept: the oldest are left out (the newest, with the secret lines
+        // the app printed last, are shown masked), and that is said on the page and in the API's answer.
         var big = await env.Client.GetAsync($"/deployments/{first}/container-logs?tail=5000");
         Assert.Equal(HttpStatusCode.OK, big.Status);
-        Assert.Contains("newest lines are missing", big.Text("#logs-cut"));
+        Assert.Contains("only the newest 4 MB are shown", big.Text("#logs-cut"));
+        Assert.Contains("token=******** (stdout)", big.Text("#container-log"));
         Assert.StartsWith("filler ", big.Doc.QuerySelector("#container-log span")?.TextContent.Split(' ', 2)[1]);
         Assert.Null((await env.Client.GetAsync($"/deployments/{first}/container-logs")).Doc.QuerySelector("#logs-cut"));
         using (var res = await api.GetAsync($"/api/deployments/{first}/container-logs?tail=5000"))
@@ -110,7 +112,8 @@ public sealed class ContainerLogsTests
             Assert.Equal("true", res.Headers.GetValues("X-Logs-Truncated").Single());
             var text = await res.Content.ReadAsStringAsync();
             Assert.InRange(text.Length, 3_500_000, 4_300_000);
-            Assert.EndsWith("vpspanel: The output was cut at 4 MB: the newest lines are missing. Ask for fewer lines.\n", text);
+            Assert.EndsWith("vpspanel: These lines came to more than 4 MB: only the newest 4 MB are shown, the oldest lines asked for are left out.\n", text);
+            Assert.Contains("err ******** (stderr)", text);
             Assert.DoesNotContain(secret, text);
         }
 
