@@ -121,3 +121,4 @@ printf 'mean over %s rounds: panel %.2f s, docker build+run %.2f s, ratio %.2f\n
   "$(echo "$sum_total / $rounds" | bc -l)" "$(echo "$sum_base / $rounds" | bc -l)" "$(echo "$sum_total / $sum_base" | bc -l)"
 rss=$(memory)
 printf 'panel RSS after the deploys: %s MB\n' "$rss"
+[ -n "${BENCH_SMAPS:-}" ] && cat "/proc/$panel_pid/smaps_rollup" && grep -E "^(VmRSS|RssAnon|RssFile|RssShmem)" "/proc/$panel_pid/status"
