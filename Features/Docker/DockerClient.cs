@@ -267,7 +267,7 @@ public sealed class DockerClient : IDisposable
         await using var body = await res.Content.ReadAsStreamAsync(ct);
         // The whole body is read (tail bounds it: at most 5000 lines, each cut at 16 KB by Docker), but only the newest
         // lines within maxBytes are kept.
-        var demux = new LogDemultiplexer(multiplexed: !tty, maxBytes);
+        var demux = new LogDemultiplexer(multiplexed: !tty, maxBytes, timestamps: true);
         var buffer = new byte[64 * 1024];
         while (await body.ReadAsync(buffer, ct) is var n and > 0) demux.Feed(buffer.AsSpan(0, n));
         demux.Complete();

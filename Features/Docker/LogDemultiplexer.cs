@@ -12,10 +12,13 @@ public sealed record LogLine(string Stream, string Text);
 /// big-endian payload length) and the payload. Frames end anywhere: mid-line, mid-UTF-8 character, and the header
 /// itself can arrive in two reads. Bytes are kept per stream until a newline so a line is decoded (and later masked)
 /// whole: a secret split across two frames must never come out half-masked. With a TTY the body is the raw text.
+/// Docker cuts a line longer than 16 KB into several entries; with <paramref name="timestamps"/> each entry (one frame)
+/// starts with its own timestamp, so a continuation's timestamp is dropped here: the line comes out whole, once
+/// stamped, and a secret across the cut is masked like any other.
 /// Only the newest lines that fit in <paramref name="maxBytes"/> are kept (older ones are dropped, and
 /// <see cref="Truncated"/> says so): a person asking for the tail wants its end, and memory stays bounded.
 /// </summary>
-public sealed class LogDemultiplexer(bool multiplexed, long maxBytes = long.MaxValue)
+public sealed class LogDemultiplexer(bool multiplexed, long maxBytes = long.MaxValue, bool timestamps = false)
 {
     const int HeaderSize = 8;
 
@@ -33,6 +36,8 @@ public sealed class LogDemultiplexer(bool multiplexed, long maxBytes = long.MaxV
     long _payloadLeft;
     MemoryStream _current = null!;
     bool _raw = !multiplexed;
+    // Within the leading timestamp (up to its space) of a frame that continues an unfinished line: skipped.
+    bool _skippingTimestamp;
 
     public IReadOnlyList<LogLine> Lines => [.. _lines];
 
@@ -67,6 +72,17 @@ public sealed class LogDemultiplexer(bool multiplexed, long maxBytes = long.MaxV
                 // 0 is stdin, which Docker only echoes for attached TTYs; it is shown with stdout.
                 _current = _header[0] == 2 ? _stderr : _stdout;
                 _payloadLeft = BinaryPrimitives.ReadUInt32BigEndian(_header.AsSpan(4));
+                _skippingTimestamp = timestamps && _payloadLeft > 0 && _current.Length > 0;
+                continue;
+            }
+            if (_skippingTimestamp)
+            {
+                var available = data[..(int)Math.Min(_payloadLeft, data.Length)];
+                var space = available.IndexOf((byte)' ');
+                var skip = space < 0 ? available.Length : space + 1;
+                _skippingTimestamp = space < 0;
+                _payloadLeft -= skip;
+                data = data[skip..];
                 continue;
             }
             var n = (int)Math.Min(_payloadLeft, data.Length);

@@ -78,6 +78,17 @@ public sealed class ContainerLogsDockerTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_line_longer_than_dockers_16_KB_entries_comes_back_whole_with_one_timestamp()
+    {
+        // Docker stores this line as two entries, cut inside the secret-like word; the client joins them again.
+        var name = await RunToEndAsync("x=$(printf '%016380d' 0); echo \"$x LONG-SECRET-WORD end\"; echo after");
+        var logs = (await _docker.ContainerLogsAsync(name, 100, 1 << 20, CancellationToken.None))!;
+        Assert.Equal(2, logs.Lines.Count);
+        Assert.Equal(new string('0', 16380) + " LONG-SECRET-WORD end", Text(logs.Lines[0]));
+        Assert.Equal("after", Text(logs.Lines[1]));
+    }
+
+    [Fact]
     public async Task A_container_that_does_not_exist_is_null()
     {
         Assert.Null(await _docker.ContainerLogsAsync($"vpspanel-test-clogs-missing-{_id}", 10, 1 << 20, CancellationToken.None));

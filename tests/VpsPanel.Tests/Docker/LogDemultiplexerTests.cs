@@ -22,9 +22,10 @@ public sealed class LogDemultiplexerTests
         return frame;
     }
 
-    static List<LogLine> Feed(bool multiplexed, byte[] bytes, params int[] cuts)
+    static List<LogLine> Feed(bool multiplexed, byte[] bytes, params int[] cuts) => Feed(new LogDemultiplexer(multiplexed), bytes, cuts);
+
+    static List<LogLine> Feed(LogDemultiplexer demux, byte[] bytes, params int[] cuts)
     {
-        var demux = new LogDemultiplexer(multiplexed);
         var at = 0;
         foreach (var cut in cuts.Append(bytes.Length))
         {
@@ -54,6 +55,23 @@ public sealed class LogDemultiplexerTests
         }
         // One byte at a time.
         Assert.Equal(expected, Feed(true, bytes, Enumerable.Range(1, bytes.Length - 1).ToArray()));
+    }
+
+    [Fact]
+    public void A_long_line_docker_cut_into_stamped_entries_comes_out_whole_and_stamped_once()
+    {
+        // Docker cuts a line over 16 KB into entries, one frame each, each with its own timestamp; the secret here
+        // sits across the cut. Only the first timestamp stays, and the line is masked whole.
+        const string Ts1 = "2026-11-29T20:18:59.165645016Z", Ts2 = "2026-11-29T20:18:59.165699999Z";
+        byte[] bytes = [.. Frame(1, $"{Ts1} aaaa SEC"), .. Frame(2, $"{Ts2} err\n"), .. Frame(1, $"{Ts1} RET-VALUE tail\n"), .. Frame(1, $"{Ts2} next\n")];
+        List<LogLine> expected = [new("stderr", $"{Ts2} err"), new("stdout", $"{Ts1} aaaa SECRET-VALUE tail"), new("stdout", $"{Ts2} next")];
+        var mask = new SecretMask(["SECRET-VALUE"]);
+        for (var i = 1; i < bytes.Length; i++)
+        {
+            var lines = Feed(new LogDemultiplexer(true, timestamps: true), bytes, i);
+            Assert.Equal(expected, lines);
+            Assert.Equal($"{Ts1} aaaa ******** tail", mask.Apply(lines[1].Text));
+        }
     }
 
     [Fact]
