@@ -20,8 +20,8 @@ public static class ApiRoutes
         // "no such route" from "no such method on this route" itself.
         app.Map("/api/{**rest}", (string rest, HttpContext ctx, EndpointDataSource endpoints) =>
         {
-            var allowed = AllowedMethods(endpoints, ctx.Request.Path);
-            // A route that takes this method but did not match (e.g. /api/deployments/abc) is a 404 too.
+            var allowed = AllowedMethods(endpoints, ctx);
+            // A route that takes this method but did not match for another reason is a 404 too.
             if (allowed.Count == 0 || allowed.Contains(ctx.Request.Method)) return ApiProblem.Result(404, $"There is no API route /api/{rest}. The routes are listed in /api/openapi.json.");
             ctx.Response.Headers.Allow = string.Join(", ", allowed);
             return ApiProblem.Result(405, $"/api/{rest} does not take {ctx.Request.Method}; it takes {string.Join(", ", allowed)}. The routes are listed in /api/openapi.json.");
@@ -64,13 +64,32 @@ public static class ApiRoutes
         return api;
     }
 
-    /// <summary>The methods of the API routes whose pattern matches the path (route constraints aside).</summary>
-    static List<string> AllowedMethods(EndpointDataSource endpoints, PathString path) =>
-        endpoints.Endpoints.OfType<RouteEndpoint>()
+    /// <summary>
+    /// The methods of the API routes that match the path, constraints included: /api/deployments/abc matches no
+    /// route (the id is {id:long}), so it is a 404 for every method, not a 405.
+    /// </summary>
+    static List<string> AllowedMethods(EndpointDataSource endpoints, HttpContext ctx)
+    {
+        var policies = ctx.RequestServices.GetRequiredService<ParameterPolicyFactory>();
+        return endpoints.Endpoints.OfType<RouteEndpoint>()
             .Where(e => e.RoutePattern.RawText is { } raw && raw.StartsWith("/api/", StringComparison.Ordinal) && !raw.Contains("{**", StringComparison.Ordinal))
-            .Where(e => new TemplateMatcher(new RouteTemplate(e.RoutePattern), new RouteValueDictionary()).TryMatch(path, new RouteValueDictionary()))
+            .Where(e => Matches(e.RoutePattern, ctx, policies))
             .SelectMany(e => e.Metadata.GetMetadata<IHttpMethodMetadata>()?.HttpMethods ?? [])
             .Distinct().Order(StringComparer.Ordinal).ToList();
+    }
+
+    static bool Matches(Microsoft.AspNetCore.Routing.Patterns.RoutePattern pattern, HttpContext ctx,
+        ParameterPolicyFactory policies)
+    {
+        var values = new RouteValueDictionary();
+        if (!new TemplateMatcher(new RouteTemplate(pattern), new RouteValueDictionary()).TryMatch(ctx.Request.Path, values)) return false;
+        foreach (var parameter in pattern.Parameters)
+            foreach (var reference in parameter.ParameterPolicies)
+                if (policies.Create(parameter, reference) is IRouteConstraint constraint &&
+                    !constraint.Match(ctx, null, parameter.Name, values, RouteDirection.IncomingRequest))
+                    return false;
+        return true;
+    }
 
     public sealed record CreateTokenRequest(string? Name, int? ExpiresInDays);
 

@@ -115,8 +115,17 @@ public sealed class ApiTokenTests
             Assert.Equal("/api/tokens does not take PUT; it takes GET, POST. The routes are listed in /api/openapi.json.", (string)wrongMethod["detail"]!);
             Assert.Equal(["GET", "POST"], put.Content.Headers.Allow);
         }
-        // A route with a constraint the value does not meet is still a 404.
+        // A route with a constraint the value does not meet is still a 404, whatever the method: /api/tokens/{id:long}
+        // takes only DELETE, but with a non-number there is no such route, so no 405 either.
         await Problem(await api.DeleteAsync("/api/tokens/not-a-number"), HttpStatusCode.NotFound);
+        await Problem(await api.GetAsync("/api/tokens/not-a-number"), HttpStatusCode.NotFound);
+        await Problem(await api.PostAsync("/api/deployments/abc/rollback", null), HttpStatusCode.NotFound);
+        // With a number it is the route, and GET is the wrong method.
+        using (var get = await api.GetAsync("/api/tokens/12"))
+        {
+            await Problem(get, HttpStatusCode.MethodNotAllowed);
+            Assert.Equal(["DELETE"], get.Content.Headers.Allow);
+        }
 
         // A signed-in browser session is not an API credential (no cookie auth, so no CSRF through the API).
         using var browser = new PanelClient(panel);
