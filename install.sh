@@ -187,7 +187,7 @@ apt_install() {
 }
 
 install_packages() {
-  log "packages: Docker, Caddy, git"
+  log "packages: Docker, Caddy, git, OpenSSH client"
   if command -v dockerd >/dev/null 2>&1 || command -v docker >/dev/null 2>&1; then
     note "Docker is already installed ($(command -v dockerd || command -v docker)); keeping it"
   else
@@ -205,6 +205,13 @@ install_packages() {
     note "git is already installed; keeping it"
   else
     apt_install git
+  fi
+  # ssh and ssh-keygen: private repositories over SSH use a deploy key the panel generates (git only recommends
+  # openssh-client, and recommends are not installed here).
+  if command -v ssh-keygen >/dev/null 2>&1 && command -v ssh >/dev/null 2>&1; then
+    note "the OpenSSH client is already installed; keeping it"
+  else
+    apt_install openssh-client
   fi
 }
 

@@ -10,13 +10,16 @@ namespace VpsPanel.Tests.Harness;
 /// </summary>
 public static class TestDebian
 {
-    public const string Image = "vpspanel-test/debian:bookworm";
+    // First: the fields below are initialised in order, and the cached rootfs and image are named after the package
+    // list, so changing it builds them again.
+    static readonly string PackagesKey = Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(Packages)))[..8].ToLowerInvariant();
+    public static readonly string Image = $"vpspanel-test/debian:bookworm-{PackagesKey}";
     // Its own label key: a sweep of `vpspanel.test` containers/images must not throw away the cache.
     public const string CacheLabel = "vpspanel.test.cache";
     public const string CacheDir = "/var/cache/vpspanel-test";
-    static readonly string RootFs = Path.Combine(CacheDir, "bookworm-rootfs");
+    static readonly string RootFs = Path.Combine(CacheDir, $"bookworm-rootfs-{PackagesKey}");
     static readonly string RootFsComplete = RootFs + ".complete";
-    const string Packages = "docker.io,caddy,git,systemd,ca-certificates";
+    const string Packages = "docker.io,caddy,git,openssh-client,systemd,ca-certificates";
     static readonly SemaphoreSlim Gate = new(1, 1);
 
     public static async Task EnsureImageAsync()

@@ -88,6 +88,7 @@ public sealed class InstallScriptTests
         Assert.True(r.ExitCode == 0, r.All);
         Assert.Contains("systemd is not running here", r.Stdout);
         Assert.Contains("Docker is already installed", r.Stdout);
+        Assert.Contains("the OpenSSH client is already installed; keeping it", r.Stdout);
 
         // The binary: the one given, root-owned, executable by all.
         Assert.Equal("755 root:root", await c.ModeAndOwnerAsync("/usr/local/bin/vpspanel"));
