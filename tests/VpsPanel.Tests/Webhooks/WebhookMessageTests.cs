@@ -7,12 +7,15 @@ using VpsPanel.Tests.Harness;
 
 namespace VpsPanel.Tests.Webhooks;
 
-/// <summary>Real GitHub payloads (shared/webhooks/github) and the other providers' documented formats.</summary>
+/// <summary>
+/// Real GitHub payloads (copied from the team's shared/webhooks/github into Webhooks/github-payloads, so a clone
+/// tests the same wherever it is) and the other providers' documented formats.
+/// </summary>
 public sealed class WebhookMessageTests
 {
     const string Secret = "s3cret-webhook-key";
 
-    public static byte[] GitHubPayload(string name) => File.ReadAllBytes(Path.Combine(Paths.RepoRoot, "..", "shared", "webhooks", "github", name));
+    public static byte[] GitHubPayload(string name) => File.ReadAllBytes(Path.Combine(Paths.RepoRoot, "tests", "VpsPanel.Tests", "Webhooks", "github-payloads", name));
     public static byte[] Payload(string name) => File.ReadAllBytes(Path.Combine(Paths.RepoRoot, "tests", "VpsPanel.Tests", "Webhooks", "payloads", name));
     public static string Hmac(byte[] body, string secret = Secret) => Convert.ToHexString(HMACSHA256.HashData(Encoding.UTF8.GetBytes(secret), body)).ToLowerInvariant();
 
