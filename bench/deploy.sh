@@ -51,7 +51,7 @@ start=$(now)
 (cd "$work/app" && exec ./vpspanel --urls "http://127.0.0.1:$panel" >"$work/panel.log" 2>&1) &
 panel_pid=$!
 # RSS in MB, and how much of it is the mapped binary (file) rather than the heap and JIT code (anon).
-memory() { awk '/^VmRSS/ {t=int($2/1024)} /^RssAnon/ {a=int($2/1024)} /^RssFile/ {f=int($2/1024)} END {printf "%s (anon %s, file %s)", t, a, f}' "/proc/$panel_pid/status"; }
+memory() { awk '/^VmRSS/ {t=int($2/1024)} /^RssAnon/ {a=int($2/1024)} /^RssFile/ {f=int($2/1024)} /^Threads/ {th=$2} END {printf "%s (anon %s, file %s; %s threads)", t, a, f, th}' "/proc/$panel_pid/status"; }
 until curl -fs -o /dev/null "http://127.0.0.1:$panel/healthz"; do sleep 0.02; done
 startup=$(echo "$(now) - $start" | bc)
 sleep 5
