@@ -19,8 +19,8 @@ public sealed class ContainerLogsModel(Db db, DockerClient docker, IDataProtecti
     public const int DefaultTail = 200, MaxTail = 5000;
 
     /// <summary>
-    /// The most of the engine's answer that is read: 5000 lines of a chatty app can be far larger, and each request
-    /// holds what it read in memory.
+    /// The most of the engine's answer that is kept (its newest lines): 5000 lines of a chatty app can be far larger,
+    /// and each request holds what it keeps in memory.
     /// </summary>
     public const long MaxBytes = 4 * 1024 * 1024;
 
