@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Benchmark (not a test): what the published binary weighs and what a deploy costs beyond Docker's own work.
-# Needs what `bash tests/run.sh` installs (dockerd running, caddy, git, busybox-static) and a published binary:
+# Needs what `bash tests/run.sh` installs (dockerd running, caddy, git, busybox-static), python3 and bc, and a
+# published binary:
 #   dotnet publish VpsPanel.csproj -c Release -r linux-x64 -o out/publish && bash bench/deploy.sh [ROUNDS]
 # Prints: binary size, startup time to the first 200 on /healthz, idle RSS; then for ROUNDS redeploys of a tiny
 # busybox app (warm build cache, one changed file) the time from "deploy pressed" to "new version served through
