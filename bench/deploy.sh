@@ -17,8 +17,8 @@ port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); 
 now() { date +%s.%N; }
 panel_pid=""; caddy_pid=""
 cleanup() {
-  [ -n "$panel_pid" ] && kill "$panel_pid" 2>/dev/null || true
-  [ -n "$caddy_pid" ] && kill "$caddy_pid" 2>/dev/null || true
+  if [ -n "$panel_pid" ]; then kill "$panel_pid" 2>/dev/null || true; fi
+  if [ -n "$caddy_pid" ]; then kill "$caddy_pid" 2>/dev/null || true; fi
   for c in $(docker ps -aq --filter label=vpspanel.bench=1 --filter "label=vpspanel.project=bench-app" | sort -u); do docker rm -f "$c" >/dev/null 2>&1 || true; done
   for i in $(docker images -q --filter label=vpspanel.bench=1 | sort -u); do docker rmi -f "$i" >/dev/null 2>&1 || true; done
   rm -rf "$work"
