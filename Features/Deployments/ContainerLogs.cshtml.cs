@@ -37,14 +37,8 @@ public sealed class ContainerLogsModel(Db db, DockerClient docker, IDataProtecti
 
     public async Task<IActionResult> OnGetAsync(long id, string? tail, CancellationToken ct)
     {
-        if (DeploymentLogEndpoints.MaskIfVisible(HttpContext, db, protection, id) is not { } mask) return NotFound();
-        using (var c = db.Open())
-        {
-            // Null only if the project was deleted since the line above.
-            Deployment = DeployStore.FindDeployment(c, id);
-            Project = Deployment is null ? null : ProjectStore.FindProjectById(c, Deployment.ProjectId);
-        }
-        if (Deployment is null || Project is null) return NotFound();
+        if (DeploymentLogEndpoints.FindVisible(HttpContext, db, protection, id) is not var (deployment, project, mask)) return NotFound();
+        (Deployment, Project) = (deployment, project);
         TailText = tail ?? TailText;
         if (TailProblem(tail, out var n) is { } problem)
         {
@@ -55,7 +49,7 @@ public sealed class ContainerLogsModel(Db db, DockerClient docker, IDataProtecti
         ContainerLogs? logs;
         try
         {
-            logs = await ReadMaskedAsync(docker, Deployment, n, mask, ct);
+            logs = await ReadMaskedAsync(docker, deployment, n, mask, ct);
         }
         catch (DockerException e)
         {
@@ -64,7 +58,7 @@ public sealed class ContainerLogsModel(Db db, DockerClient docker, IDataProtecti
             Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
             return Page();
         }
-        if (logs is null) GoneMessage = Gone(Deployment);
+        if (logs is null) GoneMessage = Gone(deployment);
         else (Lines, Truncated) = (logs.Lines.ToList(), logs.Truncated);
         return Page();
     }

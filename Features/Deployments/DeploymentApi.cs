@@ -78,11 +78,8 @@ public static class DeploymentApi
 
         api.MapGet("/deployments/{id:long}/container-logs", async (long id, string? tail, HttpContext ctx, Db db, DockerClient docker, IDataProtectionProvider protection) =>
         {
-            if (DeploymentLogEndpoints.MaskIfVisible(ctx, db, protection, id) is not { } mask) return NotFound(id);
+            if (DeploymentLogEndpoints.FindVisible(ctx, db, protection, id) is not var (d, _, mask)) return NotFound(id);
             if (ContainerLogsModel.TailProblem(tail, out var n) is { } problem) return ApiProblem.Invalid(new Dictionary<string, string> { ["tail"] = problem });
-            DeploymentRow? d;
-            using (var c = db.Open()) d = DeployStore.FindDeployment(c, id);
-            if (d is null) return NotFound(id); // its project was deleted since the line above
             ContainerLogs? logs;
             try { logs = await ContainerLogsModel.ReadMaskedAsync(docker, d, n, mask, ctx.RequestAborted); }
             catch (DockerException e) { return ApiProblem.Result(503, $"The logs cannot be read from Docker: {e.Message}"); }

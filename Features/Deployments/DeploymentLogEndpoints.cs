@@ -51,17 +51,23 @@ public static class DeploymentLogEndpoints
         }, "text/plain; charset=utf-8", $"deployment-{id}.log");
     }
 
+    /// <summary>A deployment the user may see, its project, and the secrets its logs must never show.</summary>
+    public sealed record VisibleDeployment(DeploymentRow Deployment, ProjectRow Project, SecretMask Mask);
+
     /// <summary>
-    /// The project's current secrets and the deployment's own (its snapshot) as a mask when the user may see the
-    /// deployment; null (a 404) otherwise.
+    /// The deployment with its project and mask (the project's current secrets and the deployment's own snapshot)
+    /// when the user may see it; null (a 404) otherwise.
     /// </summary>
-    public static SecretMask? MaskIfVisible(HttpContext ctx, Db db, IDataProtectionProvider protection, long id)
+    public static VisibleDeployment? FindVisible(HttpContext ctx, Db db, IDataProtectionProvider protection, long id)
     {
         using var c = db.Open();
         var d = DeployStore.FindDeployment(c, id);
-        if (d is null || ProjectStore.FindProjectVisibleTo(c, d.ProjectId, ctx.User.UserId(), ctx.User.IsAdmin()) is null) return null;
-        return VariableStore.CurrentMask(c, protection, d.ProjectId, ProjectConfig.FromJson(d.ConfigJson).Variables);
+        if (d is null || ProjectStore.FindProjectVisibleTo(c, d.ProjectId, ctx.User.UserId(), ctx.User.IsAdmin()) is not { } p) return null;
+        return new(d, p, VariableStore.CurrentMask(c, protection, d.ProjectId, ProjectConfig.FromJson(d.ConfigJson).Variables));
     }
+
+    public static SecretMask? MaskIfVisible(HttpContext ctx, Db db, IDataProtectionProvider protection, long id) =>
+        FindVisible(ctx, db, protection, id)?.Mask;
 
     /// <summary>
     /// Follows the log file from ?from= (or Last-Event-ID after a reconnect). Each event's id is the byte offset after

@@ -28,7 +28,8 @@ public sealed class LogDemultiplexer(bool multiplexed, long maxBytes = long.MaxV
     /// </summary>
     public const int MaxLineBytes = 64 * 1024;
 
-    readonly Queue<LogLine> _lines = new();
+    // Each line with the bytes it counts against maxBytes (its text and a newline), added and removed as one number.
+    readonly Queue<(LogLine Line, int Bytes)> _lines = new();
     long _keptBytes;
     readonly MemoryStream _stdout = new(), _stderr = new();
     readonly byte[] _header = new byte[HeaderSize];
@@ -39,7 +40,7 @@ public sealed class LogDemultiplexer(bool multiplexed, long maxBytes = long.MaxV
     // Within the leading timestamp (up to its space) of a frame that continues an unfinished line: skipped.
     bool _skippingTimestamp;
 
-    public IReadOnlyList<LogLine> Lines => [.. _lines];
+    public IReadOnlyList<LogLine> Lines => _lines.Select(l => l.Line).ToList();
 
     /// <summary>Older lines were dropped to stay within the byte budget.</summary>
     public bool Truncated { get; private set; }
@@ -119,12 +120,13 @@ public sealed class LogDemultiplexer(bool multiplexed, long maxBytes = long.MaxV
     void Flush(MemoryStream buffer, string stream)
     {
         var text = Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length);
-        _lines.Enqueue(new LogLine(stream, text.TrimEnd('\r')));
-        _keptBytes += buffer.Length + 1;
+        var bytes = (int)buffer.Length + 1;
+        _lines.Enqueue((new LogLine(stream, text.TrimEnd('\r')), bytes));
+        _keptBytes += bytes;
         buffer.SetLength(0);
         while (_keptBytes > maxBytes && _lines.TryDequeue(out var oldest))
         {
-            _keptBytes -= Encoding.UTF8.GetByteCount(oldest.Text) + 1;
+            _keptBytes -= oldest.Bytes;
             Truncated = true;
         }
     }

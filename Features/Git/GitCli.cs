@@ -158,7 +158,8 @@ public sealed partial class GitCli(string dataDir)
     async Task<ProcResult> Git(IEnumerable<string> args, GitAuth auth, TimeSpan timeout, CancellationToken ct, Action<string>? onLine = null) =>
         await Proc.RunAsync("git", SafeConfig().Concat(args), timeout, ct, env: EnvFor(auth), onLine: onLine);
 
-    static string Describe(ProcResult r) => r.TimedOut ? "timed out" : (r.Stderr.Trim() is { Length: > 0 } e ? e : $"exit code {r.ExitCode}");
+    /// <summary>What went wrong with a process run: "timed out", its stderr, or its exit code.</summary>
+    internal static string Describe(ProcResult r) => r.TimedOut ? "timed out" : (r.Stderr.Trim() is { Length: > 0 } e ? e : $"exit code {r.ExitCode}");
 
     public string MirrorPath(long projectId) => Path.Combine(ReposDir, $"project-{projectId}.git");
 

@@ -27,7 +27,7 @@ public static class DeployKey
         {
             var file = Path.Combine(dir, "key");
             var r = await Proc.RunAsync("ssh-keygen", ["-t", "ed25519", "-N", "", "-q", "-C", $"vpspanel-{slug}", "-f", file], TimeSpan.FromSeconds(30), ct);
-            if (!r.Ok) throw new GitException($"ssh-keygen failed: {(r.TimedOut ? "timed out" : r.Stderr.Trim())}");
+            if (!r.Ok) throw new GitException($"ssh-keygen failed: {GitCli.Describe(r)}");
             var publicKey = (await File.ReadAllTextAsync(file + ".pub", ct)).Trim();
             var privateKey = await File.ReadAllTextAsync(file, ct);
             SaveKeyPair(c, projectId, publicKey, protection.CreateProtector(Purpose).Protect(privateKey));

@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Http.Headers;
 using System.Text.Json.Nodes;
 using VpsPanel.Tests.Harness;
 using static VpsPanel.Tests.Variables.VariableTestKit;
@@ -19,15 +18,6 @@ public sealed class ContainerLogsTests
     /// </summary>
     static TestRepo SecretPrintingRepo(string label) => TestRepo.WithBusyboxApp("logs app", label, extraDockerfile:
         """ENTRYPOINT ["/bin/busybox", "sh", "-c", "x=$(printf '%01000d' 0); i=0; while [ $i -lt 5000 ]; do echo \"filler $i $x\"; i=$((i+1)); done; echo \"token=$API_KEY (stdout) $GREETING\"; echo \"err $API_KEY (stderr)\" >&2; exec \"$@\"", "sh"]""");
-
-    static async Task<HttpClient> MemberApiAsync(PanelProcess panel, string email)
-    {
-        var token = await PanelCli.RunAsync(["token", "create", "--user", email, "--name", "m", "--data-dir", panel.DataDir]);
-        Assert.Equal(0, token.ExitCode);
-        var http = new HttpClient { BaseAddress = new Uri(panel.Url) };
-        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token.Stdout.Trim());
-        return http;
-    }
 
     static async Task<JsonNode> ProblemAsync(HttpResponseMessage res, HttpStatusCode status)
     {
@@ -126,10 +116,10 @@ public sealed class ContainerLogsTests
             var theirs = await member.GetAsync($"/deployments/{first}/container-logs");
             Assert.Equal(HttpStatusCode.NotFound, theirs.Status);
             Assert.DoesNotContain("token=", theirs.Html);
-            using var memberApi = await MemberApiAsync(env.Panel, "other@example.com");
-            using var res = await memberApi.GetAsync($"/api/deployments/{first}/container-logs");
+            using var memberApi = await Api.TestApi.ForUserAsync(env.Panel, "other@example.com");
+            using var res = await memberApi.Http.GetAsync($"/api/deployments/{first}/container-logs");
             Assert.Contains($"Deployment {first}", (string?)(await ProblemAsync(res, HttpStatusCode.NotFound))["detail"]);
-            using var badTail = await memberApi.GetAsync($"/api/deployments/{first}/container-logs?tail=0");
+            using var badTail = await memberApi.Http.GetAsync($"/api/deployments/{first}/container-logs?tail=0");
             await ProblemAsync(badTail, HttpStatusCode.NotFound); // visibility first: a bad tail tells them nothing either
         }
 

@@ -6,6 +6,14 @@ namespace VpsPanel.Tests.Deployments;
 /// <summary>A private repository over SSH: the panel's generated deploy key against a real sshd on a loopback port.</summary>
 public sealed class PrivateRepoTests
 {
+    /// <summary>A project whose repository is reached over SSH with the panel's generated deploy key.</summary>
+    static async Task<long> CreateSshProjectAsync(DeployEnv env, TestSshd sshd, TestRepo repo, string domain)
+    {
+        var fields = DeployEnv.ProjectFields(env.Name(), $"ssh://root@127.0.0.1:{sshd.Port}{repo.Bare}", domain);
+        fields["gitAuth"] = "ssh";
+        return await env.CreateProjectAsync(fields);
+    }
+
     [Fact]
     public async Task Deploys_from_a_private_repo_over_ssh_with_the_generated_deploy_key()
     {
@@ -13,9 +21,7 @@ public sealed class PrivateRepoTests
         using var repo = TestRepo.WithBusyboxApp("private v1", env.Label);
         await using var sshd = await TestSshd.StartAsync();
         var domain = $"{env.Name()}.test";
-        var fields = DeployEnv.ProjectFields(env.Name(), $"ssh://root@127.0.0.1:{sshd.Port}{repo.Bare}", domain);
-        fields["gitAuth"] = "ssh";
-        var project = await env.CreateProjectAsync(fields);
+        var project = await CreateSshProjectAsync(env, sshd, repo, domain);
 
         // Without the key authorised, the clone fails with ssh's refusal and nothing runs.
         var refused = await env.DeployAsync(project);
@@ -60,9 +66,7 @@ public sealed class PrivateRepoTests
         using var repo = TestRepo.WithBusyboxApp("legacy key v1", env.Label);
         await using var sshd = await TestSshd.StartAsync();
         var domain = $"{env.Name()}.test";
-        var fields = DeployEnv.ProjectFields(env.Name(), $"ssh://root@127.0.0.1:{sshd.Port}{repo.Bare}", domain);
-        fields["gitAuth"] = "ssh";
-        var project = await env.CreateProjectAsync(fields);
+        var project = await CreateSshProjectAsync(env, sshd, repo, domain);
 
         // Put the data dir in the shape an older panel left: a key pair on disk, only the public half in the row.
         await env.Panel.StopAsync();
