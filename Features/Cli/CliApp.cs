@@ -83,12 +83,16 @@ public static class CliApp
         catch (SettingsException e) { throw new CliException(e.Message, 2); }
     }
 
-    /// <summary>Opens the database, migrating it first (the CLI may run before the panel ever has).</summary>
+    /// <summary>
+    /// Opens the database, migrating it first (the CLI may run before the panel ever has). A panel may be running on
+    /// the same file: the CLI's connections never checkpoint on close, so a CLI command can never remove the -wal and
+    /// -shm files the panel holds (see Db.NeverCheckpointOnClose); the panel checkpoints them itself.
+    /// </summary>
     public static Db OpenDb(ParseResult p)
     {
         var settings = LoadSettings(p);
-        try { Db.Prepare(settings); }
+        try { Db.Prepare(settings, neverCheckpointOnClose: true); }
         catch (StartupException e) { throw new CliException(e.Message, 3); }
-        return new Db(settings);
+        return new Db(settings) { NeverCheckpointOnClose = true };
     }
 }

@@ -10,34 +10,79 @@ public sealed class Db(PanelSettings settings)
 {
     static Db() => DefaultTypeMap.MatchNamesWithUnderscores = true;
 
+    const UnixFileMode OwnerOnlyFile = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+    public const UnixFileMode OwnerOnlyDir = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
+    const int SqliteDbConfigNoCheckpointOnClose = 1016; // SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE
+
     public string Path => settings.DatabasePath;
 
-    public SqliteConnection Open() => OpenFile(settings.DatabasePath);
+    /// <summary>
+    /// Set for the Db the CLI uses (CliApp.OpenDb): its connections never checkpoint on close, so closing them can
+    /// never delete the -wal and -shm files of the database.
+    ///
+    /// Why: when the last connection to a WAL database closes, SQLite checkpoints and deletes -wal and -shm. It decides
+    /// it is the last one by taking an EXCLUSIVE fcntl lock on vpspanel.db, which every other open connection blocks
+    /// with its SHARED lock. But POSIX fcntl locks belong to the process and the file, and closing ANY descriptor of
+    /// that file drops ALL of the process's locks on it. When the panel packed a build context that reached its data
+    /// dir (issue 11, finding 1), it opened and closed vpspanel.db, -wal and -shm to tar them: its SQLite connections
+    /// stayed open but held no lock any more. The next `vpspanel user list` then got the EXCLUSIVE lock on close,
+    /// believed it was alone, checkpointed and unlinked -wal and -shm while the panel still had them open and mapped:
+    /// the panel's later writes went into an unlinked WAL (500 "disk I/O error", a token answered 201 and was never
+    /// stored, everything since the last checkpoint gone after a restart). Reproduced with two python3 sqlite3
+    /// processes: an open()+close() of the files in the holder, then a close in the other process, removes both files;
+    /// without the open()+close(), or with a read-only or no-checkpoint-on-close connection, they stay.
+    /// The context packer no longer opens anything outside the checkout (Docker/BuildContext); this is the second wall.
+    /// </summary>
+    public bool NeverCheckpointOnClose { get; init; }
 
-    public static SqliteConnection OpenFile(string path)
+    public SqliteConnection Open() => OpenFile(settings.DatabasePath, NeverCheckpointOnClose);
+
+    /// <summary>A read-only connection: SQLite refuses a checkpoint through it, so its close can never remove -wal/-shm either.</summary>
+    public SqliteConnection OpenReadOnly() => OpenFile(settings.DatabasePath, neverCheckpointOnClose: true, SqliteOpenMode.ReadOnly);
+
+    public static SqliteConnection OpenFile(string path, bool neverCheckpointOnClose = false, SqliteOpenMode mode = SqliteOpenMode.ReadWriteCreate)
     {
         var c = new SqliteConnection(new SqliteConnectionStringBuilder
         {
             DataSource = path,
+            Mode = mode,
             ForeignKeys = true,
             // Microsoft.Data.Sqlite retries SQLITE_BUSY for up to this many seconds: our busy timeout.
             DefaultTimeout = 10,
             Pooling = true,
         }.ToString());
         c.Open();
-        c.Execute("PRAGMA synchronous = NORMAL;");
+        if (neverCheckpointOnClose)
+        {
+            var rc = SQLitePCL.raw.sqlite3_db_config(c.Handle, SqliteDbConfigNoCheckpointOnClose, 1, out _);
+            if (rc != SQLitePCL.raw.SQLITE_OK) throw new InvalidOperationException($"SQLite refused NO_CKPT_ON_CLOSE (rc {rc}) on {path}");
+        }
+        if (mode != SqliteOpenMode.ReadOnly) c.Execute("PRAGMA synchronous = NORMAL;");
         return c;
     }
 
-    /// <summary>Creates the data dir (0700), switches the file to WAL and applies pending migrations.</summary>
-    public static void Prepare(PanelSettings settings)
+    /// <summary>
+    /// Creates the data dir (0700), switches the file to WAL and applies pending migrations. The database is created
+    /// 0600 (SQLite gives -wal and -shm the mode of the database file) and an older install's files are narrowed to it.
+    /// </summary>
+    public static void Prepare(PanelSettings settings, bool neverCheckpointOnClose = false)
     {
         Directory.CreateDirectory(settings.DataDir);
         if (!OperatingSystem.IsWindows())
-            File.SetUnixFileMode(settings.DataDir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-        using var c = OpenFile(settings.DatabasePath);
+        {
+            File.SetUnixFileMode(settings.DataDir, OwnerOnlyDir);
+            if (!File.Exists(settings.DatabasePath))
+                new FileStream(settings.DatabasePath, new FileStreamOptions { Mode = FileMode.OpenOrCreate, Access = FileAccess.Write, UnixCreateMode = OwnerOnlyFile }).Dispose();
+            foreach (var f in new[] { settings.DatabasePath, settings.DatabasePath + "-wal", settings.DatabasePath + "-shm" })
+                if (File.Exists(f) && File.GetUnixFileMode(f) != OwnerOnlyFile) File.SetUnixFileMode(f, OwnerOnlyFile);
+            // Made 0700 where they are created (deploy logs, git mirrors, deploy keys, checkouts); older installs made them 0755.
+            foreach (var d in new[] { "logs", "repos", "ssh", "builds" }.Select(n => System.IO.Path.Combine(settings.DataDir, n)))
+                if (Directory.Exists(d) && File.GetUnixFileMode(d) != OwnerOnlyDir) File.SetUnixFileMode(d, OwnerOnlyDir);
+        }
+        using var c = OpenFile(settings.DatabasePath, neverCheckpointOnClose);
         c.Execute("PRAGMA journal_mode = WAL;");
         Migrations.Apply(c);
+        Docker.PanelIdentity.Ensure(c, settings);
     }
 }
 

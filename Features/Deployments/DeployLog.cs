@@ -23,7 +23,7 @@ public sealed class DeployLog(PanelSettings settings)
 
     public Writer Open(long deploymentId)
     {
-        Directory.CreateDirectory(Dir);
+        Directory.CreateDirectory(Dir, Data.Db.OwnerOnlyDir);
         return new Writer(PathOf(deploymentId));
     }
 
@@ -38,7 +38,11 @@ public sealed class DeployLog(PanelSettings settings)
 
         public Writer(string path)
         {
-            _file = new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete);
+            _file = new FileStream(path, new FileStreamOptions
+            {
+                Mode = FileMode.Append, Access = FileAccess.Write, Share = FileShare.ReadWrite | FileShare.Delete,
+                UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
+            });
         }
 
         /// <summary>A line of ordinary output; dropped once the log is over its size limit.</summary>

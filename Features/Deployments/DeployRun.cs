@@ -1,6 +1,4 @@
 using System.Net.Sockets;
-using System.Security.Cryptography;
-using System.Text;
 using Microsoft.AspNetCore.DataProtection;
 using VpsPanel.Features.Caddy;
 using VpsPanel.Features.Data;
@@ -26,11 +24,10 @@ public sealed class DeployRun(
 {
     static readonly HttpClient Health = new(new SocketsHttpHandler { AllowAutoRedirect = false, UseProxy = false }) { Timeout = Timeout.InfiniteTimeSpan };
 
-    /// <summary>A label only this panel's containers carry (from its data dir), so two panels on one engine never touch each other's.</summary>
-    public static string PanelId(PanelSettings s) => Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(s.DataDir)))[..12].ToLowerInvariant();
-
-    public static string ImageName(string slug, long id) => $"vpspanel/{slug}:{id}";
-    public static string ContainerName(string slug, long id) => $"vpspanel-{slug}-{id}";
+    // The panel id keeps two panels on one engine apart (Docker/PanelIdentity). Deployments made before it keep
+    // the names they recorded (deployments.image, deployments.container_name); nothing derives an old name again.
+    public static string ImageName(string panel, string slug, long id) => $"vpspanel/{panel}-{slug}:{id}";
+    public static string ContainerName(string panel, string slug, long id) => $"vpspanel-{panel}-{slug}-{id}";
 
     string BuildDir(long id) => Path.Combine(settings.DataDir, "builds", id.ToString());
 
@@ -41,6 +38,7 @@ public sealed class DeployRun(
         var d = DeployStore.FindDeployment(c, id) ?? throw new InvalidOperationException($"deployment {id} vanished");
         var project = ProjectStore.FindProjectById(c, d.ProjectId) ?? throw new InvalidOperationException($"project of deployment {id} vanished");
         var config = ProjectConfig.FromJson(d.ConfigJson);
+        var panel = PanelIdentity.Of(c);
         using var log = logs.Open(id);
         var step = DeployStates.Cloning;
         string? builtImage = null, containerName = null;
@@ -80,14 +78,14 @@ public sealed class DeployRun(
                 await git.CheckoutAsync(project.Id, commit.Sha, BuildDir(id), cancel);
 
                 Step(DeployStates.Building);
-                image = ImageName(project.Slug, id);
-                await BuildAsync(config, id, image, project.Slug, Variables.DeployVariables.BuildArgs(vars), log, cancel, () => builtImage = image);
+                image = ImageName(panel, project.Slug, id);
+                await BuildAsync(config, id, image, Labels(panel, project.Slug, id), Variables.DeployVariables.BuildArgs(vars), log, cancel, () => builtImage = image);
                 DeployStore.UpdateImage(c, id, image);
             }
 
             if (step != DeployStates.Starting) Step(DeployStates.Starting);
-            containerName = ContainerName(project.Slug, id);
-            var port = await StartContainerAsync(c, id, project.Slug, image, containerName, config.ContainerPort, Variables.DeployVariables.Environment(vars), log, cancel);
+            containerName = ContainerName(panel, project.Slug, id);
+            var port = await StartContainerAsync(c, id, Labels(panel, project.Slug, id), image, containerName, config.ContainerPort, Variables.DeployVariables.Environment(vars), log, cancel);
 
             Step(DeployStates.HealthChecking);
             await HealthCheckAsync(containerName, port, config.HealthPath, log, cancel);
@@ -110,7 +108,7 @@ public sealed class DeployRun(
             await CleanUpAsync(containerName, builtImage, log);
             DeployStore.FinishUnsuccessfully(c, id, DeployStates.Cancelled, $"cancelled during {DeployStates.Label(step)}");
         }
-        catch (Exception e) when (e is DeployFailure or GitException or DockerException or CaddyException or IOException or HttpRequestException or OperationCanceledException)
+        catch (Exception e) when (e is DeployFailure or BuildContextException or GitException or DockerException or CaddyException or IOException or HttpRequestException or OperationCanceledException)
         {
             log.Important($"FAILED at {DeployStates.Label(step)}: {e.Message}");
             await CleanUpAsync(containerName, builtImage, log);
@@ -139,21 +137,17 @@ public sealed class DeployRun(
         _ => GitAuth.None,
     };
 
-    async Task BuildAsync(ProjectConfig config, long id, string image, string slug, Dictionary<string, string> buildArgs, DeployLog.Writer log,
+    async Task BuildAsync(ProjectConfig config, long id, string image, Dictionary<string, string> labels, Dictionary<string, string> buildArgs, DeployLog.Writer log,
         CancellationToken cancel, Action built)
     {
-        var root = BuildDir(id);
-        var context = config.ContextDir == "." ? root : Path.Combine(root, config.ContextDir);
-        if (!Directory.Exists(context)) throw new DeployFailure($"the build context directory \"{config.ContextDir}\" does not exist in this commit");
-        if (!File.Exists(Path.Combine(root, config.DockerfilePath))) throw new DeployFailure($"there is no Dockerfile at \"{config.DockerfilePath}\" in this commit");
-        var dockerfile = ProjectStore.DockerfileInContext(config.DockerfilePath, config.ContextDir)
-            ?? throw new DeployFailure("the Dockerfile must be inside the build context directory");
+        var (context, dockerfile) = ResolveBuildPaths(BuildDir(id), config);
         log.Important($"building {image} (memory limit {settings.BuildMemoryBytes / (1024 * 1024)} MiB, timeout {settings.BuildTimeout.TotalMinutes:0} min)");
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancel);
         timeout.CancelAfter(settings.BuildTimeout);
         try
         {
-            await docker.BuildAsync(context, dockerfile, image, Labels(slug, id), buildArgs, settings.BuildMemoryBytes, log.Line, timeout.Token);
+            await docker.BuildAsync(context, dockerfile, image, labels, buildArgs, settings.BuildMemoryBytes, log.Line, timeout.Token,
+                checkout: BuildDir(id), dataDir: settings.DataDir);
             built();
         }
         catch (OperationCanceledException) when (!cancel.IsCancellationRequested)
@@ -169,14 +163,42 @@ public sealed class DeployRun(
         }
     }
 
-    Dictionary<string, string> Labels(string slug, long id) => new()
+    /// <summary>
+    /// The real build context directory and the Dockerfile's path inside it. The settings are checked as text when
+    /// saved, but the repository is the member's: a committed symbolic link on the way (`ctx -> ../..`, `ctx -> /`,
+    /// `docker -> /etc` with Dockerfile `docker/passwd`) would make the context or the Dockerfile a directory or file of
+    /// the host. So both are resolved with every link followed and must still be inside the checkout (an in-repository
+    /// link works as it does with docker build). The messages name the project's setting, never what a link points at
+    /// or anything read there.
+    /// </summary>
+    public static (string Context, string Dockerfile) ResolveBuildPaths(string checkout, ProjectConfig config)
+    {
+        var root = BuildContext.RealPath(checkout) ?? throw new DeployFailure("the checkout of this commit is missing");
+        var contextPath = config.ContextDir == "." ? root : Path.Combine(root, config.ContextDir);
+        var context = BuildContext.RealPath(contextPath);
+        if (context is not null && !BuildContext.IsInside(context, root))
+            throw new DeployFailure($"the build context directory \"{config.ContextDir}\" leads outside the repository (through a symbolic link); it must be a directory of the repository");
+        if (context is null || !Directory.Exists(context))
+            throw new DeployFailure($"the build context directory \"{config.ContextDir}\" does not exist in this commit");
+        var file = BuildContext.RealPath(Path.Combine(root, config.DockerfilePath));
+        if (file is not null && !BuildContext.IsInside(file, root))
+            throw new DeployFailure($"the Dockerfile \"{config.DockerfilePath}\" leads outside the repository (through a symbolic link); it must be a file of the repository");
+        if (file is null || !File.Exists(file))
+            throw new DeployFailure($"there is no Dockerfile at \"{config.DockerfilePath}\" in this commit");
+        if (!BuildContext.IsInside(file, context) || file == context)
+            throw new DeployFailure("the Dockerfile must be inside the build context directory");
+        // The engine is told the resolved name, so a Dockerfile reached through an in-repository link is the file docker build would read.
+        return (context, Path.GetRelativePath(context, file));
+    }
+
+    static Dictionary<string, string> Labels(string panel, string slug, long id) => new()
     {
         ["vpspanel.project"] = slug,
         ["vpspanel.deployment"] = id.ToString(),
-        ["vpspanel.panel"] = PanelId(settings),
+        [PanelIdentity.Label] = panel,
     };
 
-    async Task<int> StartContainerAsync(Microsoft.Data.Sqlite.SqliteConnection c, long id, string slug, string image, string name,
+    async Task<int> StartContainerAsync(Microsoft.Data.Sqlite.SqliteConnection c, long id, Dictionary<string, string> labels, string image, string name,
         int containerPort, List<string> env, DeployLog.Writer log, CancellationToken cancel)
     {
         // A container of this name can only be left from an interrupted earlier attempt of this very deployment.
@@ -186,7 +208,7 @@ public sealed class DeployRun(
             var port = PickFreePort(c);
             DeployStore.UpdateContainer(c, id, name, port);
             log.Important($"starting container {name} from {image} on 127.0.0.1:{port} → {containerPort}");
-            await docker.CreateContainerAsync(new ContainerSpec(name, image, Labels(slug, id), containerPort, port, Env: env), cancel);
+            await docker.CreateContainerAsync(new ContainerSpec(name, image, labels, containerPort, port, Env: env), cancel);
             try
             {
                 await docker.StartContainerAsync(name, cancel);

@@ -117,8 +117,8 @@ public sealed class DeployWorker(
                     log.Important($"FAILED at {DeployStates.Label(d.Status)}: interrupted by panel restart");
                 if (d.ContainerName is { } name) await docker.RemoveContainerAsync(name, ct);
             }
-            var panel = DeployRun.PanelId(settings);
-            foreach (var ctr in await docker.ListContainersByLabelAsync($"vpspanel.panel={panel}", ct))
+            var panel = PanelIdentity.Of(c);
+            foreach (var ctr in await docker.ListContainersByLabelAsync([$"{PanelIdentity.Label}={panel}"], ct))
             {
                 if (!long.TryParse(ctr.Labels.GetValueOrDefault("vpspanel.deployment"), out var depId)) continue;
                 var status = DeployStore.FindStatus(c, depId);

@@ -1,4 +1,3 @@
-using System.Formats.Tar;
 using System.IO.Pipelines;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
@@ -128,11 +127,16 @@ public sealed class DockerClient : IDisposable
 
     /// <summary>
     /// Builds an image from a directory. The tar context is streamed through a pipe as it is written, never held
-    /// in memory. Each progress line is handed to <paramref name="onLog"/>; an "error" line fails the build.
+    /// in memory; it is packed by <see cref="BuildContext"/> (links stay links, nothing outside <paramref name="checkout"/>,
+    /// default the context itself, and nothing of <paramref name="dataDir"/> is read).
+    /// Each progress line is handed to <paramref name="onLog"/>; an "error" line fails the build.
     /// </summary>
     public async Task BuildAsync(string contextDir, string dockerfile, string tag, IReadOnlyDictionary<string, string> labels,
-        IReadOnlyDictionary<string, string>? buildArgs, long memoryBytes, Action<string> onLog, CancellationToken ct)
+        IReadOnlyDictionary<string, string>? buildArgs, long memoryBytes, Action<string> onLog, CancellationToken ct,
+        string? checkout = null, string? dataDir = null)
     {
+        checkout ??= contextDir;
+        BuildContext.Check(contextDir, checkout, dataDir);
         var query = new StringBuilder("build?rm=1&forcerm=1");
         query.Append("&t=").Append(Uri.EscapeDataString(tag));
         query.Append("&dockerfile=").Append(Uri.EscapeDataString(dockerfile));
@@ -149,7 +153,7 @@ public sealed class DockerClient : IDisposable
             try
             {
                 await using var w = pipe.Writer.AsStream();
-                await TarFile.CreateFromDirectoryAsync(contextDir, w, includeBaseDirectory: false, ct);
+                await BuildContext.WriteTarAsync(contextDir, checkout, dataDir, w, ct);
                 await pipe.Writer.CompleteAsync();
             }
             catch (Exception e)
@@ -275,9 +279,12 @@ public sealed class DockerClient : IDisposable
     }
 
     /// <summary>All containers (running or not) that carry the label (key, or key=value).</summary>
-    public async Task<List<ContainerSummary>> ListContainersByLabelAsync(string label, CancellationToken ct)
+    public Task<List<ContainerSummary>> ListContainersByLabelAsync(string label, CancellationToken ct) => ListContainersByLabelAsync([label], ct);
+
+    /// <summary>All containers (running or not) that carry every one of the labels (key, or key=value).</summary>
+    public async Task<List<ContainerSummary>> ListContainersByLabelAsync(string[] labels, CancellationToken ct)
     {
-        var filters = JsonSerializer.Serialize(new Dictionary<string, string[]> { ["label"] = [label] }, DockerJson.Default.DictionaryStringStringArray);
+        var filters = JsonSerializer.Serialize(new Dictionary<string, string[]> { ["label"] = labels }, DockerJson.Default.DictionaryStringStringArray);
         using var res = await Send(HttpMethod.Get, $"containers/json?all=1&filters={Uri.EscapeDataString(filters)}", null, ct);
         var arr = JsonNode.Parse(await res.Content.ReadAsStringAsync(ct))!.AsArray();
         return arr.Select(c => new ContainerSummary((string)c!["Id"]!, ((string?)c["Names"]?[0] ?? "").TrimStart('/'),
@@ -296,9 +303,12 @@ public sealed class DockerClient : IDisposable
     }
 
     /// <summary>Names (repo:tag) of images carrying the label.</summary>
-    public async Task<List<string>> ListImagesByLabelAsync(string label, CancellationToken ct)
+    public Task<List<string>> ListImagesByLabelAsync(string label, CancellationToken ct) => ListImagesByLabelAsync([label], ct);
+
+    /// <summary>Names (repo:tag) of images carrying every one of the labels.</summary>
+    public async Task<List<string>> ListImagesByLabelAsync(string[] labels, CancellationToken ct)
     {
-        var filters = JsonSerializer.Serialize(new Dictionary<string, string[]> { ["label"] = [label] }, DockerJson.Default.DictionaryStringStringArray);
+        var filters = JsonSerializer.Serialize(new Dictionary<string, string[]> { ["label"] = labels }, DockerJson.Default.DictionaryStringStringArray);
         using var res = await Send(HttpMethod.Get, $"images/json?filters={Uri.EscapeDataString(filters)}", null, ct);
         var arr = JsonNode.Parse(await res.Content.ReadAsStringAsync(ct))!.AsArray();
         // An untagged image (e.g. a step of a cancelled build) reports "<none>:<none>", which no call accepts: use its id.

@@ -171,8 +171,8 @@ public sealed partial class GitCli(string dataDir)
     {
         if (UrlProblem(url, mayUseLocalRepos: true) is { } up) throw new GitException(up);
         if (await CheckBranchWithGitAsync(branch, ct) is { } bp) throw new GitException(bp);
-        Directory.CreateDirectory(ReposDir);
-        Directory.CreateDirectory(SshDir);
+        Directory.CreateDirectory(ReposDir, Data.Db.OwnerOnlyDir);
+        Directory.CreateDirectory(SshDir, Data.Db.OwnerOnlyDir);
         var mirror = MirrorPath(projectId);
         if (!Directory.Exists(Path.Combine(mirror, "objects")))
         {
@@ -225,6 +225,7 @@ public sealed partial class GitCli(string dataDir)
     {
         if (!IsSha(sha)) throw new GitException("a commit must be given as its full 40-character SHA");
         if (Directory.Exists(targetDir)) Directory.Delete(targetDir, recursive: true);
+        Directory.CreateDirectory(Path.GetDirectoryName(targetDir)!, Data.Db.OwnerOnlyDir);
         var clone = await Git(["clone", "--quiet", "--shared", "--no-checkout", "--", MirrorPath(projectId), targetDir], GitAuth.None, LocalTimeout, ct);
         if (!clone.Ok) throw new GitException($"git clone of the mirror failed: {Describe(clone)}");
         var co = await Git(["-C", targetDir, "-c", "advice.detachedHead=false", "checkout", "--quiet", "--detach", sha], GitAuth.None, LocalTimeout, ct);

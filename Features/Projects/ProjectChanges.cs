@@ -16,7 +16,7 @@ public sealed record ProjectCreated(long Id, string Slug, string WebhookSecret);
 /// disagree on a rule. Errors come back by form field name (name, gitUrl, branch, containerPort, …).
 /// </summary>
 public sealed class ProjectChanges(Db db, IDataProtectionProvider protection, GitCli git, DockerClient docker, Domains.DomainSites sites,
-    DeployWorker worker, PanelSettings settings)
+    DeployWorker worker)
 {
     public async Task<(ProjectCreated? Created, Dictionary<string, string> Errors)> CreateAsync(
         ProjectForm form, long ownerId, bool isAdmin, CancellationToken ct)
@@ -87,11 +87,13 @@ public sealed class ProjectChanges(Db db, IDataProtectionProvider protection, Gi
         // Give a cancelled run a moment to clean up after itself before its rows go.
         for (var i = 0; i < 100 && DeployStore.ListDeploymentsOfProject(c, project.Id, 5).Any(d => DeployStates.IsRunning(d.Status)); i++)
             await Task.Delay(100, ct);
-        var panelId = DeployRun.PanelId(settings);
-        foreach (var ctr in (await docker.ListContainersByLabelAsync($"vpspanel.project={project.Slug}", ct)).Where(x => x.Labels.GetValueOrDefault("vpspanel.panel") == panelId))
+        // Only this panel's: another panel on the same engine may have a project of the same slug (Docker/PanelIdentity).
+        // Both labels are on every container and image a deployment made, before and after the panel id was in the names.
+        string[] ours = [$"{PanelIdentity.Label}={PanelIdentity.Of(c)}", $"vpspanel.project={project.Slug}"];
+        foreach (var ctr in await docker.ListContainersByLabelAsync(ours, ct))
             await docker.RemoveContainerAsync(ctr.Id, ct);
-        foreach (var image in await docker.ListImagesByLabelAsync($"vpspanel.panel={panelId}", ct))
-            if (image.StartsWith($"vpspanel/{project.Slug}:", StringComparison.Ordinal)) await docker.RemoveImageAsync(image, ct);
+        foreach (var image in await docker.ListImagesByLabelAsync(ours, ct))
+            await docker.RemoveImageAsync(image, ct);
         git.DeleteProjectFiles(project.Id);
         ProjectStore.DeleteProject(c, project.Id);
         // Once more now that the rows are gone: an apply that ran meanwhile (another project's deploy) rendered this

@@ -55,7 +55,8 @@ public static class UserCommands
         var cmd = new Command("list", "List users");
         cmd.SetAction(p =>
         {
-            using var c = CliApp.OpenDb(p).Open();
+            // Only reads: a read-only connection, which SQLite never lets checkpoint or remove -wal/-shm.
+            using var c = CliApp.OpenDb(p).OpenReadOnly();
             foreach (var u in UserStore.ListUsersByEmail(c))
                 Console.WriteLine($"{u.Id}\t{u.Email}\t{u.Role}\t{(u.Disabled ? "disabled" : "active")}");
             return 0;
