@@ -85,7 +85,8 @@ public sealed class DeployRun(
 
             if (step != DeployStates.Starting) Step(DeployStates.Starting);
             containerName = ContainerName(panel, project.Slug, id);
-            var port = await StartContainerAsync(c, id, Labels(panel, project.Slug, id), image, containerName, config.ContainerPort, Variables.DeployVariables.Environment(vars), log, cancel);
+            var port = await StartContainerAsync(c, id, Labels(panel, project.Slug, id), image, containerName, config.ContainerPort, project.Limits,
+                Variables.DeployVariables.Environment(vars), log, cancel);
 
             Step(DeployStates.HealthChecking);
             await HealthCheckAsync(containerName, port, config.HealthPath, log, cancel);
@@ -199,8 +200,10 @@ public sealed class DeployRun(
     };
 
     async Task<int> StartContainerAsync(Microsoft.Data.Sqlite.SqliteConnection c, long id, Dictionary<string, string> labels, string image, string name,
-        int containerPort, List<string> env, DeployLog.Writer log, CancellationToken cancel)
+        int containerPort, ProjectLimits limits, List<string> env, DeployLog.Writer log, CancellationToken cancel)
     {
+        var (memory, nanoCpus, pids) = limits.Effective(settings);
+        log.Important($"limits: memory {memory / (1024 * 1024)} MiB, {ProjectLimits.CpusOf(nanoCpus)} CPUs, {pids} processes; log {settings.LogMaxFiles} × {settings.LogMaxSizeMb} MiB");
         // A container of this name can only be left from an interrupted earlier attempt of this very deployment.
         await docker.RemoveContainerAsync(name, cancel);
         for (var attempt = 1; ; attempt++)
@@ -208,7 +211,8 @@ public sealed class DeployRun(
             var port = PickFreePort(c);
             DeployStore.UpdateContainer(c, id, name, port);
             log.Important($"starting container {name} from {image} on 127.0.0.1:{port} → {containerPort}");
-            await docker.CreateContainerAsync(new ContainerSpec(name, image, labels, containerPort, port, Env: env), cancel);
+            await docker.CreateContainerAsync(new ContainerSpec(name, image, labels, containerPort, port, Env: env,
+                MemoryBytes: memory, NanoCpus: nanoCpus, PidsLimit: pids, LogMaxSizeMb: settings.LogMaxSizeMb, LogMaxFiles: settings.LogMaxFiles), cancel);
             try
             {
                 await docker.StartContainerAsync(name, cancel);

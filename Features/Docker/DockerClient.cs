@@ -20,12 +20,17 @@ public sealed record ContainerSummary(string Id, string Name, string Image, stri
 
 public sealed record ContainerState(string Id, string Name, bool Running, string Status, int ExitCode, IReadOnlyDictionary<string, string> Labels);
 
-/// <summary>What a container is to be created from. Ports are published on 127.0.0.1 only.</summary>
+/// <summary>
+/// What a container is to be created from. Ports are published on 127.0.0.1 only. Every container gets
+/// no-new-privileges and a bounded json-file log (Docker's default log grows until the disk is full); limits of 0
+/// mean none.
+/// </summary>
 public sealed record ContainerSpec(
     string Name, string Image, IReadOnlyDictionary<string, string> Labels,
     int? ContainerPort = null, int? HostPort = null,
     IReadOnlyList<string>? Env = null, IReadOnlyList<string>? Cmd = null,
-    string RestartPolicy = "unless-stopped", long MemoryBytes = 0, bool Tty = false);
+    string RestartPolicy = "unless-stopped", long MemoryBytes = 0, bool Tty = false,
+    long NanoCpus = 0, long PidsLimit = 0, int LogMaxSizeMb = 10, int LogMaxFiles = 3);
 
 /// <summary>The last lines of a container's output; <see cref="Truncated"/> when the byte cap cut it short.</summary>
 public sealed record ContainerLogs(IReadOnlyList<LogLine> Lines, bool Truncated);
@@ -198,8 +203,22 @@ public sealed class DockerClient : IDisposable
         var hostConfig = new JsonObject
         {
             ["RestartPolicy"] = new JsonObject { ["Name"] = spec.RestartPolicy },
+            // setuid binaries in the image cannot gain privileges the process did not start with.
+            ["SecurityOpt"] = new JsonArray("no-new-privileges"),
+            ["LogConfig"] = new JsonObject
+            {
+                ["Type"] = "json-file",
+                ["Config"] = new JsonObject { ["max-size"] = $"{spec.LogMaxSizeMb}m", ["max-file"] = spec.LogMaxFiles.ToString(System.Globalization.CultureInfo.InvariantCulture) },
+            },
         };
-        if (spec.MemoryBytes > 0) hostConfig["Memory"] = spec.MemoryBytes;
+        if (spec.MemoryBytes > 0)
+        {
+            // Swap equal to memory: no swap on top, so a leaking app is stopped by the OOM killer instead of thrashing the host.
+            hostConfig["Memory"] = spec.MemoryBytes;
+            hostConfig["MemorySwap"] = spec.MemoryBytes;
+        }
+        if (spec.NanoCpus > 0) hostConfig["NanoCpus"] = spec.NanoCpus;
+        if (spec.PidsLimit > 0) hostConfig["PidsLimit"] = spec.PidsLimit;
         var body = new JsonObject
         {
             ["Image"] = spec.Image,

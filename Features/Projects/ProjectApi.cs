@@ -20,18 +20,21 @@ public static class ProjectApi
     /// <summary>The body of POST (create) and PATCH (change; absent fields keep their value).</summary>
     public sealed record ProjectRequest(
         string? Name, string? GitUrl, string? Branch, int? Port, string? Dockerfile, string? ContextDir, string? HealthPath,
-        List<string>? Domains, string? GitAuth, string? GitToken, bool? AutoDeploy);
+        List<string>? Domains, string? GitAuth, string? GitToken, bool? AutoDeploy,
+        long? MemoryMb = null, decimal? Cpus = null, long? PidsLimit = null);
 
     const string BodyDoc =
         "JSON body: {\"name\", \"gitUrl\", \"branch\", \"port\", \"dockerfile\"?, \"contextDir\"?, \"healthPath\"?, \"domains\": [...], " +
-        "\"gitAuth\"? (none|token|ssh), \"gitToken\"?, \"autoDeploy\"?}. Invalid fields: 422 with `errors` per field.";
+        "\"gitAuth\"? (none|token|ssh), \"gitToken\"?, \"autoDeploy\"?, \"memoryMb\"?, \"cpus\"?, \"pidsLimit\"? (admins only; 0 = the panel's default)}. " +
+        "Invalid fields: 422 with `errors` per field.";
 
     public sealed record ProjectSummary(string Slug, string Name, string Owner, string? LiveStatus, string? LastStatus, string? Domain);
 
     public sealed record ProjectDetail(
         long Id, string Slug, string Name, string Owner, string GitUrl, string Branch, string Dockerfile, string ContextDir, int Port,
         string HealthPath, List<string> Domains, string GitAuth, string? SshPublicKey, bool AutoDeploy, string WebhookUrl,
-        string? WebhookSecret, long? LiveDeploymentId, string CreatedAt);
+        string? WebhookSecret, long? LiveDeploymentId, string CreatedAt,
+        long? MemoryMb = null, decimal? Cpus = null, long? PidsLimit = null);
 
     /// <summary>The form's field names as the API spells them, so a 422's errors name what the caller sent.</summary>
     static readonly Dictionary<string, string> ApiFieldNames = new() { ["containerPort"] = "port", ["dockerfilePath"] = "dockerfile" };
@@ -125,6 +128,10 @@ public static class ProjectApi
         GitAuth = r.GitAuth?.Trim() ?? f.GitAuth,
         GitToken = r.GitToken?.Trim() ?? "",
         AutoDeploy = r.AutoDeploy ?? f.AutoDeploy,
+        // 0 goes back to the panel's default; any other number is judged by ProjectLimits.FromForm.
+        MemoryMb = r.MemoryMb is { } m ? (m == 0 ? "" : m.ToString(System.Globalization.CultureInfo.InvariantCulture)) : f.MemoryMb,
+        Cpus = r.Cpus is { } cp ? (cp == 0 ? "" : cp.ToString(System.Globalization.CultureInfo.InvariantCulture)) : f.Cpus,
+        PidsLimit = r.PidsLimit is { } pl ? (pl == 0 ? "" : pl.ToString(System.Globalization.CultureInfo.InvariantCulture)) : f.PidsLimit,
     };
 
     public static IResult NotFound(string slug) => ApiProblem.NotFound($"The project \"{slug}\"");
@@ -137,5 +144,6 @@ public static class ProjectApi
     static ProjectDetail Detail(SqliteConnection c, IDataProtectionProvider protection, PanelSettings settings, HttpRequest request, ProjectRow p) =>
         new(p.Id, p.Slug, p.Name, p.OwnerEmail, p.GitUrl, p.Branch, p.DockerfilePath, p.ContextDir, (int)p.ContainerPort, p.HealthPath,
             p.Domains, p.GitAuth, p.SshPublicKey, WebhookStore.FindAutoDeploy(c, p.Id), WebhookStore.UrlFor(settings, request, p.Slug),
-            WebhookStore.EnsureSecret(c, protection, p.Id), DeployStore.FindLiveDeployment(c, p.Id)?.Id, p.CreatedAt);
+            WebhookStore.EnsureSecret(c, protection, p.Id), DeployStore.FindLiveDeployment(c, p.Id)?.Id, p.CreatedAt,
+            p.Limits.MemoryMb, p.Limits.NanoCpus is { } n ? n / 1_000_000_000m : null, p.Limits.PidsLimit);
 }

@@ -27,6 +27,7 @@ public sealed class ProjectChanges(Db db, IDataProtectionProvider protection, Gi
             errors = ProjectStore.Validate(form, creating: true, mayUseLocalRepos: isAdmin, hasStoredToken: false,
                 domainsOptional: PanelOptions.Load(c0).BaseDomain != "");
         if (!errors.ContainsKey("branch") && await GitCli.CheckBranchWithGitAsync(form.Branch, ct) is { } b) errors["branch"] = b;
+        var limits = ProjectLimits.FromForm(form, ProjectLimits.None, isAdmin, errors);
         if (errors.Count > 0) return (null, errors);
 
         var slug = ProjectStore.Slugify(form.Name);
@@ -40,6 +41,7 @@ public sealed class ProjectChanges(Db db, IDataProtectionProvider protection, Gi
             errors["domains"] = conflict.Message;
         if (errors.Count > 0) return (null, errors);
         var id = ProjectStore.InsertProject(c, form, slug, ownerId, token, tx);
+        ProjectLimits.UpdateProjectLimits(c, id, limits!, tx);
         WebhookStore.UpdateAutoDeploy(c, id, form.AutoDeploy, tx);
         var secret = WebhookStore.ReplaceSecret(c, protection, id, tx);
         tx.Commit();
@@ -57,11 +59,13 @@ public sealed class ProjectChanges(Db db, IDataProtectionProvider protection, Gi
         form = form with { Name = project.Name };
         var errors = ProjectStore.Validate(form, creating: false, mayUseLocalRepos: isAdmin, hasStoredToken: project.GitTokenProtected is not null);
         if (!errors.ContainsKey("branch") && await GitCli.CheckBranchWithGitAsync(form.Branch, ct) is { } b) errors["branch"] = b;
+        var limits = ProjectLimits.FromForm(form, project.Limits, isAdmin, errors);
         if (errors.Count > 0) return errors;
         var token = form.GitAuth == "token" && form.GitToken != "" ? protection.CreateProtector(ProjectStore.TokenPurpose).Protect(form.GitToken) : null;
         using var c = db.Open();
         using var tx = c.BeginTransaction();
         ProjectStore.UpdateProject(c, project.Id, form, token, tx);
+        ProjectLimits.UpdateProjectLimits(c, project.Id, limits!, tx);
         WebhookStore.UpdateAutoDeploy(c, project.Id, form.AutoDeploy, tx);
         tx.Commit();
         if (form.GitAuth == "ssh" && project.SshPublicKey is null)

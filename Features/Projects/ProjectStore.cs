@@ -14,6 +14,9 @@ public sealed record ProjectRow(
 {
     public List<string> Domains { get; set; } = [];
 
+    /// <summary>Its own container limits (null ones: the panel's settings); filled by the Find queries, like Domains.</summary>
+    public ProjectLimits Limits { get; set; } = ProjectLimits.None;
+
     public ProjectConfig Config => new(GitUrl, Branch, DockerfilePath, ContextDir, (int)ContainerPort, HealthPath, Domains);
 }
 
@@ -42,6 +45,11 @@ public sealed record ProjectForm(
 {
     /// <summary>Whether a push webhook deploys (on) or is only logged (off). Stored apart from the rest (see WebhookStore).</summary>
     public bool AutoDeploy { get; init; } = true;
+
+    /// <summary>The container limits as typed (see <see cref="ProjectLimits.FromForm"/>): null keeps the saved value, empty is the panel's default.</summary>
+    public string? MemoryMb { get; init; }
+    public string? Cpus { get; init; }
+    public string? PidsLimit { get; init; }
 
     public static ProjectForm Empty => new("", "", "main", "Dockerfile", ".", "8080", "/", "", "none", "");
 }
@@ -163,14 +171,14 @@ public static partial class ProjectStore
         var p = c.QuerySingleOrDefault<ProjectRow>(
             $"SELECT {Columns} FROM projects p JOIN users u ON u.id = p.owner_id WHERE p.id = @id AND (@isAdmin OR p.owner_id = @userId)",
             new { id, userId, isAdmin });
-        if (p is not null) p.Domains = ListDomains(c, p.Id);
+        if (p is not null) (p.Domains, p.Limits) = (ListDomains(c, p.Id), ProjectLimits.FindProjectLimits(c, p.Id));
         return p;
     }
 
     public static ProjectRow? FindProjectById(SqliteConnection c, long id, SqliteTransaction? tx = null)
     {
         var p = c.QuerySingleOrDefault<ProjectRow>($"SELECT {Columns} FROM projects p JOIN users u ON u.id = p.owner_id WHERE p.id = @id", new { id }, tx);
-        if (p is not null) p.Domains = ListDomains(c, p.Id, tx);
+        if (p is not null) (p.Domains, p.Limits) = (ListDomains(c, p.Id, tx), ProjectLimits.FindProjectLimits(c, p.Id, tx));
         return p;
     }
 

@@ -47,6 +47,11 @@ public static partial class SettingsTable
         new("Deploy:HealthTimeoutSeconds", "5", "a whole number of seconds from 1 to 300", Int(1, 300)),
         new("Deploy:HealthRetries", "30", "a whole number from 1 to 1000", Int(1, 1000)),
         new("Deploy:DrainSeconds", "2", "a whole number of seconds from 0 to 600", Int(0, 600)),
+        new("Apps:MemoryMb", "1024", "a whole number of MiB from 6 to 1048576 (memory limit of each app container; a project may set its own)", Int(6, 1048576)),
+        new("Apps:Cpus", "1", "a number of CPUs from 0.01 to 1024, at most two decimals, e.g. 0.5 (CPU limit of each app container; a project may set its own)", v => PanelSettings.ParseCpus(v) is not null),
+        new("Apps:PidsLimit", "512", "a whole number from 16 to 4194304 (processes and threads one app container may have; a project may set its own)", Int(16, 4194304)),
+        new("Apps:LogMaxSizeMb", "10", "a whole number of MiB from 1 to 1024 (size of one Docker log file of a container before it is rotated)", Int(1, 1024)),
+        new("Apps:LogMaxFiles", "3", "a whole number from 1 to 100 (rotated Docker log files kept per container)", Int(1, 100)),
         new("Backup:Schedule", "0 30 3 * * ?", "empty (no scheduled backups) or a Quartz cron expression with seconds, e.g. 0 30 3 * * ? for 03:30 daily", v => v == "" || Quartz.CronExpression.TryParse(v, out _)),
         new("Backup:Keep", "7", "a whole number from 1 to 1000 (how many backups <DataDir>/backups keeps)", Int(1, 1000)),
         new("Webhooks:MaxDeliveriesPerMinute", "300", "a whole number from 1 to 100000 (webhook deliveries one project accepts per minute)", Int(1, 100000)),
@@ -79,6 +84,12 @@ public sealed class PanelSettings
     public string BackupSchedule { get; init; } = "";
     public int BackupKeep { get; init; } = 7;
     public int WebhookDeliveriesPerMinute { get; init; } = 300;
+    // Limits of app containers (per-project overrides in Projects/ProjectLimits) and of every container's Docker log.
+    public long AppMemoryBytes { get; init; } = 1024L * 1024 * 1024;
+    public long AppNanoCpus { get; init; } = 1_000_000_000;
+    public long AppPidsLimit { get; init; } = 512;
+    public int LogMaxSizeMb { get; init; } = 10;
+    public int LogMaxFiles { get; init; } = 3;
 
     /// <summary>The raw effective value of every key (derived defaults filled in), in table order.</summary>
     public required IReadOnlyList<(Setting Setting, string Value)> Effective { get; init; }
@@ -98,6 +109,14 @@ public sealed class PanelSettings
         if (!int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var to)) return null;
         if (from < 1024 || to > 65535 || from >= to) return null;
         return (from, to);
+    }
+
+    /// <summary>CPUs as Docker's NanoCpus: "0.5" → 500000000; null unless 0.01 to 1024 with at most two decimals.</summary>
+    public static long? ParseCpus(string v)
+    {
+        if (v.Length > 8 || !decimal.TryParse(v, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var cpus)) return null;
+        if (cpus < 0.01m || cpus > 1024m || decimal.Round(cpus, 2) != cpus) return null;
+        return (long)(cpus * 1_000_000_000m);
     }
 
     /// <summary>Reads and validates every key; all problems are reported at once, each naming its key.</summary>
@@ -145,6 +164,11 @@ public sealed class PanelSettings
             BackupSchedule = values["Backup:Schedule"],
             BackupKeep = I("Backup:Keep"),
             WebhookDeliveriesPerMinute = I("Webhooks:MaxDeliveriesPerMinute"),
+            AppMemoryBytes = I("Apps:MemoryMb") * 1024L * 1024L,
+            AppNanoCpus = ParseCpus(values["Apps:Cpus"])!.Value,
+            AppPidsLimit = I("Apps:PidsLimit"),
+            LogMaxSizeMb = I("Apps:LogMaxSizeMb"),
+            LogMaxFiles = I("Apps:LogMaxFiles"),
             Effective = SettingsTable.All.Select(s => (s, values[s.Key])).ToList(),
         };
     }
