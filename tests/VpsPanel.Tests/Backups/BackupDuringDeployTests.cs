@@ -104,6 +104,10 @@ public sealed class BackupDuringDeployTests
         }
     }
 
-    static string PanelIdOf(string dataDir) =>
-        Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(dataDir)))[..12].ToLowerInvariant();
+    /// <summary>A restored data dir keeps the panel id of its backup (Features/Docker/PanelIdentity).</summary>
+    static string? PanelIdOf(string dataDir)
+    {
+        try { return Deployments.DeployEnv.ReadPanelId(dataDir); }
+        catch (Exception) { return null; }
+    }
 }

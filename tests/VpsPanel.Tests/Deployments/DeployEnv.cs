@@ -1,6 +1,6 @@
 using System.Net;
-using System.Security.Cryptography;
-using System.Text;
+using VpsPanel.Features.Data;
+using VpsPanel.Features.Docker;
 using VpsPanel.Tests.Harness;
 
 namespace VpsPanel.Tests.Deployments;
@@ -105,8 +105,20 @@ public sealed class DeployEnv : IAsyncDisposable
         Panel = await PanelProcess.StartAsync(Settings, dataDir: Panel.DataDir, port: Panel.Port);
     }
 
-    /// <summary>The label the panel puts on everything it creates for this data dir (see DeployRun.PanelId).</summary>
-    public string PanelLabel => "vpspanel.panel=" + Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(Panel.DataDir)))[..12].ToLowerInvariant();
+    string? _panelId;
+
+    /// <summary>The panel id this panel keeps in its database (see Features/Docker/PanelIdentity).</summary>
+    public string PanelId => _panelId ??= ReadPanelId(Panel.DataDir);
+
+    /// <summary>The label the panel puts on everything it creates (see Features/Docker/PanelIdentity).</summary>
+    public string PanelLabel => $"{PanelIdentity.Label}={PanelId}";
+
+    /// <summary>Read-only and never checkpointing on close, so the test cannot disturb the running panel's WAL.</summary>
+    public static string ReadPanelId(string dataDir)
+    {
+        using var c = Db.OpenFile(Path.Combine(dataDir, "vpspanel.db"), neverCheckpointOnClose: true, Microsoft.Data.Sqlite.SqliteOpenMode.ReadOnly);
+        return PanelIdentity.FindPanelId(c) ?? throw new InvalidOperationException($"the database in {dataDir} has no panel id");
+    }
 
     public async Task<List<VpsPanel.Features.Docker.ContainerSummary>> PanelContainersAsync()
     {
