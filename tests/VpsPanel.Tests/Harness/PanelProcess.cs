@@ -55,7 +55,14 @@ public sealed class PanelProcess : IAsyncDisposable
         p.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (panel._log) panel._log.AppendLine(e.Data); };
         p.BeginOutputReadLine();
         p.BeginErrorReadLine();
-        await panel.WaitHealthyAsync(TimeSpan.FromSeconds(30));
+        // Generous: with several test runs sharing two cores a cold start has taken over 30 s. A panel that never
+        // became healthy is stopped, not left running after the test.
+        try { await panel.WaitHealthyAsync(TimeSpan.FromSeconds(90)); }
+        catch (TimeoutException)
+        {
+            panel.KillHard();
+            throw;
+        }
         return panel;
     }
 
