@@ -64,9 +64,9 @@ public sealed class ContainerLimitsTests
         // … and through the API.
         var badApi = await admin.SendAsync(HttpMethod.Patch, $"/api/projects/{name}", """{"memoryMb": 2000000, "cpus": 100000, "pidsLimit": 3}""");
         var problem = TestApi.Problem(badApi, HttpStatusCode.UnprocessableEntity);
-        Assert.Contains("MiB", (string)problem["errors"]!["memoryMb"]!);
-        Assert.Contains("CPU", (string)problem["errors"]!["cpus"]!);
-        Assert.Contains("process limit", (string)problem["errors"]!["pidsLimit"]!);
+        Assert.Contains("MiB", (string)problem["errors"]!["memoryMb"]![0]!);
+        Assert.Contains("CPU", (string)problem["errors"]!["cpus"]![0]!);
+        Assert.Contains("process limit", (string)problem["errors"]!["pidsLimit"]![0]!);
         var unchanged = await admin.GetAsync($"/api/projects/{name}");
         Assert.Null(unchanged["memoryMb"]);
         Assert.Null(unchanged["cpus"]);
@@ -78,12 +78,12 @@ public sealed class ContainerLimitsTests
         using var m = await TestApi.ForUserAsync(env.Panel, "limits-member@example.com");
         var own = await m.SendAsync(HttpMethod.Post, "/api/projects",
             $$"""{"name": "{{name}}-m", "gitUrl": "https://git.example.com/me/app.git", "branch": "main", "port": 8080, "domains": ["{{name}}-m.test"], "memoryMb": 4096}""");
-        Assert.Equal("Only an admin can change a project's limits.", (string)TestApi.Problem(own, HttpStatusCode.UnprocessableEntity)["errors"]!["memoryMb"]!);
+        Assert.Equal("Only an admin can change a project's limits.", (string)TestApi.Problem(own, HttpStatusCode.UnprocessableEntity)["errors"]!["memoryMb"]![0]!);
         var created = await m.SendAsync(HttpMethod.Post, "/api/projects",
             $$"""{"name": "{{name}}-m", "gitUrl": "https://git.example.com/me/app.git", "branch": "main", "port": 8080, "domains": ["{{name}}-m.test"]}""");
         Assert.Equal(HttpStatusCode.Created, created.Status);
         var raise = await m.SendAsync(HttpMethod.Patch, $"/api/projects/{name}-m", """{"pidsLimit": 100000}""");
-        Assert.Equal("Only an admin can change a project's limits.", (string)TestApi.Problem(raise, HttpStatusCode.UnprocessableEntity)["errors"]!["pidsLimit"]!);
+        Assert.Equal("Only an admin can change a project's limits.", (string)TestApi.Problem(raise, HttpStatusCode.UnprocessableEntity)["errors"]!["pidsLimit"]![0]!);
         Assert.Null((await m.GetAsync($"/api/projects/{name}-m"))["pidsLimit"]);
 
         // An admin's override, through the API, shows in the next deployment's container.

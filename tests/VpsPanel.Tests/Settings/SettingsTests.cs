@@ -22,6 +22,20 @@ public sealed class SettingsTests
         Assert.Equal((3001, 9999), (s.PortFrom, s.PortTo));
         Assert.Equal(2, s.MaxParallelBuilds);
         Assert.Equal(300, s.WebhookDeliveriesPerMinute);
+        Assert.Equal(1024L * 1024 * 1024, s.AppMemoryBytes);
+        Assert.Equal(1_000_000_000, s.AppNanoCpus);
+        Assert.Equal(512, s.AppPidsLimit);
+        Assert.Equal((10, 3), (s.LogMaxSizeMb, s.LogMaxFiles));
+    }
+
+    [Fact]
+    public void App_limits_are_read_from_the_settings()
+    {
+        var s = Load(("Apps:MemoryMb", "256"), ("Apps:Cpus", "1.25"), ("Apps:PidsLimit", "64"), ("Apps:LogMaxSizeMb", "5"), ("Apps:LogMaxFiles", "2"));
+        Assert.Equal(256L * 1024 * 1024, s.AppMemoryBytes);
+        Assert.Equal(1_250_000_000, s.AppNanoCpus);
+        Assert.Equal(64, s.AppPidsLimit);
+        Assert.Equal((5, 2), (s.LogMaxSizeMb, s.LogMaxFiles));
     }
 
     [Theory]
@@ -40,6 +54,15 @@ public sealed class SettingsTests
     [InlineData("Caddy:InternalTls", "maybe")]
     [InlineData("Webhooks:MaxDeliveriesPerMinute", "0")]
     [InlineData("Webhooks:MaxDeliveriesPerMinute", "lots")]
+    [InlineData("Apps:MemoryMb", "5")]
+    [InlineData("Apps:MemoryMb", "1g")]
+    [InlineData("Apps:Cpus", "0")]
+    [InlineData("Apps:Cpus", "0.005")]
+    [InlineData("Apps:Cpus", "1,5")]
+    [InlineData("Apps:Cpus", "-1")]
+    [InlineData("Apps:PidsLimit", "8")]
+    [InlineData("Apps:LogMaxSizeMb", "0")]
+    [InlineData("Apps:LogMaxFiles", "101")]
     public void An_invalid_value_names_the_key_and_what_is_allowed(string key, string value)
     {
         var e = Assert.Throws<SettingsException>(() => Load((key, value)));
