@@ -85,8 +85,8 @@ public static class CliApp
 
     /// <summary>
     /// Opens the database, migrating it first (the CLI may run before the panel ever has). A panel may be running on
-    /// the same file: the CLI's connections never checkpoint on close, so a CLI command can never remove the -wal and
-    /// -shm files the panel holds (see Db.NeverCheckpointOnClose); the panel checkpoints them itself.
+    /// the same file: the CLI's connections never checkpoint on close (see Db.NeverCheckpointOnClose, and its limits);
+    /// the panel checkpoints them itself. Commands that only read use Db.OpenReadOnly.
     /// </summary>
     public static Db OpenDb(ParseResult p)
     {

@@ -32,6 +32,9 @@ public sealed class Db(PanelSettings settings)
     /// processes: an open()+close() of the files in the holder, then a close in the other process, removes both files;
     /// without the open()+close(), or with a read-only or no-checkpoint-on-close connection, they stay.
     /// The context packer no longer opens anything outside the checkout (Docker/BuildContext); this is the second wall.
+    /// Measured limit (tests/Data/CliWalTests): when the panel's locks are ALREADY gone, a read-only connection keeps
+    /// the files, but a writing CLI command (user add) still removed them despite this flag (SQLite took the database
+    /// for its own and reset the WAL on open); only the first wall prevents that.
     /// </summary>
     public bool NeverCheckpointOnClose { get; init; }
 
