@@ -238,6 +238,9 @@ public sealed class GitHostTests
         var m = await env.DeployAsync(moved);
         Assert.Equal("failed", await env.WaitForEndAsync(m));
         Assert.Contains("the Git server answered with a redirect, which the panel does not follow", (await env.Client.GetAsync($"/deployments/{m}")).Text("#deploy-error"));
-        Assert.DoesNotContain("redirected v1", await env.ServedAsync($"{env.Name("moved")}.test"));
+        // Nothing was fetched from the redirect's target, so nothing was built or started.
+        Assert.False(Directory.Exists(Path.Combine(env.Panel.DataDir, "repos", $"project-{moved}.git", "objects", "pack"))
+                     && Directory.EnumerateFiles(Path.Combine(env.Panel.DataDir, "repos", $"project-{moved}.git", "objects"), "*", SearchOption.AllDirectories).Any());
+        Assert.Empty(await env.PanelContainersAsync());
     }
 }
