@@ -57,7 +57,8 @@ public static class PanelApp
         s.AddSingleton(DockerClient.ForSocket(settings.DockerSocket));
         s.AddSingleton(new CaddyAdmin(settings.CaddyAdminAddress));
         s.AddSingleton<SystemStatus>();
-        s.AddSingleton(new GitCli(settings.DataDir));
+        s.AddSingleton(GitHosts.From(settings));
+        s.AddSingleton(sp => new GitCli(settings.DataDir, sp.GetRequiredService<GitHosts>()));
         s.AddSingleton<CaddySite>();
         s.AddSingleton<DomainSites>();
         s.AddSingleton<DeployLog>();

@@ -19,7 +19,7 @@ public static class CaddyAsk
             var host = DomainName.Normalize(domain, allowIpLiteral: true).Domain;
             if (host is null || host.StartsWith("*.", StringComparison.Ordinal)) return Results.Text("unknown domain\n", statusCode: 404);
             using var c = db.Open();
-            return ProjectDomains.IsKnownHost(ProjectDomains.ListClaims(c), host)
+            return ProjectDomains.IsKnownHost(ProjectDomains.ListClaims(c), host, Settings.PanelOptions.Load(c).BaseDomain)
                 ? Results.Text("ok\n")
                 : Results.Text("unknown domain\n", statusCode: 404);
         }).AllowAnonymous().ExcludeFromDescription();

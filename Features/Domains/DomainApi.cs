@@ -56,11 +56,12 @@ public static class DomainApi
     /// </summary>
     public static (List<SiteDomain> Domains, IResult? Problem) Check(SqliteConnection c, ProjectRow p, List<DomainInput> inputs, bool redirectWww, HttpContext ctx)
     {
-        var (domains, problems) = ProjectDomains.Validate(inputs, mayBeEmpty: PanelOptions.Load(c).BaseDomain != "", redirectWww);
+        var baseDomain = PanelOptions.Load(c).BaseDomain;
+        var (domains, problems) = ProjectDomains.Validate(inputs, mayBeEmpty: baseDomain != "", redirectWww, ctx.User.IsAdmin());
         if (problems.Count > 0)
             return (domains, ApiProblem.Invalid(problems.ToDictionary(e => e.Key < 0 ? "domains" : $"domains[{e.Key}]", e => e.Value)));
         var claimed = ProjectDomains.ClaimedHosts(domains.Select(d => d.Host), redirectWww);
-        if (ProjectDomains.FindConflict(claimed, p.Id, ProjectDomains.ListClaims(c), ctx.User.UserId(), ctx.User.IsAdmin()) is { } conflict)
+        if (ProjectDomains.FindConflict(claimed, p.Id, ProjectDomains.ListClaims(c), ctx.User.UserId(), ctx.User.IsAdmin(), baseDomain) is { } conflict)
             return (domains, ApiProblem.Result(409, conflict.Message));
         return (domains, null);
     }

@@ -83,10 +83,13 @@ public static class DomainName
     /// </summary>
     public static string? WwwCounterpart(string domain)
     {
-        if (domain.StartsWith("*.", StringComparison.Ordinal) || domain.StartsWith('[') || domain.All(c => char.IsAsciiDigit(c) || c == '.')) return null;
+        if (domain.StartsWith("*.", StringComparison.Ordinal) || IsIpLiteral(domain)) return null;
         var other = domain.StartsWith("www.", StringComparison.Ordinal) ? domain[4..] : "www." + domain;
         return Normalize(other).Domain == other ? other : null;
     }
+
+    /// <summary>Whether a canonical name is an IP address ([v6] or dotted IPv4), as <see cref="Normalize"/> writes them.</summary>
+    public static bool IsIpLiteral(string domain) => domain.StartsWith('[') || domain.All(c => char.IsAsciiDigit(c) || c == '.');
 
     /// <summary>Whether a canonical host is matched by a canonical site name (itself, or a wildcard one label deep).</summary>
     public static bool Matches(string siteName, string host) =>

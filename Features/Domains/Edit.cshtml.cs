@@ -60,12 +60,12 @@ public sealed class EditModel(Db db, DomainSites sites, PanelSettings settings) 
         }
         using var c = db.Open();
         var options = PanelOptions.Load(c);
-        var (domains, problems) = ProjectDomains.Validate(filled.Select(x => x.Row).ToList(), mayBeEmpty: options.BaseDomain != "", RedirectWww);
+        var (domains, problems) = ProjectDomains.Validate(filled.Select(x => x.Row).ToList(), mayBeEmpty: options.BaseDomain != "", RedirectWww, User.IsAdmin());
         foreach (var (k, message) in problems) Errors[k < 0 ? "domains" : $"host-{filled[k].Index}"] = message;
         if (Errors.Count == 0 && filled.Count > 0 && !filled.Any(x => x.Index == Primary))
             Errors["domains"] = "Choose the primary domain among the filled rows.";
         if (Errors.Count == 0
-            && ProjectDomains.FindConflict(ProjectDomains.ClaimedHosts(domains.Select(d => d.Host), RedirectWww), id, ProjectDomains.ListClaims(c), User.UserId(), User.IsAdmin()) is { } conflict)
+            && ProjectDomains.FindConflict(ProjectDomains.ClaimedHosts(domains.Select(d => d.Host), RedirectWww), id, ProjectDomains.ListClaims(c), User.UserId(), User.IsAdmin(), options.BaseDomain) is { } conflict)
         {
             var row = filled.FindIndex(x => DomainName.Normalize(x.Row.Raw, true).Domain == conflict.Host);
             Errors[row >= 0 ? $"host-{filled[row].Index}" : "domains"] = conflict.Message;

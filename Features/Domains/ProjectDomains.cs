@@ -27,9 +27,10 @@ public static class ProjectDomains
 
     /// <summary>
     /// Validates a list of domains (primary first). Returns the canonical list, or messages keyed by the index of the
-    /// entry they are about (-1: about the list as a whole).
+    /// entry they are about (-1: about the list as a whole). Wildcards and IP addresses are for admins only: a
+    /// wildcard reaches names other people may hold, and an IP address is the server itself.
     /// </summary>
-    public static (List<SiteDomain> Domains, Dictionary<int, string> Errors) Validate(IReadOnlyList<DomainInput> inputs, bool mayBeEmpty, bool redirectWww)
+    public static (List<SiteDomain> Domains, Dictionary<int, string> Errors) Validate(IReadOnlyList<DomainInput> inputs, bool mayBeEmpty, bool redirectWww, bool isAdmin)
     {
         var errors = new Dictionary<int, string>();
         var list = new List<SiteDomain>();
@@ -37,7 +38,13 @@ public static class ProjectDomains
         for (var i = 0; i < inputs.Count; i++)
         {
             var r = DomainName.Normalize(inputs[i].Raw, allowIpLiteral: inputs[i].HttpOnly);
-            if (r.Error is { } e) errors[i] = e;
+            var asIp = DomainName.Normalize(inputs[i].Raw, allowIpLiteral: true).Domain;
+            if (asIp is not null && DomainName.IsIpLiteral(asIp) && System.Net.IPAddress.Parse(asIp.Trim('[', ']')) is var ip
+                && Git.GitHosts.AddressProblem(ip, allowPrivateNetworks: true) is { } why)
+                errors[i] = $"{asIp} is {why}; no project can be served on it.";
+            else if (asIp is not null && DomainName.IsIpLiteral(asIp) && !isAdmin) errors[i] = $"{asIp} is an IP address; only an admin can add one.";
+            else if (r.Error is { } e) errors[i] = e;
+            else if (r.Domain!.StartsWith("*.", StringComparison.Ordinal) && !isAdmin) errors[i] = $"{r.Domain} is a wildcard domain; only an admin can add one.";
             else if (!seen.Add(r.Domain!)) errors[i] = $"{r.Domain} is listed twice.";
             else list.Add(new SiteDomain(r.Domain!, inputs[i].HttpOnly));
         }
@@ -110,20 +117,52 @@ public static class ProjectDomains
     /// already answers on, or null. It names the project when the user may see it, and only says "another user's
     /// project" otherwise, so a member learns nothing about projects that are not theirs.
     /// </summary>
-    public static (string Host, string Message)? FindConflict(IEnumerable<string> hosts, long projectId, List<Claim> claims, long userId, bool isAdmin)
+    public static (string Host, string Message)? FindConflict(IEnumerable<string> hosts, long projectId, List<Claim> claims, long userId, bool isAdmin, string baseDomain)
     {
         foreach (var h in hosts)
         {
             var claim = claims.FirstOrDefault(x => x.Host == h && x.ProjectId != projectId);
-            if (claim is null) continue;
-            var who = claim.ProjectId == 0 ? "the panel's own domain (Settings)"
-                : isAdmin || claim.OwnerId == userId ? $"project \"{claim.ProjectName}\""
-                : "another user's project";
-            return (h, claim.ProjectId == 0 ? $"{h} is {who}; choose another domain." : $"{h} already belongs to {who}. A domain can belong to one project only.");
+            if (claim is not null)
+                return (h, claim.ProjectId == 0 ? $"{h} is {Who(claim, userId, isAdmin)}; choose another domain." : $"{h} already belongs to {Who(claim, userId, isAdmin)}. A domain can belong to one project only.");
+            if (WildcardProblem(h, projectId, claims, baseDomain, userId, isAdmin) is { } wide) return (h, wide);
+            // The other way round: a name inside another project's wildcard would be served by two projects.
+            if (claims.FirstOrDefault(x => x.ProjectId != projectId && x.Host.StartsWith("*.", StringComparison.Ordinal) && DomainName.Matches(x.Host, h)) is { } wild)
+                return (h, $"{h} is covered by the wildcard {wild.Host} of {Who(wild, userId, isAdmin)}. A domain can belong to one project only.");
         }
         return null;
     }
 
-    /// <summary>Whether Caddy may get a certificate for this host: the panel answers on it (a wildcard covers one label).</summary>
-    public static bool IsKnownHost(List<Claim> claims, string host) => claims.Any(x => DomainName.Matches(x.Host, host));
+    /// <summary>Who holds a claim, as the user may learn it: a project they may see by name, anyone else's as "another user's project".</summary>
+    static string Who(Claim claim, long userId, bool isAdmin) =>
+        claim.ProjectId == 0 ? "the panel's own domain (Settings)"
+        : isAdmin || claim.OwnerId == userId ? $"project \"{claim.ProjectName}\""
+        : "another user's project";
+
+    /// <summary>
+    /// Why a wildcard (even an admin's) may not be served, or null (also for names that are not wildcards): it may not
+    /// cover a name another project or the panel holds, nor the wildcard base domain or any name under it (those are
+    /// the projects' default domains). Asked when a wildcard is saved and again by /caddy/ask, so a wildcard stored
+    /// before these rules (or made wrong by a later change) gets no certificates.
+    /// </summary>
+    public static string? WildcardProblem(string host, long projectId, List<Claim> claims, string baseDomain, long userId = 0, bool isAdmin = true)
+    {
+        if (!host.StartsWith("*.", StringComparison.Ordinal)) return null;
+        var under = host[2..];
+        if (baseDomain != "" && (under == baseDomain || under.EndsWith("." + baseDomain, StringComparison.Ordinal) || DomainName.Matches(host, baseDomain)))
+            return $"{host} would cover the wildcard base domain {baseDomain} (Settings) or the projects' default domains under it; choose another domain.";
+        if (claims.FirstOrDefault(x => x.ProjectId != projectId && !x.Host.StartsWith("*.", StringComparison.Ordinal) && DomainName.Matches(host, x.Host)) is { } covered)
+            return covered.ProjectId == 0
+                ? $"{host} would cover {covered.Host}, {Who(covered, userId, isAdmin)}; choose another domain."
+                : $"{host} would cover {covered.Host}, which belongs to {Who(covered, userId, isAdmin)}. A wildcard may not cover another project's domain.";
+        return null;
+    }
+
+    /// <summary>
+    /// Whether Caddy may get a certificate for this host: the panel answers on it by name, or through a wildcard (one
+    /// label deep) that is allowed as things stand now.
+    /// </summary>
+    public static bool IsKnownHost(List<Claim> claims, string host, string baseDomain) =>
+        claims.Any(x => x.Host == host)
+        || claims.Any(x => x.Host.StartsWith("*.", StringComparison.Ordinal) && DomainName.Matches(x.Host, host)
+                           && WildcardProblem(x.Host, x.ProjectId, claims, baseDomain) is null);
 }

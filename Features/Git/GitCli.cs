@@ -21,7 +21,7 @@ public sealed record CommitInfo(string Sha, string Author, string Message);
 /// fresh directory. User values are validated before they get here and again here: nothing starting with '-' reaches
 /// git as an argument, every URL is passed after "--", and only the transports we allow are enabled.
 /// </summary>
-public sealed partial class GitCli(string dataDir)
+public sealed partial class GitCli(string dataDir, GitHosts hosts)
 {
     static readonly TimeSpan FetchTimeout = TimeSpan.FromMinutes(10);
     static readonly TimeSpan LocalTimeout = TimeSpan.FromMinutes(2);
@@ -45,6 +45,16 @@ public sealed partial class GitCli(string dataDir)
     [GeneratedRegex(@"^/[A-Za-z0-9._/-]+$")]
     private static partial Regex LocalPath();
 
+    // git's "transport::address" syntax (ext::, fd::, any remote helper): a scheme-like word then "::" at the very start.
+    [GeneratedRegex(@"^[A-Za-z][A-Za-z0-9+.-]*::")]
+    private static partial Regex TransportHelper();
+
+    [GeneratedRegex(@"returned error: 3\d\d")]
+    private static partial Regex RedirectAnswer();
+
+    /// <summary>The host of a git@host:path URL, or null when the URL is not of that form.</summary>
+    internal static string? ScpLikeHost(string url) => ScpLikeUrl().Match(url) is { Success: true } m ? m.Groups["host"].Value : null;
+
     /// <summary>
     /// https://, http://, ssh://, git@host:path, and (for admins, and tests) absolute local paths and file://.
     /// Everything else, including git's "transport::address" helpers such as ext::, is refused.
@@ -57,7 +67,8 @@ public sealed partial class GitCli(string dataDir)
         if (url.StartsWith('-')) return "A Git URL cannot start with '-'. " + Forms;
         if (url.Any(char.IsControl) || url.Any(ch => ForbiddenUrlChars.Contains(ch)))
             return "A Git URL may not contain spaces, quotes, or any of ` $ ; | & < > ( ) { } \\ !. " + Forms;
-        if (url.Contains("::")) return "Git transport helpers (like ext::) are not allowed. " + Forms;
+        // Only at the start: "::" inside an IPv6 address ([::1]) is not a transport helper.
+        if (TransportHelper().IsMatch(url)) return "Git transport helpers (like ext::) are not allowed. " + Forms;
         if (url.StartsWith('/') || url.StartsWith("file://", StringComparison.Ordinal))
         {
             if (!mayUseLocalRepos) return "Only an admin can deploy from a path on the panel's own machine. " + Forms;
@@ -70,7 +81,7 @@ public sealed partial class GitCli(string dataDir)
             return m.Groups["path"].Value.StartsWith('-') || m.Groups["host"].Value.StartsWith('-') ? "The host and path cannot start with '-'." : null;
         if (!Uri.TryCreate(url, UriKind.Absolute, out var u) || u.Scheme is not ("https" or "http" or "ssh"))
             return "That is not a Git URL the panel accepts. " + Forms;
-        if (!HostPattern().IsMatch(u.IdnHost) || u.IdnHost.StartsWith('-')) return "The Git URL's host is not a valid hostname.";
+        if (u.HostNameType != UriHostNameType.IPv6 && (!HostPattern().IsMatch(u.IdnHost) || u.IdnHost.StartsWith('-'))) return "The Git URL's host is not a valid hostname.";
         if (u.UserInfo.Contains(':')) return "Do not put a password or token in the URL; choose \"HTTPS token\" below instead.";
         if (u.AbsolutePath.Length < 2) return "The Git URL needs a repository path, like /owner/repo.git.";
         if (Uri.UnescapeDataString(u.AbsolutePath).Split('/').Any(s => s is ".." || s.StartsWith('-'))) return "The repository path cannot contain \"..\" or names starting with '-'.";
@@ -102,7 +113,7 @@ public sealed partial class GitCli(string dataDir)
 
     /// <summary>
     /// Options on every git call: only the transports we accept; no hooks, no fsmonitor, no credential helpers that
-    /// might prompt or leak; never follow redirects to another protocol.
+    /// might prompt or leak; no redirects.
     /// </summary>
     static IEnumerable<string> SafeConfig() =>
     [
@@ -114,7 +125,8 @@ public sealed partial class GitCli(string dataDir)
         "-c", "core.hooksPath=/dev/null",
         "-c", "core.fsmonitor=false",
         "-c", "credential.helper=",
-        "-c", "http.followRedirects=initial",
+        // A redirect could lead to an address the URL check never saw (loopback, metadata): not followed at all.
+        "-c", "http.followRedirects=false",
     ];
 
     Dictionary<string, string> EnvFor(GitAuth auth)
@@ -155,8 +167,8 @@ public sealed partial class GitCli(string dataDir)
         return string.Join(' ', words.Select(w => "'" + w + "'"));
     }
 
-    async Task<ProcResult> Git(IEnumerable<string> args, GitAuth auth, TimeSpan timeout, CancellationToken ct, Action<string>? onLine = null) =>
-        await Proc.RunAsync("git", SafeConfig().Concat(args), timeout, ct, env: EnvFor(auth), onLine: onLine);
+    async Task<ProcResult> Git(IEnumerable<string> args, GitAuth auth, TimeSpan timeout, CancellationToken ct) =>
+        await Proc.RunAsync("git", SafeConfig().Concat(args), timeout, ct, env: EnvFor(auth));
 
     /// <summary>What went wrong with a process run: "timed out", its stderr, or its exit code.</summary>
     internal static string Describe(ProcResult r) => r.TimedOut ? "timed out" : (r.Stderr.Trim() is { Length: > 0 } e ? e : $"exit code {r.ExitCode}");
@@ -171,6 +183,10 @@ public sealed partial class GitCli(string dataDir)
     {
         if (UrlProblem(url, mayUseLocalRepos: true) is { } up) throw new GitException(up);
         if (await CheckBranchWithGitAsync(branch, ct) is { } bp) throw new GitException(bp);
+        // Judged again now, not only when the URL was saved: DNS may have changed, or the URL predates these rules.
+        var (refused, addresses) = await hosts.CheckAsync(url, atFetch: true, ct);
+        if (refused is not null) throw new GitException(refused);
+        if (auth.Token is not null && hosts.TokenProblem(url) is { } tp) throw new GitException(tp);
         Directory.CreateDirectory(ReposDir, Data.Db.OwnerOnlyDir);
         Directory.CreateDirectory(SshDir, Data.Db.OwnerOnlyDir);
         var mirror = MirrorPath(projectId);
@@ -181,15 +197,33 @@ public sealed partial class GitCli(string dataDir)
         }
         await GitIn(mirror, ["config", "remote.origin.url", url], ct);
         log($"$ git fetch {Redact(url)} {branch}");
-        var fetch = await Git(["--git-dir", mirror, "fetch", "--quiet", "--prune", "--no-tags", "--", url, $"+refs/heads/{branch}:refs/heads/{branch}"],
-            auth, FetchTimeout, ct, onLine: l => log("git: " + l));
-        if (!fetch.Ok)
-        {
-            var why = Describe(fetch);
-            if (why.Contains("couldn't find remote ref", StringComparison.OrdinalIgnoreCase))
-                throw new GitException($"the branch \"{branch}\" does not exist in the repository");
-            throw new GitException($"git fetch from {Redact(url)} failed: {why}");
-        }
+        // git's own output is not streamed into the log: for a remote it carries the server's answer ("remote: …"
+        // lines with an HTTP error body) and connection details; FetchFailure says what went wrong in our words.
+        var fetch = await Git([.. GitHosts.PinnedResolve(url, addresses), "--git-dir", mirror, "fetch", "--quiet", "--prune", "--no-tags", "--", url,
+            $"+refs/heads/{branch}:refs/heads/{branch}"], auth, FetchTimeout, ct);
+        if (!fetch.Ok) throw new GitException(FetchFailure(fetch, url, branch));
+    }
+
+    /// <summary>
+    /// Why a fetch failed, without what the remote said: a member could otherwise read the body of whatever answers
+    /// at a URL, or tell open ports from closed ones by the connection error. A local path (admins only) keeps git's
+    /// own message, which is about files on this machine.
+    /// </summary>
+    internal static string FetchFailure(ProcResult r, string url, string branch)
+    {
+        var err = r.Stderr;
+        bool Has(string s) => err.Contains(s, StringComparison.OrdinalIgnoreCase);
+        if (r.TimedOut) return $"git fetch from {Redact(url)} timed out";
+        if (Has("couldn't find remote ref")) return $"the branch \"{branch}\" does not exist in the repository";
+        if (GitHosts.TargetOf(url) is null) return $"git fetch from {Redact(url)} failed: {Describe(r)}";
+        var failed = $"git fetch from {Redact(url)} failed: ";
+        if (Has("Permission denied (publickey")) return failed + "the SSH server refused the deploy key (Permission denied); add the project's deploy key to the repository";
+        if (Has("Host key verification failed")) return failed + "the SSH server's host key is not the one the panel saw before (Host key verification failed)";
+        if (Has("Authentication failed") || Has("returned error: 401") || Has("returned error: 403"))
+            return failed + "the Git server refused the access (authentication failed); check the access token and its permissions";
+        if (RedirectAnswer().IsMatch(err))
+            return failed + "the Git server answered with a redirect, which the panel does not follow; enter the repository's final URL";
+        return failed + "the repository could not be read (the server is unreachable, refused the connection, or is not a Git repository at that URL)";
     }
 
     async Task GitIn(string gitDir, IEnumerable<string> args, CancellationToken ct)

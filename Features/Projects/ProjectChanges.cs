@@ -16,7 +16,7 @@ public sealed record ProjectCreated(long Id, string Slug, string WebhookSecret);
 /// disagree on a rule. Errors come back by form field name (name, gitUrl, branch, containerPort, …).
 /// </summary>
 public sealed class ProjectChanges(Db db, IDataProtectionProvider protection, GitCli git, DockerClient docker, Domains.DomainSites sites,
-    DeployWorker worker)
+    DeployWorker worker, PanelSettings settings, GitHosts gitHosts)
 {
     public async Task<(ProjectCreated? Created, Dictionary<string, string> Errors)> CreateAsync(
         ProjectForm form, long ownerId, bool isAdmin, CancellationToken ct)
@@ -24,10 +24,11 @@ public sealed class ProjectChanges(Db db, IDataProtectionProvider protection, Gi
         Dictionary<string, string> errors;
         // With a wildcard base domain in Settings every project gets <slug>.<base>, so its own domains may wait.
         using (var c0 = db.Open())
-            errors = ProjectStore.Validate(form, creating: true, mayUseLocalRepos: isAdmin, hasStoredToken: false,
+            errors = ProjectStore.Validate(form, creating: true, isAdmin: isAdmin, hasStoredToken: false,
                 domainsOptional: PanelOptions.Load(c0).BaseDomain != "");
         if (!errors.ContainsKey("branch") && await GitCli.CheckBranchWithGitAsync(form.Branch, ct) is { } b) errors["branch"] = b;
         var limits = ProjectLimits.FromForm(form, ProjectLimits.None, isAdmin, errors);
+        await CheckGitHostAsync(form, errors, ct);
         if (errors.Count > 0) return (null, errors);
 
         var slug = ProjectStore.Slugify(form.Name);
@@ -36,8 +37,9 @@ public sealed class ProjectChanges(Db db, IDataProtectionProvider protection, Gi
         using var tx = c.BeginTransaction();
         if (ProjectStore.SlugExists(c, slug, tx)) errors["name"] = $"A project with the short name \"{slug}\" already exists. Choose another name.";
         // Its own domains and its default domain (from the base domain in Settings) must be nobody else's.
-        var claimed = ProjectStore.ParseDomains(form.Domains).Append(PanelOptions.Load(c, tx).DefaultDomain(slug)).OfType<string>();
-        if (Domains.ProjectDomains.FindConflict(claimed, 0, Domains.ProjectDomains.ListClaims(c, tx), ownerId, isAdmin) is { } conflict)
+        var options = PanelOptions.Load(c, tx);
+        var claimed = ProjectStore.ParseDomains(form.Domains).Append(options.DefaultDomain(slug)).OfType<string>();
+        if (Domains.ProjectDomains.FindConflict(claimed, 0, Domains.ProjectDomains.ListClaims(c, tx), ownerId, isAdmin, options.BaseDomain) is { } conflict)
             errors["domains"] = conflict.Message;
         if (errors.Count > 0) return (null, errors);
         var id = ProjectStore.InsertProject(c, form, slug, ownerId, token, tx);
@@ -57,9 +59,10 @@ public sealed class ProjectChanges(Db db, IDataProtectionProvider protection, Gi
     public async Task<Dictionary<string, string>> UpdateAsync(ProjectRow project, ProjectForm form, bool isAdmin, CancellationToken ct)
     {
         form = form with { Name = project.Name };
-        var errors = ProjectStore.Validate(form, creating: false, mayUseLocalRepos: isAdmin, hasStoredToken: project.GitTokenProtected is not null);
+        var errors = ProjectStore.Validate(form, creating: false, isAdmin: isAdmin, hasStoredToken: project.GitTokenProtected is not null);
         if (!errors.ContainsKey("branch") && await GitCli.CheckBranchWithGitAsync(form.Branch, ct) is { } b) errors["branch"] = b;
         var limits = ProjectLimits.FromForm(form, project.Limits, isAdmin, errors);
+        await CheckGitHostAsync(form, errors, ct);
         if (errors.Count > 0) return errors;
         var token = form.GitAuth == "token" && form.GitToken != "" ? protection.CreateProtector(ProjectStore.TokenPurpose).Protect(form.GitToken) : null;
         using var c = db.Open();
@@ -71,6 +74,17 @@ public sealed class ProjectChanges(Db db, IDataProtectionProvider protection, Gi
         if (form.GitAuth == "ssh" && project.SshPublicKey is null)
             await DeployKey.GenerateAsync(c, protection, git, project.Id, project.Slug, ct);
         return errors;
+    }
+
+    /// <summary>
+    /// Where the URL points (after DNS, see <see cref="GitHosts"/>) and whether a token would travel in clear text.
+    /// Judged on every save, even when the URL did not change: the rules or the operator's settings may have.
+    /// </summary>
+    async Task CheckGitHostAsync(ProjectForm form, Dictionary<string, string> errors, CancellationToken ct)
+    {
+        if (errors.ContainsKey("gitUrl")) return;
+        if ((await gitHosts.CheckAsync(form.GitUrl, atFetch: false, ct)).Problem is { } refused) errors["gitUrl"] = refused;
+        else if (form.GitAuth == "token" && !errors.ContainsKey("gitAuth") && gitHosts.TokenProblem(form.GitUrl) is { } clear) errors["gitAuth"] = clear;
     }
 
     /// <summary>

@@ -87,7 +87,7 @@ public static partial class ProjectStore
     }
 
     /// <summary>Validates the form; returns the messages by field name (empty when everything is fine).</summary>
-    public static Dictionary<string, string> Validate(ProjectForm f, bool creating, bool mayUseLocalRepos, bool hasStoredToken, bool domainsOptional = false)
+    public static Dictionary<string, string> Validate(ProjectForm f, bool creating, bool isAdmin, bool hasStoredToken, bool domainsOptional = false)
     {
         var errors = new Dictionary<string, string>();
         if (creating)
@@ -98,7 +98,7 @@ public static partial class ProjectStore
             else if (Slugify(f.Name) is var slug && (slug == "" || !char.IsAsciiLetterLower(slug[0])))
                 errors["name"] = "The name must start with a letter (the project's short name, used for containers and images, is derived from it).";
         }
-        if (Git.GitCli.UrlProblem(f.GitUrl, mayUseLocalRepos) is { } u) errors["gitUrl"] = u;
+        if (Git.GitCli.UrlProblem(f.GitUrl, mayUseLocalRepos: isAdmin) is { } u) errors["gitUrl"] = u;
         if (Git.GitCli.BranchProblem(f.Branch) is { } b) errors["branch"] = b;
         if (RepoPathProblem(f.DockerfilePath, "Dockerfile path", allowDot: false) is { } d) errors["dockerfilePath"] = d;
         if (RepoPathProblem(f.ContextDir, "build context directory", allowDot: true) is { } cd) errors["contextDir"] = cd;
@@ -109,7 +109,7 @@ public static partial class ProjectStore
         if (f.HealthPath == "" || f.HealthPath.Length > 200 || !HealthPathPattern().IsMatch(f.HealthPath))
             errors["healthPath"] = "Enter a path starting with /, like / or /healthz (letters, digits and . _ ~ / % ? = & + - only).";
         // Domains are given here at creation; afterwards they have their own page (Features/Domains).
-        if (creating && DomainsProblem(f.Domains, domainsOptional) is { } dm) errors["domains"] = dm;
+        if (creating && DomainsProblem(f.Domains, domainsOptional, isAdmin) is { } dm) errors["domains"] = dm;
         if (f.GitAuth is not ("none" or "token" or "ssh")) errors["gitAuth"] = "Choose how the panel reaches the repository.";
         else if (f.GitAuth == "token")
         {
@@ -150,14 +150,14 @@ public static partial class ProjectStore
     public static List<string> ParseDomains(string text) =>
         DomainLines(text).Select(d => Domains.DomainName.Normalize(d).Domain ?? d.Trim().ToLowerInvariant()).Distinct().ToList();
 
-    static string? DomainsProblem(string text, bool optional)
+    static string? DomainsProblem(string text, bool optional, bool isAdmin)
     {
         // Anything that could end a Caddyfile token or block is an error, never a config.
         if (text.Any(ch => ch is '{' or '}' or '"' or '#' or '\\' or '`' || (char.IsControl(ch) && ch is not ('\n' or '\r' or '\t'))))
             return "Domains may not contain braces, quotes, # or control characters. Enter hostnames like app.example.com, one per line.";
         // The Domains slice's rules are the one gate for anything that reaches a Caddyfile. HTTP only (and so IP
         // addresses) is chosen on the project's Domains page, not here.
-        var (_, errors) = Domains.ProjectDomains.Validate(DomainLines(text).Select(l => new Domains.DomainInput(l, false)).ToList(), optional, false);
+        var (_, errors) = Domains.ProjectDomains.Validate(DomainLines(text).Select(l => new Domains.DomainInput(l, false)).ToList(), optional, false, isAdmin);
         return errors.Count == 0 ? null : errors.OrderBy(e => e.Key).First().Value;
     }
 

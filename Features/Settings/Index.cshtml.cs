@@ -75,6 +75,9 @@ public sealed class IndexModel(Db db, DomainSites sites, PanelSettings settings)
         var claims = ProjectDomains.ListClaims(c).Where(x => x.ProjectId != 0).ToList();
         if (next.PanelDomain != "" && claims.FirstOrDefault(x => DomainName.Matches(x.Host, next.PanelDomain)) is { } taken)
             Errors["panelDomain"] = $"{next.PanelDomain} is a domain of project \"{taken.ProjectName}\"; choose another one or remove it there first.";
+        // A wildcard may not cover the base domain or the default domains under it (see ProjectDomains.WildcardProblem).
+        if (next.BaseDomain != "" && claims.FirstOrDefault(x => ProjectDomains.WildcardProblem(x.Host, x.ProjectId, [], next.BaseDomain) is not null) is { } wide)
+            Errors["baseDomain"] = $"Project \"{wide.ProjectName}\" has the wildcard domain {wide.Host}, which would cover {next.BaseDomain} or the default domains under it; remove it there first.";
         foreach (var p in ProjectDomains.ListRoutedProjects(c))
         {
             var dd = next.DefaultDomain(p.Slug);

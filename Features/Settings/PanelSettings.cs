@@ -55,6 +55,9 @@ public static partial class SettingsTable
         new("Backup:Schedule", "0 30 3 * * ?", "empty (no scheduled backups) or a Quartz cron expression with seconds, e.g. 0 30 3 * * ? for 03:30 daily", v => v == "" || Quartz.CronExpression.TryParse(v, out _)),
         new("Backup:Keep", "7", "a whole number from 1 to 1000 (how many backups <DataDir>/backups keeps)", Int(1, 1000)),
         new("Webhooks:MaxDeliveriesPerMinute", "300", "a whole number from 1 to 100000 (webhook deliveries one project accepts per minute)", Int(1, 100000)),
+        new("Git:AllowedHosts", "", "empty, or host names or IP addresses, each optionally with :port, separated by commas (Git servers on this machine or network the operator trusts)",
+            v => Git.GitHosts.ParseAllowedHosts(v).All(Git.GitHosts.IsValidAllowedHost)),
+        new("Git:AllowPrivateNetworks", "false", "true (Git URLs may point at private networks: 10/8, 172.16/12, 192.168/16, 100.64/10, fc00::/7) or false", Bool),
         new("Auth:SetupToken", "", "empty (a random token is made at startup) or at least 16 characters", v => v == "" || v.Length >= 16, Secret: true),
     ];
 }
@@ -90,6 +93,8 @@ public sealed class PanelSettings
     public long AppPidsLimit { get; init; } = 512;
     public int LogMaxSizeMb { get; init; } = 10;
     public int LogMaxFiles { get; init; } = 3;
+    public IReadOnlyList<string> GitAllowedHosts { get; init; } = [];
+    public bool GitAllowPrivateNetworks { get; init; }
 
     /// <summary>The raw effective value of every key (derived defaults filled in), in table order.</summary>
     public required IReadOnlyList<(Setting Setting, string Value)> Effective { get; init; }
@@ -169,6 +174,8 @@ public sealed class PanelSettings
             AppPidsLimit = I("Apps:PidsLimit"),
             LogMaxSizeMb = I("Apps:LogMaxSizeMb"),
             LogMaxFiles = I("Apps:LogMaxFiles"),
+            GitAllowedHosts = Git.GitHosts.ParseAllowedHosts(values["Git:AllowedHosts"]),
+            GitAllowPrivateNetworks = bool.Parse(values["Git:AllowPrivateNetworks"]),
             Effective = SettingsTable.All.Select(s => (s, values[s.Key])).ToList(),
         };
     }

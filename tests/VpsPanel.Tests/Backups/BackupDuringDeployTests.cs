@@ -13,12 +13,13 @@ public sealed class BackupDuringDeployTests
     [Fact]
     public async Task Backup_while_deploys_run_then_restore_gives_identical_projects_deployments_users_and_decryptable_secrets()
     {
-        await using var env = await DeployEnv.StartAsync(new Dictionary<string, string> { ["Backup__Schedule"] = "" });
+        // The project's repository is private: only the encrypted token stored in the panel opens it. Its server is on
+        // this machine, which the operator allows explicitly.
+        await using var gitServer = await TestCaddy.StartAsync();
+        await using var env = await DeployEnv.StartAsync(new Dictionary<string, string>
+            { ["Backup__Schedule"] = "", ["Git__AllowedHosts"] = $"127.0.0.1:{gitServer.HttpPort}" });
         using var repo = TestRepo.WithBusyboxApp("backup v1", env.Label);
         TestRepo.Run(repo.Dir, "--git-dir", repo.Bare, "update-server-info");
-
-        // The project's repository is private: only the encrypted token stored in the panel opens it.
-        await using var gitServer = await TestCaddy.StartAsync();
         var psi = new ProcessStartInfo("caddy") { RedirectStandardOutput = true, UseShellExecute = false };
         foreach (var a in new[] { "hash-password", "--plaintext", Token }) psi.ArgumentList.Add(a);
         using (var p = Process.Start(psi)!)

@@ -17,9 +17,9 @@ public sealed class PrivateRepoTests
     [Fact]
     public async Task Deploys_from_a_private_repo_over_ssh_with_the_generated_deploy_key()
     {
-        await using var env = await DeployEnv.StartAsync();
-        using var repo = TestRepo.WithBusyboxApp("private v1", env.Label);
         await using var sshd = await TestSshd.StartAsync();
+        await using var env = await DeployEnv.StartAsync(sshd.AllowedBySettings);
+        using var repo = TestRepo.WithBusyboxApp("private v1", env.Label);
         var domain = $"{env.Name()}.test";
         var project = await CreateSshProjectAsync(env, sshd, repo, domain);
 
@@ -61,10 +61,10 @@ public sealed class PrivateRepoTests
 
     static async Task MoveAndRestoreAsync(List<string> dirs)
     {
-        await using var env = await DeployEnv.StartAsync();
+        await using var sshd = await TestSshd.StartAsync();
+        await using var env = await DeployEnv.StartAsync(sshd.AllowedBySettings);
         dirs.Add(env.Panel.DataDir);
         using var repo = TestRepo.WithBusyboxApp("legacy key v1", env.Label);
-        await using var sshd = await TestSshd.StartAsync();
         var domain = $"{env.Name()}.test";
         var project = await CreateSshProjectAsync(env, sshd, repo, domain);
 
@@ -130,6 +130,9 @@ public sealed class TestSshd : IAsyncDisposable
     public string Dir { get; } = Paths.NewTempDir("vpspanel-sshd-");
     public int Port { get; } = Paths.FreePort();
     public string AuthorizedKeys => Path.Combine(Dir, "authorized_keys");
+
+    /// <summary>The operator's allowance for this sshd: a loopback Git server is refused unless listed in Git:AllowedHosts.</summary>
+    public Dictionary<string, string> AllowedBySettings => new() { ["Git__AllowedHosts"] = $"127.0.0.1:{Port}" };
 
     public static async Task<TestSshd> StartAsync()
     {

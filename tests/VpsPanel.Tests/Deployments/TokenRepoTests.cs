@@ -16,10 +16,12 @@ public sealed class TokenRepoTests
     [Fact]
     public async Task Deploys_with_the_stored_token_fails_clearly_with_a_wrong_one_and_never_stores_it_in_plain_text()
     {
-        await using var env = await DeployEnv.StartAsync();
+        // The Git server is on this machine: the operator lists it (a loopback address is refused otherwise, and a
+        // token goes over plain http:// only to such a listed loopback host).
+        await using var gitServer = await TestCaddy.StartAsync();
+        await using var env = await DeployEnv.StartAsync(new Dictionary<string, string> { ["Git__AllowedHosts"] = $"127.0.0.1:{gitServer.HttpPort}" });
         using var repo = TestRepo.WithBusyboxApp("token v1", env.Label);
         TestRepo.Run(repo.Dir, "--git-dir", repo.Bare, "update-server-info");
-        await using var gitServer = await TestCaddy.StartAsync();
         var hash = Run("caddy", "hash-password", "--plaintext", Token).Trim();
         await File.WriteAllTextAsync(Path.Combine(gitServer.SitesDir, "git.caddy"),
             $"http://127.0.0.1 {{\n\tbasicauth {{\n\t\tx-access-token {hash}\n\t}}\n\troot * {repo.Dir}\n\tfile_server\n}}\n");
