@@ -47,12 +47,14 @@ public static class ApiRoutes
             if (error is not null) return error;
             var errors = new Dictionary<string, string>();
             if (ApiTokens.NameProblem(body!.Name) is { } n) errors["name"] = n;
-            if (ApiTokens.ExpiryProblem(body.ExpiresInDays) is { } x) errors["expiresInDays"] = x;
-            if (errors.Count > 0) return ApiProblem.Invalid(errors);
             using var c = db.Open();
+            if (ApiTokens.ExpiryProblem(body.ExpiresInDays) is { } x) errors["expiresInDays"] = x;
+            else if (ApiTokens.OutlivesCreatorProblem(body.ExpiresInDays, ApiTokens.FindExpiryOfToken(c, BearerAuth.TokenOf(ctx.Request)!), DateTime.UtcNow) is { } o)
+                errors["expiresInDays"] = o;
+            if (errors.Count > 0) return ApiProblem.Invalid(errors);
             var (id, token) = ApiTokens.CreateToken(c, ctx.User.UserId(), body.Name!, body.ExpiresInDays);
             return Results.Json(new { id, name = body.Name!.Trim(), token }, statusCode: 201);
-        }).WithSummary("Create a token for yourself; the token is in this response only");
+        }).WithSummary("Create a token for yourself; the token is in this response only. It may not outlive the token that creates it: expiresInDays is required then, and at most the days that token has left");
 
         api.MapDelete("/tokens/{id:long}", (long id, HttpContext ctx, Db db) =>
         {

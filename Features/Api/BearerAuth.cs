@@ -16,11 +16,16 @@ public sealed class BearerAuth(IOptionsMonitor<AuthenticationSchemeOptions> opti
 {
     public const string SchemeName = "Bearer";
 
+    /// <summary>The token text of an `Authorization: Bearer` header, or null when the request has none.</summary>
+    public static string? TokenOf(HttpRequest request)
+    {
+        string header = request.Headers.Authorization.ToString();
+        return header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? header["Bearer ".Length..].Trim() : null;
+    }
+
     protected override Task<AuthenticateResult> HandleAuthenticateAsync()
     {
-        string header = Request.Headers.Authorization.ToString();
-        if (!header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)) return Task.FromResult(AuthenticateResult.NoResult());
-        var token = header["Bearer ".Length..].Trim();
+        if (TokenOf(Request) is not { } token) return Task.FromResult(AuthenticateResult.NoResult());
         using var c = db.Open();
         var user = ApiTokens.FindUserByValidToken(c, token);
         if (user is null) return Task.FromResult(AuthenticateResult.Fail("invalid token"));

@@ -55,7 +55,7 @@ public sealed class DeployRun(
         try
         {
             // From here on every line written to the log has the deployment's secret values replaced by ********.
-            (config, var vars) = Variables.DeployVariables.ForDeployment(c, protection, id, project.Id, config);
+            (config, var vars) = Variables.DeployVariables.ForDeployment(c, protection, id, project.Id, config, log.Important);
             mask = log.Mask = Variables.DeployVariables.MaskOf(vars);
             if (vars.Count > 0) log.Important($"variables: {string.Join(", ", vars.Select(v => v.Key + (v.Secret ? " (secret)" : "")))}");
             string image;

@@ -39,6 +39,26 @@ public static class ApiTokens
     public static string? ExpiryProblem(int? days) =>
         days is null or (>= 1 and <= MaxExpiryDays) ? null : $"Expiry must be between 1 and {MaxExpiryDays} days, or empty for a token that does not expire.";
 
+    /// <summary>
+    /// A token made with another token may not outlive it, else a short-lived token (a CI secret that leaked) could
+    /// mint one that never expires. Null when <paramref name="days"/> ends on or before the creator's expiry.
+    /// </summary>
+    public static string? OutlivesCreatorProblem(int? days, string? creatorExpiresAt, DateTime now)
+    {
+        if (creatorExpiresAt is null) return null;
+        var limit = DateTime.Parse(creatorExpiresAt, null, System.Globalization.DateTimeStyles.AdjustToUniversal | System.Globalization.DateTimeStyles.AssumeUniversal);
+        if (days is { } d && now.AddDays(d) <= limit) return null;
+        var maxDays = (int)Math.Floor((limit - now).TotalDays);
+        var expires = limit.ToString("yyyy-MM-dd HH:mm 'UTC'");
+        return maxDays >= 1
+            ? $"The token making this request expires on {expires}, and a token it creates may not outlive it: choose at most {maxDays} day{(maxDays == 1 ? "" : "s")}."
+            : $"The token making this request expires on {expires}, in less than a day, and a token it creates may not outlive it (the shortest expiry is 1 day). Create the token on the Tokens page or with `vpspanel token create` instead.";
+    }
+
+    /// <summary>When a valid token expires (null: never), or null when the token is unknown.</summary>
+    public static string? FindExpiryOfToken(SqliteConnection c, string token) =>
+        c.ExecuteScalar<string?>("SELECT expires_at FROM api_tokens WHERE token_hash = @hash", new { hash = Hash(token) });
+
     static string Hash(string token) => Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(token))).ToLowerInvariant();
 
     /// <summary>Creates a token for the user; returns the id and the token text, which is never retrievable again.</summary>

@@ -14,11 +14,12 @@ namespace VpsPanel.Features.Variables;
 public static class DeployVariables
 {
     public static (ProjectConfig Config, List<Variable> Vars) ForDeployment(
-        SqliteConnection c, IDataProtectionProvider protection, long deploymentId, long projectId, ProjectConfig config)
+        SqliteConnection c, IDataProtectionProvider protection, long deploymentId, long projectId, ProjectConfig config, Action<string>? note = null)
     {
         try
         {
-            if (config.Variables is { } snapshot) return (config, VariableStore.UnprotectSnapshot(protection, snapshot));
+            if (config.Variables is { } snapshot)
+                return (config, WithoutClosedShared(c, projectId, VariableStore.UnprotectSnapshot(protection, snapshot), note));
             // The version is read first: a change that lands while we resolve leaves the project marked, never unmarked.
             var version = VariableStore.FindVariablesVersion(c, projectId);
             var vars = VariableStore.ResolveEffectiveVariables(c, protection, projectId);
@@ -30,6 +31,25 @@ public static class DeployVariables
         {
             throw new Deployments.DeployFailure($"the variables cannot be decrypted ({e.Message}); was the key ring in <DataDir>/keys replaced or lost?");
         }
+    }
+
+    /// <summary>
+    /// A rollback's old snapshot minus the shared variables the project may no longer use: an admin who closes a shared
+    /// variable expects no later deployment of that project to get it, rollbacks included. Snapshots taken before
+    /// shared variables had rules do not mark which values came from the shared set; there a value is dropped when its
+    /// key is a shared variable closed to the project and the project has no variable of its own by that name now.
+    /// </summary>
+    static List<Variable> WithoutClosedShared(SqliteConnection c, long projectId, List<Variable> vars, Action<string>? note)
+    {
+        var shared = c.Query<string>("SELECT key FROM variables WHERE project_id IS NULL").ToHashSet(StringComparer.Ordinal);
+        var usable = SharedVariableAccess.ListKeysUsableByProject(c, projectId);
+        var own = c.Query<string>("SELECT key FROM variables WHERE project_id = @projectId", new { projectId }).ToHashSet(StringComparer.Ordinal);
+        var kept = vars.Where(v => v.FromShared
+            ? usable.Contains(v.Key)
+            : !(shared.Contains(v.Key) && !usable.Contains(v.Key) && !own.Contains(v.Key))).ToList();
+        foreach (var v in vars.Except(kept))
+            note?.Invoke($"left out the shared variable {v.Key}: it is no longer open to this project");
+        return kept;
     }
 
     public static SecretMask MaskOf(IEnumerable<Variable> vars) => new(vars.Where(v => v.Secret).Select(v => v.Value));

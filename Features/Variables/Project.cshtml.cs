@@ -22,6 +22,8 @@ public sealed class ProjectModel(Db db, IDataProtectionProvider protection) : Pa
     public VariableEditorView Editor { get; private set; } = new();
     public List<Variable> Shared { get; private set; } = [];
     public HashSet<string> Included { get; private set; } = [];
+    /// <summary>Included keys the project may no longer use (or that are gone): deployments leave them out.</summary>
+    public List<string> ClosedIncludes { get; private set; } = [];
     public List<string> SharedErrors { get; private set; } = [];
     public bool RedeployNeeded { get; private set; }
     public bool Saved { get; private set; }
@@ -32,8 +34,9 @@ public sealed class ProjectModel(Db db, IDataProtectionProvider protection) : Pa
         Project = ProjectStore.FindProjectVisibleTo(c, id, User.UserId(), User.IsAdmin());
         if (Project is null) return false;
         Editor = new VariableEditorView { Vars = VariableStore.ListVariables(c, protection, id) };
-        Shared = VariableStore.ListVariables(c, protection, null);
+        Shared = VariableStore.ListSharedVariablesUsableByProject(c, protection, id);
         Included = VariableStore.ListIncludedSharedKeys(c, id).ToHashSet();
+        ClosedIncludes = Included.Where(k => Shared.All(v => v.Key != k)).Order(StringComparer.Ordinal).ToList();
         RedeployNeeded = DeployVariables.RedeployNeeded(c, id, DeployStore.FindLiveDeployment(c, id)?.ConfigJson);
         return true;
     }
@@ -97,7 +100,8 @@ public sealed class ProjectModel(Db db, IDataProtectionProvider protection) : Pa
         var known = Shared.Select(v => v.Key).ToHashSet();
         if (include.FirstOrDefault(k => !known.Contains(k)) is { } unknown)
         {
-            SharedErrors.Add($"There is no shared variable {unknown}.");
+            // The same words whether the key exists or not: a member learns nothing about variables not open to them.
+            SharedErrors.Add(NotUsableMessage(unknown) + " Nothing was changed.");
             Prepare();
             return Invalid();
         }
@@ -105,6 +109,9 @@ public sealed class ProjectModel(Db db, IDataProtectionProvider protection) : Pa
         VariableStore.ReplaceIncludedSharedKeys(c, id, include.Distinct().ToList());
         return SavedRedirect(id);
     }
+
+    public static string NotUsableMessage(string key) =>
+        $"{key} is not a shared variable this project may use; an admin can open one to it on the Shared variables page.";
 
     IActionResult Save(List<Variable> set, List<string> errors)
     {

@@ -17,6 +17,7 @@ public sealed class SharedModel(Db db, IDataProtectionProvider protection) : Pag
 {
     public VariableEditorView Editor { get; private set; } = new();
     public Dictionary<string, int> IncludedBy { get; private set; } = [];
+    public Dictionary<string, SharedAccessRow> Access { get; private set; } = [];
     public bool Saved { get; private set; }
 
     void Load()
@@ -24,6 +25,7 @@ public sealed class SharedModel(Db db, IDataProtectionProvider protection) : Pag
         using var c = db.Open();
         Editor = new VariableEditorView { Vars = VariableStore.ListVariables(c, protection, null) };
         IncludedBy = VariableStore.CountIncludersByKey(c);
+        Access = SharedVariableAccess.ListAccessByKey(c);
     }
 
     void Prepare()
@@ -82,7 +84,7 @@ public sealed class SharedModel(Db db, IDataProtectionProvider protection) : Pag
             return Page();
         }
         using var c = db.Open();
-        VariableStore.ReplaceVariables(c, protection, null, set);
+        VariableStore.ReplaceVariables(c, protection, null, set, User.UserId());
         return Shared.Htmx.RedirectAfterPost(HttpContext, "/variables?saved=1");
     }
 }

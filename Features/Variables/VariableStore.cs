@@ -7,8 +7,11 @@ using VpsPanel.Features.Shared;
 
 namespace VpsPanel.Features.Variables;
 
-/// <summary>A variable in the clear. Lives in memory only: the database holds <see cref="VariableRow"/>s.</summary>
-public sealed record Variable(string Key, string Value, bool Secret, bool BuildTime, bool Runtime)
+/// <summary>
+/// A variable in the clear. Lives in memory only: the database holds <see cref="VariableRow"/>s. <paramref name="FromShared"/>
+/// marks a shared variable in a deployment's snapshot, so a rollback can leave out one the project may no longer use.
+/// </summary>
+public sealed record Variable(string Key, string Value, bool Secret, bool BuildTime, bool Runtime, bool FromShared = false)
 {
     /// <summary>What a page or the API may show: the value, or the mask for a secret.</summary>
     public string Shown => Secret ? SecretMask.Mask : Value;
@@ -144,8 +147,9 @@ public static class VariableStore
     /// <summary>
     /// Replaces a scope's set and marks whoever it affects as needing a redeploy: the project itself, or for the shared
     /// set every project that includes a changed key. Returns the changed keys (empty: nothing was written).
+    /// <paramref name="actorId"/>: the admin saving the shared set, who owns the keys it adds.
     /// </summary>
-    public static HashSet<string> ReplaceVariables(SqliteConnection c, IDataProtectionProvider protection, long? projectId, List<Variable> set)
+    public static HashSet<string> ReplaceVariables(SqliteConnection c, IDataProtectionProvider protection, long? projectId, List<Variable> set, long? actorId = null)
     {
         var p = protection.CreateProtector(ValuePurpose);
         using var tx = c.BeginTransaction();
@@ -165,11 +169,14 @@ public static class VariableStore
         }
         if (projectId is { } id) MarkRedeployNeeded(c, id, tx);
         else
+        {
+            SharedVariableAccess.SyncWithSharedSet(c, actorId, tx);
             c.Execute(
                 """
                 UPDATE projects SET variables_version = variables_version + 1
                 WHERE id IN (SELECT project_id FROM project_shared_variables WHERE key IN @keys)
                 """, new { keys = changed }, tx);
+        }
         tx.Commit();
         return changed;
     }
@@ -205,16 +212,25 @@ public static class VariableStore
     public static long FindVariablesVersion(SqliteConnection c, long projectId) =>
         c.ExecuteScalar<long>("SELECT variables_version FROM projects WHERE id = @projectId", new { projectId });
 
+    /// <summary>The shared variables this project may see and include (<see cref="SharedVariableAccess"/>).</summary>
+    public static List<Variable> ListSharedVariablesUsableByProject(SqliteConnection c, IDataProtectionProvider protection, long projectId)
+    {
+        var usable = SharedVariableAccess.ListKeysUsableByProject(c, projectId);
+        return ListVariables(c, protection, null).Where(v => usable.Contains(v.Key)).ToList();
+    }
+
     /// <summary>
-    /// What a deployment of the project gets now: the included shared variables, overridden by the project's own
-    /// of the same key. Shared ones no longer defined are skipped.
+    /// What a deployment of the project gets now: the included shared variables it may still use, overridden by the
+    /// project's own of the same key. Shared ones no longer defined, or no longer open to the project, are skipped.
     /// </summary>
     public static List<Variable> ResolveEffectiveVariables(SqliteConnection c, IDataProtectionProvider protection, long projectId)
     {
         var included = ListIncludedSharedKeys(c, projectId).ToHashSet(StringComparer.Ordinal);
         var own = ListVariables(c, protection, projectId);
         var ownKeys = own.Select(v => v.Key).ToHashSet(StringComparer.Ordinal);
-        var shared = ListVariables(c, protection, null).Where(v => included.Contains(v.Key) && !ownKeys.Contains(v.Key));
+        var shared = ListSharedVariablesUsableByProject(c, protection, projectId)
+            .Where(v => included.Contains(v.Key) && !ownKeys.Contains(v.Key))
+            .Select(v => v with { FromShared = true });
         return [.. shared, .. own];
     }
 

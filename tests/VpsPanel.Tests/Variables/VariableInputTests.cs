@@ -181,7 +181,7 @@ public sealed class VariableInputTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.SeeOther, (await _admin.SubmitAsync("/variables", new() { ["key"] = "REAL", ["value"] = "v", ["runtime"] = "true" }, "/variables?handler=Save")).Status);
         var page = await _admin.SubmitAsync(VarsPage, new() { ["include"] = "MADE_UP" }, $"{VarsPage}?handler=Shared");
         Assert.Equal(HttpStatusCode.UnprocessableContent, page.Status);
-        Assert.Equal("There is no shared variable MADE_UP.", page.Text("#shared-form .field-error"));
+        Assert.Equal("MADE_UP is not a shared variable this project may use; an admin can open one to it on the Shared variables page. Nothing was changed.", page.Text(".field-error"));
         Assert.False(page.Doc.QuerySelector("#shared-form input[value=REAL]")!.HasAttribute("checked"));
         var bad = await _admin.SubmitAsync("/variables", new() { ["env"] = "OK=1\nOK=2\n", ["newRuntime"] = "true" }, "/variables?handler=Env");
         Assert.Equal(HttpStatusCode.UnprocessableContent, bad.Status);
