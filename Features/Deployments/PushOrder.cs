@@ -66,13 +66,13 @@ public static class PushOrder
     {
         var sha = commit[..7];
         if (commit == liveCommit) return $"commit {sha} is already live (deployment #{live!.Id})";
-        if (winner is not null && commit == winner.RequestedCommit) return $"commit {sha} is queued again by a later push (deployment #{winner.Id})";
+        if (winner is not null && commit == winner.RequestedCommit) return $"commit {sha} is deployed by a later push's deployment #{winner.Id}";
         if (!newest.Contains(commit))
         {
             // Not among the newest, so an ancestor of one of them; which one needs asking only when history diverged.
             var newer = newest.Count == 1 ? newest.First() : await FirstDescendantAsync(git, projectId, commit, newest, ct) ?? newest.First();
             var where = newer == liveCommit ? $"which is live (deployment #{live!.Id})"
-                : winner is not null && newer == winner.RequestedCommit ? $"which a later push queued (deployment #{winner.Id})"
+                : winner is not null && newer == winner.RequestedCommit ? $"which deployment #{winner.Id} deploys"
                 : "which another push queued";
             return $"commit {sha} is older than {newer[..7]}, {where}; a push never moves the live commit backwards";
         }
