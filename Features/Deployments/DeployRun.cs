@@ -75,11 +75,8 @@ public sealed class DeployRun(
                 using (var keyFile = project.GitAuth == "ssh" ? DeployKey.WriteForFetch(c, protection, git, project.Id) : null)
                     await git.FetchAsync(project.Id, config.GitUrl, config.Branch, AuthFor(project, keyFile), log.Line, cancel);
                 // Only now, with the branch fetched, can the mirror tell which of the pushed commits is newer (PushOrder).
-                if (d.Trigger == "webhook" && d.RequestedCommit is { } pushed && await SkipReasonAsync(c, project.Id, id, pushed, log, cancel) is { } skipped)
-                {
-                    log.Important($"==> skipped: {skipped}");
+                if (d.Trigger == "webhook" && d.RequestedCommit is { } pushed && await SkipReasonAsync(c, project.Id, id, pushed, log, cancel) is not null)
                     return null;
-                }
                 var commit = await git.ResolveAsync(project.Id, config.Branch, d.RequestedCommit, cancel);
                 DeployStore.UpdateCommit(c, id, commit.Sha, commit.Author, commit.Message);
                 log.Important($"commit {commit.Sha} by {commit.Author}: {commit.Message}");
@@ -143,7 +140,13 @@ public sealed class DeployRun(
     /// </summary>
     async Task<string?> SkipReasonAsync(Microsoft.Data.Sqlite.SqliteConnection c, long projectId, long id, string pushed, DeployLog.Writer log, CancellationToken cancel)
     {
-        try { return await PushOrder.SkipReasonAsync(c, git, projectId, id, pushed, cancel); }
+        void Note(long skipped, string why)
+        {
+            if (skipped == id) { log.Important($"==> skipped: {why}"); return; }
+            using var other = logs.Open(skipped);
+            other.Important($"skipped before it ran (decided by deployment {id}): {why}");
+        }
+        try { return await PushOrder.SkipReasonAsync(c, git, projectId, id, pushed, Note, cancel); }
         catch (GitException e)
         {
             log.Line($"could not compare {pushed[..7]} with the live and queued commits ({e.Message}); deploying it");

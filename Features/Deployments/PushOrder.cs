@@ -29,9 +29,11 @@ public static class PushOrder
     /// <summary>
     /// Decides for the claimed push deployment <paramref name="id"/> of <paramref name="commit"/>, ending in the same
     /// pass every queued push that will not run either. Null when it goes ahead; otherwise why it was skipped (the
-    /// row is then superseded with that reason, and the delivery log says so).
+    /// row is then superseded with that reason, and the delivery log says so). <paramref name="noteSkipped"/> writes
+    /// the reason into each skipped deployment's own log.
     /// </summary>
-    public static async Task<string?> SkipReasonAsync(SqliteConnection c, GitCli git, long projectId, long id, string commit, CancellationToken ct)
+    public static async Task<string?> SkipReasonAsync(SqliteConnection c, GitCli git, long projectId, long id, string commit,
+        Action<long, string> noteSkipped, CancellationToken ct)
     {
         var live = DeployStore.FindLiveDeployment(c, projectId);
         var liveCommit = live?.CommitSha is { } ls && GitCli.IsSha(ls) ? ls : null;
@@ -56,6 +58,7 @@ public static class PushOrder
             var reason = await ReasonAsync(git, projectId, r.RequestedCommit, live, liveCommit, winner, newest, ct);
             if (!DeployStore.SkipDeployment(c, r.Id, reason)) continue;
             WebhookStore.UpdateDeliveriesOfSkippedDeployment(c, r.Id, $"deployment #{r.Id} skipped: {reason}");
+            noteSkipped(r.Id, reason);
             if (r.Id == id) mine = reason;
         }
         return mine;

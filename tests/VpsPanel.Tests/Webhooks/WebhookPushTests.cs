@@ -36,13 +36,10 @@ public sealed class WebhookPushTests(ITestOutputHelper output)
     {
         await using var env = await DeployEnv.StartAsync();
         using var repo = TestRepo.WithBusyboxApp("v1", env.Label);
-        var domain = $"{env.Name()}.test";
-        await env.CreateProjectAsync(repo, domain);
         using var api = await TestApi.ForUserAsync(env.Panel, PanelSetup.AdminEmail);
-        var slug = env.Name();
-        var project = await api.GetAsync($"/api/projects/{slug}");
+        var (_, slug, domain, url, secret) = await WebhookOrderTests.WebhookProjectAsync(env, repo, api);
         var answers = Path.Combine(repo.Dir, "answers.txt");
-        InstallGiteaHook(repo, (string)project["webhookUrl"]!, (string)project["webhookSecret"]!, answers);
+        InstallGiteaHook(repo, url, secret, answers);
 
         // One push: nobody presses Deploy, yet v2 goes live.
         var v2 = repo.CommitApp("v2", env.Label, "v2");
