@@ -72,6 +72,9 @@ public sealed class DeployRun(
                 Step(DeployStates.Cloning);
                 using (var keyFile = project.GitAuth == "ssh" ? DeployKey.WriteForFetch(c, protection, git, project.Id) : null)
                     await git.FetchAsync(project.Id, config.GitUrl, config.Branch, AuthFor(project, keyFile), log.Line, cancel);
+                // Only now, with the branch fetched, can the mirror tell which of the pushed commits is newer (PushOrder).
+                if (d.Trigger == "webhook" && d.RequestedCommit is { } pushed && await SkipReasonAsync(c, project.Id, id, pushed, log, cancel) is not null)
+                    return null;
                 var commit = await git.ResolveAsync(project.Id, config.Branch, d.RequestedCommit, cancel);
                 DeployStore.UpdateCommit(c, id, commit.Sha, commit.Author, commit.Message);
                 log.Important($"commit {commit.Sha} by {commit.Author}: {commit.Message}");
@@ -128,6 +131,26 @@ public sealed class DeployRun(
             DeleteBuildDir(id);
         }
         return null;
+    }
+
+    /// <summary>
+    /// PushOrder's verdict. Should git fail to compare (a damaged mirror), the push deploys as it did before this
+    /// check existed, rather than a broken comparison stopping every push.
+    /// </summary>
+    async Task<string?> SkipReasonAsync(Microsoft.Data.Sqlite.SqliteConnection c, long projectId, long id, string pushed, DeployLog.Writer log, CancellationToken cancel)
+    {
+        void Note(long skipped, string why)
+        {
+            if (skipped == id) { log.Important($"==> skipped: {why}"); return; }
+            using var other = logs.Open(skipped);
+            other.Important($"skipped before it ran (decided by deployment {id}): {why}");
+        }
+        try { return await PushOrder.SkipReasonAsync(c, git, projectId, id, pushed, Note, cancel); }
+        catch (GitException e)
+        {
+            log.Line($"could not compare {pushed[..7]} with the live and queued commits ({e.Message}); deploying it");
+            return null;
+        }
     }
 
     GitAuth AuthFor(ProjectRow p, DeployKey.KeyFile? keyFile) => p.GitAuth switch

@@ -64,7 +64,14 @@ public static class DeployStore
         var now = Clock.Now();
         c.Execute("UPDATE deployments SET status = 'superseded', finished_at = @now WHERE project_id = @projectId AND status = 'queued'",
             new { projectId, now }, tx);
-        var id = c.ExecuteScalar<long>(
+        var id = InsertQueued(c, tx, now, projectId, trigger, requestedBy, config, requestedCommit, rollbackOf, commitSha, commitMessage, commitAuthor, image);
+        tx.Commit();
+        return id;
+    }
+
+    static long InsertQueued(SqliteConnection c, SqliteTransaction tx, string now, long projectId, string trigger, long? requestedBy, ProjectConfig config,
+        string? requestedCommit, long? rollbackOf, string? commitSha, string? commitMessage, string? commitAuthor, string? image) =>
+        c.ExecuteScalar<long>(
             """
             INSERT INTO deployments (project_id, status, trigger, requested_by, requested_commit, rollback_of, config_json,
                                      commit_sha, commit_message, commit_author, image, created_at)
@@ -73,8 +80,52 @@ public static class DeployStore
             RETURNING id
             """,
             new { projectId, trigger, requestedBy, requestedCommit, rollbackOf, config = config.ToJson(), commitSha, commitMessage, commitAuthor, image, now }, tx);
+
+    /// <summary>A deployment of the commit that is queued, running or live: what a push of that commit finds instead of queuing.</summary>
+    public sealed record PendingDeployment(long Id, string Status);
+
+    /// <summary>
+    /// Queues a push's deployment of exactly <paramref name="sha"/>, unless that commit is already queued, running or
+    /// live for the project: then nothing is queued and that deployment is returned. This is the replay rule: the
+    /// delivery id is an unsigned header, so a captured signed push sent again under a new id must still change nothing.
+    /// Check and insert are one (immediate) transaction, so two copies racing in queue one deployment.
+    /// Queued manual deploys and rollbacks are superseded as by any enqueue; queued pushes are not: which push is
+    /// newer is a question of ancestry the mirror answers once fetched, so the worker decides it (see PushOrder).
+    /// The commit alone decides, not the branch in each row's settings: the same commit is the same code.
+    /// </summary>
+    public static (long Id, PendingDeployment? Existing) EnqueuePushDeployment(SqliteConnection c, long projectId, ProjectConfig config, string sha,
+        string? commitMessage, string? commitAuthor)
+    {
+        using var tx = c.BeginTransaction();
+        var existing = c.QueryFirstOrDefault<PendingDeployment>(
+            """
+            SELECT id, status FROM deployments
+            WHERE project_id = @projectId AND (requested_commit = @sha OR commit_sha = @sha)
+              AND status IN ('queued', 'cloning', 'building', 'starting', 'health_checking', 'switching', 'live')
+            ORDER BY id DESC LIMIT 1
+            """, new { projectId, sha }, tx);
+        if (existing is not null) return (existing.Id, existing);
+        var now = Clock.Now();
+        c.Execute("UPDATE deployments SET status = 'superseded', finished_at = @now WHERE project_id = @projectId AND status = 'queued' AND trigger <> 'webhook'",
+            new { projectId, now }, tx);
+        var id = InsertQueued(c, tx, now, projectId, "webhook", null, config, sha, null, sha, commitMessage, commitAuthor, null);
         tx.Commit();
-        return id;
+        return (id, null);
+    }
+
+    /// <summary>
+    /// Ends a push's deployment that is not going to run (see PushOrder): superseded, with why, from the queue or from
+    /// its first step. False when it had already moved on (cancelled meanwhile).
+    /// </summary>
+    public static bool SkipDeployment(SqliteConnection c, long id, string reason)
+    {
+        var now = Clock.Now();
+        using var tx = c.BeginTransaction();
+        c.Execute("UPDATE deployment_steps SET finished_at = @now WHERE deployment_id = @id AND finished_at IS NULL", new { id, now }, tx);
+        var n = c.Execute("UPDATE deployments SET status = 'superseded', error = @reason, finished_at = @now WHERE id = @id AND status IN ('queued', 'cloning')",
+            new { id, reason, now }, tx);
+        tx.Commit();
+        return n == 1;
     }
 
     public static DeploymentRow? FindDeployment(SqliteConnection c, long id) =>

@@ -252,6 +252,34 @@ public sealed partial class GitCli(string dataDir, GitHosts hosts)
     public static bool IsSha(string s) => s.Length == 40 && s.All(char.IsAsciiHexDigitLower);
 
     /// <summary>
+    /// Which of these commits the mirror has (a commit force-pushed away, or never fetched, it has not), and of those
+    /// the ones no other of them descends from (git merge-base --independent): for a branch with a straight history,
+    /// the newest one. Every other present commit is an ancestor of one of the newest.
+    /// </summary>
+    public async Task<(HashSet<string> Present, HashSet<string> Newest)> NewestCommitsAsync(long projectId, IReadOnlyCollection<string> shas, CancellationToken ct)
+    {
+        if (shas.Any(s => !IsSha(s))) throw new GitException("a commit must be given as its full 40-character SHA");
+        var mirror = MirrorPath(projectId);
+        var present = await Git(["--git-dir", mirror, "rev-list", "--no-walk", "--ignore-missing", .. shas.Distinct(), "--"], GitAuth.None, LocalTimeout, ct);
+        if (!present.Ok) throw new GitException($"git rev-list in the mirror failed: {Describe(present)}");
+        var have = present.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).ToHashSet();
+        if (have.Count <= 1) return (have, [.. have]);
+        var newest = await Git(["--git-dir", mirror, "merge-base", "--independent", .. have], GitAuth.None, LocalTimeout, ct);
+        if (!newest.Ok) throw new GitException($"git merge-base in the mirror failed: {Describe(newest)}");
+        return (have, [.. newest.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries)]);
+    }
+
+    /// <summary>Whether <paramref name="older"/> is an ancestor of <paramref name="newer"/> in the mirror (git merge-base --is-ancestor).</summary>
+    public async Task<bool> IsAncestorAsync(long projectId, string older, string newer, CancellationToken ct)
+    {
+        if (!IsSha(older) || !IsSha(newer)) throw new GitException("a commit must be given as its full 40-character SHA");
+        var r = await Git(["--git-dir", MirrorPath(projectId), "merge-base", "--is-ancestor", older, newer], GitAuth.None, LocalTimeout, ct);
+        // Exit 1 is git's "no"; anything else is a failure, not an answer.
+        if (r.ExitCode is 0 or 1 && !r.TimedOut) return r.ExitCode == 0;
+        throw new GitException($"git merge-base --is-ancestor in the mirror failed: {Describe(r)}");
+    }
+
+    /// <summary>
     /// Checks the exact commit out into a fresh directory (a shared clone of the mirror: no object copies), then drops
     /// .git so the build context is just the tree.
     /// </summary>

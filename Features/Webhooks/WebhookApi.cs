@@ -19,7 +19,7 @@ public static class WebhookApi
         {
             using var c = db.Open();
             return ProjectApi.FindVisible(c, ctx, slug) is { } p ? Results.Ok(WebhookStore.ListDeliveriesOfProject(c, p.Id)) : ProjectApi.NotFound(slug);
-        }).WithSummary("What the project's push webhook received (last 100, newest first): outcome and why").Produces<List<DeliveryRow>>();
+        }).WithSummary("What the project's push webhook received (last 100, newest first; refused ones counted per minute in `times`): outcome and why").Produces<List<DeliveryRow>>();
 
         api.MapPost("/projects/{slug}/webhook-secret", (string slug, HttpContext ctx, Db db, IDataProtectionProvider protection, PanelSettings settings) =>
         {

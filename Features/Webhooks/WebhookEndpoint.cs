@@ -16,7 +16,8 @@ namespace VpsPanel.Features.Webhooks;
 /// POST /webhooks/{slug}: a Git host says a push happened. Anonymous (the signature is the credential), no
 /// antiforgery (no browser sends this), and fast: it only checks, records and enqueues; the worker does the rest.
 /// Every delivery to an existing project lands in its delivery log with the outcome and why, because a webhook
-/// that silently does nothing costs people hours.
+/// that silently does nothing costs people hours; refused ones are counted there one row a minute, so strangers
+/// posting to the public URL cannot push the real deliveries out of it.
 /// </summary>
 public static class WebhookEndpoint
 {
@@ -65,20 +66,29 @@ public static class WebhookEndpoint
     /// <summary>What the Git host shows in its delivery view: the outcome and the reason, in words.</summary>
     public sealed record Answer(string Outcome, string Reason, long? DeploymentId = null);
 
+    /// <summary>
+    /// Checked when a slug names no project, or a project whose secret is missing or unreadable: random per process,
+    /// so nobody can sign for it. Doing the same HMAC work against it means an unknown slug answers exactly what a
+    /// known one with a wrong signature answers (status, body, and about the time), and the URL does not tell which
+    /// projects exist.
+    /// </summary>
+    static readonly string NobodysSecret = WebhookStore.NewSecret();
+
     static async Task<IResult> ReceiveAsync(string slug, HttpContext ctx, Db db, IDataProtectionProvider protection, DeployWorker worker)
     {
         using var c = db.Open();
         var target = WebhookStore.FindWebhookTargetBySlug(c, slug);
-        if (target is null)
-            return ApiProblem.Result(404, $"There is no project \"{slug}\" on this panel. Copy the webhook URL from the project's page.");
 
         var headers = ctx.Request.Headers;
         var provider = WebhookMessage.DetectProvider(headers);
-        var delivery = new WebhookStore.NewDelivery(target.Id, provider?.ToString(), provider is { } pr ? WebhookMessage.EventName(pr, headers) : null,
+        var delivery = new WebhookStore.NewDelivery(target?.Id ?? 0, provider?.ToString(), provider is { } pr ? WebhookMessage.EventName(pr, headers) : null,
             provider is { } pd ? WebhookMessage.DeliveryId(pd, headers) : null);
-        IResult Reject(int status, string why)
+        // Refused deliveries are counted per minute, not logged one by one (see WebhookStore.CountRefusedDelivery);
+        // for an unknown slug nothing is written at all. logged: the operator's reason when it differs from the
+        // sender's (a secret problem is the operator's to know, and would tell a stranger the project exists).
+        IResult Reject(int status, string why, string? logged = null)
         {
-            WebhookStore.InsertDelivery(c, delivery, "rejected", why);
+            if (target is not null) WebhookStore.CountRefusedDelivery(c, delivery, logged ?? why);
             return ApiProblem.Result(status, $"Rejected: {why}. Nothing was deployed.");
         }
         IResult Ok(string outcome, string why, WebhookStore.NewDelivery d, long? deploymentId = null)
@@ -87,21 +97,25 @@ public static class WebhookEndpoint
             return Results.Json(new Answer(outcome, why, deploymentId), statusCode: 200);
         }
 
-        var body = await ReadBodyAsync(ctx.Request);
-        if (body is null) return Reject(413, $"the body is larger than {MaxBodyBytes / (1024 * 1024)} MB");
+        var (body, bodyProblem) = await ReadBodyAsync(ctx);
+        if (bodyProblem is { } bp) return Reject(bp.Status, bp.Why);
         if (provider is not { } p)
             return Reject(401, "no Git host recognised from the headers (expected X-GitHub-Event, X-Gitlab-Event, X-Gitea-Event, X-Forgejo-Event or X-Event-Key)");
-        if (target.WebhookSecretProtected is null)
-            return Reject(401, "the project has no webhook secret yet; open the project's page to get one and paste it into the Git host");
+        var secretProblem = target is null ? "no such project"
+            : target.WebhookSecretProtected is null ? "the project has no webhook secret yet; open the project's page to get one and paste it into the Git host"
+            : null;
+        var secret = secretProblem is null ? WebhookStore.ReadSecret(protection, target!.WebhookSecretProtected) : null;
         // Unreadable after the key ring in <DataDir>/keys was lost or replaced: no signature can be checked, so the
-        // delivery is refused like a bad one (401), but the reason says what the operator has to do about it.
-        if (WebhookStore.ReadSecret(protection, target.WebhookSecretProtected) is not { } secret)
-            return Reject(401, "the stored webhook secret cannot be decrypted (the panel's key ring changed); " +
-                "generate a new secret on the project's page and paste it into the Git host");
-        if (WebhookMessage.SignatureProblem(p, headers, body, secret) is { } bad) return Reject(401, bad);
+        // delivery is refused like a bad one (401), and the log says what the operator has to do about it.
+        if (secretProblem is null && secret is null)
+            secretProblem = "the stored webhook secret cannot be decrypted (the panel's key ring changed); " +
+                "generate a new secret on the project's page and paste it into the Git host";
+        if (WebhookMessage.SignatureProblem(p, headers, body!, secret ?? NobodysSecret) is { } bad) return Reject(401, bad, secretProblem);
+        // Only reached if someone guessed a random 256-bit secret; answered as if they had not.
+        if (target is null || secretProblem is not null) return Reject(401, "signature mismatch", secretProblem);
 
         WebhookEvent ev;
-        try { ev = WebhookMessage.Parse(p, delivery.Event ?? "", body); }
+        try { ev = WebhookMessage.Parse(p, delivery.Event ?? "", body!); }
         catch (JsonException e) { return Reject(400, $"the body is not the JSON of a {p} event: {e.Message}"); }
 
         if (ev.Kind == WebhookEvent.Ping) return Ok("ping", "ping received: the URL and the secret are right", delivery);
@@ -135,42 +149,66 @@ public static class WebhookEndpoint
             return Ok("duplicate", $"delivery {delivery.DeliveryId} was received before" + (earlier is { } e ? $" and queued deployment #{e}" : "") + "; nothing new queued", pushDelivery, earlier);
         }
         var project = ProjectStore.FindProjectById(c, target.Id)!;
-        var deploymentId = DeployStore.EnqueueDeployment(c, project.Id, "webhook", null, project.Config, requestedCommit: sha,
-            commitSha: sha, commitMessage: pushed.CommitMessage?.Trim(), commitAuthor: pushed.CommitAuthor);
+        var (deploymentId, existing) = DeployStore.EnqueuePushDeployment(c, project.Id, project.Config, sha, pushed.CommitMessage?.Trim(), pushed.CommitAuthor);
+        if (existing is not null)
+        {
+            // The freshness rule: a push of a commit already on its way or live changes nothing, whatever its delivery id.
+            var already = existing.Status switch
+            {
+                DeployStates.Live => "already live",
+                DeployStates.Queued => "already queued",
+                _ => $"already being deployed ({DeployStates.Label(existing.Status)})",
+            };
+            var skipped = $"commit {sha[..7]} is {already} (deployment #{deploymentId}); nothing new queued";
+            WebhookStore.UpdateDelivery(c, deliveryRow.Value, "skipped", deploymentId, skipped);
+            return Results.Json(new Answer("skipped", skipped, deploymentId), statusCode: 200);
+        }
         worker.Wake();
         var reason = $"push to {target.Branch} at {sha[..7]} queued deployment #{deploymentId}";
-        WebhookStore.UpdateDeliveryDeployment(c, deliveryRow.Value, deploymentId, reason);
+        WebhookStore.UpdateDelivery(c, deliveryRow.Value, "queued", deploymentId, reason);
         return Results.Json(new Answer("queued", reason, deploymentId), statusCode: 202);
     }
 
     /// <summary>
-    /// The raw body (signatures are over the exact bytes), or null when it is over the limit. An oversized body is
-    /// read to its end (Kestrel's own limit caps that) so the sender gets our 413 rather than a reset connection.
+    /// The raw body (signatures are over the exact bytes), or why it cannot be had: over the limit (413; an oversized
+    /// body is read to its end, Kestrel's own limit capping that, so the sender gets our 413 rather than a reset
+    /// connection), or arriving too slowly (408). The latter is Kestrel's MinRequestBodyDataRate (240 bytes/s after a
+    /// 5 s grace period by default): Kestrel cancels the read and throws BadHttpRequestException with 408, which,
+    /// uncaught, became a 500 after about 7 s. Kestrel closes the connection after this answer.
     /// </summary>
-    static async Task<byte[]?> ReadBodyAsync(HttpRequest request)
+    static async Task<(byte[]? Body, (int Status, string Why)? Problem)> ReadBodyAsync(HttpContext ctx)
     {
-        if (request.ContentLength > MaxBodyBytes)
-        {
-            try { await request.Body.CopyToAsync(Stream.Null); }
-            catch (BadHttpRequestException) { }
-            return null;
-        }
-        using var buffer = new MemoryStream();
-        var chunk = new byte[81920];
+        var request = ctx.Request;
+        var tooLarge = (413, $"the body is larger than {MaxBodyBytes / (1024 * 1024)} MB");
         try
         {
+            if (request.ContentLength > MaxBodyBytes)
+            {
+                try { await request.Body.CopyToAsync(Stream.Null); }
+                catch (BadHttpRequestException e) when (e.StatusCode != StatusCodes.Status408RequestTimeout) { }
+                return (null, tooLarge);
+            }
+            using var buffer = new MemoryStream();
+            var chunk = new byte[81920];
             int n;
             while ((n = await request.Body.ReadAsync(chunk)) > 0)
             {
                 if (buffer.Length + n > MaxBodyBytes)
                 {
                     await request.Body.CopyToAsync(Stream.Null);
-                    return null;
+                    return (null, tooLarge);
                 }
                 buffer.Write(chunk, 0, n);
             }
+            return (buffer.ToArray(), null);
         }
-        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge) { return null; }
-        return buffer.ToArray();
+        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge) { return (null, tooLarge); }
+        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status408RequestTimeout)
+        {
+            var rate = ctx.Features.Get<Microsoft.AspNetCore.Server.Kestrel.Core.Features.IHttpMinRequestBodyDataRateFeature>()?.MinDataRate;
+            return (null, (408, "the body arrived too slowly" + (rate is null ? "" :
+                $" (the panel expects at least {rate.BytesPerSecond:0} bytes/s after the first {rate.GracePeriod.TotalSeconds:0} s)") +
+                "; send it again in one go"));
+        }
     }
 }

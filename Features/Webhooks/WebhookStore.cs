@@ -10,7 +10,7 @@ namespace VpsPanel.Features.Webhooks;
 /// <summary>One line of a project's delivery log.</summary>
 public sealed record DeliveryRow(
     long Id, string ReceivedAt, string? Provider, string? Event, string? DeliveryId, string? Branch, string? CommitSha,
-    string Outcome, string Reason, long? DeploymentId)
+    string Outcome, string Reason, long? DeploymentId, long Times = 1, string? LastReceivedAt = null)
 {
     public string ShortSha => CommitSha is { Length: >= 7 } s ? s[..7] : CommitSha ?? "";
 }
@@ -20,7 +20,8 @@ public sealed record WebhookTarget(long Id, string Slug, string Branch, long Aut
 
 /// <summary>
 /// The webhook's SQL and secrets: each project's secret (encrypted with Data Protection, generated on first need),
-/// its auto-deploy switch, and the delivery log (the last <see cref="KeepDeliveries"/> per project).
+/// its auto-deploy switch, and the delivery log (the last <see cref="KeepDeliveries"/> per project, and apart from
+/// those the refused deliveries, counted one row per minute: the last <see cref="KeepDeliveries"/> such minutes).
 /// </summary>
 public static class WebhookStore
 {
@@ -87,8 +88,9 @@ public static class WebhookStore
         long ProjectId, string? Provider, string? Event, string? DeliveryId, string? Branch = null, string? CommitSha = null);
 
     /// <summary>
-    /// Records a delivery and trims the project's log to the newest <see cref="KeepDeliveries"/>. A 'queued' row
-    /// whose delivery id was already queued violates the unique index: null is returned and nothing is written.
+    /// Records a delivery and trims the project's log to the newest <see cref="KeepDeliveries"/> (refused deliveries'
+    /// minute rows are trimmed apart, so a flood of them never pushes these out). A 'queued' or 'skipped' row whose
+    /// delivery id was already queued violates the unique index: null is returned and nothing is written.
     /// </summary>
     public static long? InsertDelivery(SqliteConnection c, NewDelivery d, string outcome, string reason, long? deploymentId = null)
     {
@@ -104,32 +106,67 @@ public static class WebhookStore
                 """,
                 new { d.ProjectId, now = Clock.Now(), d.Provider, d.Event, d.DeliveryId, d.Branch, d.CommitSha, outcome, reason, deploymentId }, tx);
         }
-        catch (SqliteException e) when (e.SqliteErrorCode == 19 && outcome == "queued")
+        catch (SqliteException e) when (e.SqliteErrorCode == 19 && outcome is "queued" or "skipped")
         {
             return null;
         }
         c.Execute(
             """
-            DELETE FROM webhook_deliveries WHERE project_id = @ProjectId
-              AND id < (SELECT min(id) FROM (SELECT id FROM webhook_deliveries WHERE project_id = @ProjectId ORDER BY id DESC LIMIT @KeepDeliveries))
+            DELETE FROM webhook_deliveries WHERE project_id = @ProjectId AND refused_minute IS NULL
+              AND id < (SELECT min(id) FROM (SELECT id FROM webhook_deliveries WHERE project_id = @ProjectId AND refused_minute IS NULL
+                                             ORDER BY id DESC LIMIT @KeepDeliveries))
             """, new { d.ProjectId, KeepDeliveries }, tx);
         tx.Commit();
         return id;
     }
 
-    public static void UpdateDeliveryDeployment(SqliteConnection c, long id, long deploymentId, string reason) =>
-        c.Execute("UPDATE webhook_deliveries SET deployment_id = @deploymentId, reason = @reason WHERE id = @id", new { id, deploymentId, reason });
+    /// <summary>
+    /// Counts a refused delivery (bad signature, unknown sender, too large, too slow, unreadable) into the project's
+    /// row for this minute: the URL is public, so one row per refusal would let anyone push the real deliveries out of
+    /// the log. The row keeps the first time, the last time, the count and the last reason. One statement (an upsert
+    /// on the per-minute unique index), so refusals racing in still make one row.
+    /// </summary>
+    public static void CountRefusedDelivery(SqliteConnection c, NewDelivery d, string reason)
+    {
+        var now = Clock.Now();
+        using var tx = c.BeginTransaction();
+        c.Execute(
+            """
+            INSERT INTO webhook_deliveries (project_id, received_at, provider, event, delivery_id, outcome, reason, times, last_received_at, refused_minute)
+            VALUES (@ProjectId, @now, @Provider, @Event, @DeliveryId, 'rejected', @reason, 1, @now, @minute)
+            ON CONFLICT (project_id, refused_minute) WHERE refused_minute IS NOT NULL DO UPDATE SET
+                times = times + 1, last_received_at = excluded.last_received_at, reason = excluded.reason,
+                provider = excluded.provider, event = excluded.event, delivery_id = excluded.delivery_id
+            """, new { d.ProjectId, now, d.Provider, d.Event, d.DeliveryId, reason, minute = now[..16] }, tx);
+        c.Execute(
+            """
+            DELETE FROM webhook_deliveries WHERE project_id = @ProjectId AND refused_minute IS NOT NULL
+              AND id < (SELECT min(id) FROM (SELECT id FROM webhook_deliveries WHERE project_id = @ProjectId AND refused_minute IS NOT NULL
+                                             ORDER BY id DESC LIMIT @KeepDeliveries))
+            """, new { d.ProjectId, KeepDeliveries }, tx);
+        tx.Commit();
+    }
 
-    /// <summary>The deployment an earlier copy of this delivery queued.</summary>
+    public static void UpdateDelivery(SqliteConnection c, long id, string outcome, long deploymentId, string reason) =>
+        c.Execute("UPDATE webhook_deliveries SET outcome = @outcome, deployment_id = @deploymentId, reason = @reason WHERE id = @id",
+            new { id, outcome, deploymentId, reason });
+
+    /// <summary>The worker skipped a push's deployment (its commit turned out older, see PushOrder): its delivery says so.</summary>
+    public static void UpdateDeliveriesOfSkippedDeployment(SqliteConnection c, long deploymentId, string reason) =>
+        c.Execute("UPDATE webhook_deliveries SET outcome = 'skipped', reason = @reason WHERE deployment_id = @deploymentId AND outcome = 'queued'",
+            new { deploymentId, reason });
+
+    /// <summary>The deployment an earlier copy of this delivery queued (or found already queued or live).</summary>
     public static long? FindDeploymentOfQueuedDelivery(SqliteConnection c, long projectId, string deliveryId) =>
         c.ExecuteScalar<long?>(
-            "SELECT deployment_id FROM webhook_deliveries WHERE project_id = @projectId AND delivery_id = @deliveryId AND outcome = 'queued'",
+            "SELECT deployment_id FROM webhook_deliveries WHERE project_id = @projectId AND delivery_id = @deliveryId AND outcome IN ('queued', 'skipped')",
             new { projectId, deliveryId });
 
-    public static List<DeliveryRow> ListDeliveriesOfProject(SqliteConnection c, long projectId, int limit = KeepDeliveries) =>
+    /// <summary>The kept log, newest first: at most <see cref="KeepDeliveries"/> deliveries and as many refused-per-minute rows.</summary>
+    public static List<DeliveryRow> ListDeliveriesOfProject(SqliteConnection c, long projectId) =>
         c.Query<DeliveryRow>(
             """
-            SELECT id, received_at, provider, event, delivery_id, branch, commit_sha, outcome, reason, deployment_id
-            FROM webhook_deliveries WHERE project_id = @projectId ORDER BY id DESC LIMIT @limit
-            """, new { projectId, limit }).AsList();
+            SELECT id, received_at, provider, event, delivery_id, branch, commit_sha, outcome, reason, deployment_id, times, last_received_at
+            FROM webhook_deliveries WHERE project_id = @projectId ORDER BY id DESC
+            """, new { projectId }).AsList();
 }

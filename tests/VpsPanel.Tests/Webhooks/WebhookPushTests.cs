@@ -36,13 +36,10 @@ public sealed class WebhookPushTests(ITestOutputHelper output)
     {
         await using var env = await DeployEnv.StartAsync();
         using var repo = TestRepo.WithBusyboxApp("v1", env.Label);
-        var domain = $"{env.Name()}.test";
-        await env.CreateProjectAsync(repo, domain);
         using var api = await TestApi.ForUserAsync(env.Panel, PanelSetup.AdminEmail);
-        var slug = env.Name();
-        var project = await api.GetAsync($"/api/projects/{slug}");
+        var (_, slug, domain, url, secret) = await WebhookOrderTests.WebhookProjectAsync(env, repo, api);
         var answers = Path.Combine(repo.Dir, "answers.txt");
-        InstallGiteaHook(repo, (string)project["webhookUrl"]!, (string)project["webhookSecret"]!, answers);
+        InstallGiteaHook(repo, url, secret, answers);
 
         // One push: nobody presses Deploy, yet v2 goes live.
         var v2 = repo.CommitApp("v2", env.Label, "v2");
@@ -67,8 +64,12 @@ public sealed class WebhookPushTests(ITestOutputHelper output)
         Assert.Equal("live", (string)(await api.GetAsync($"/api/deployments/{ends[2]["id"]}"))["status"]!);
         Assert.Equal("v5", await env.ServedAsync(domain));
 
+        // v4 was not built: by the time it could run, the newer v5 was queued (the delivery log says so).
         var log = await api.DeliveriesAsync(slug);
-        Assert.All(log, d => Assert.Equal("queued", (string)d!["outcome"]!));
+        var v4 = log.Single(d => (string?)d!["commitSha"] == shas[1])!;
+        Assert.Equal("skipped", (string)v4["outcome"]!);
+        Assert.Contains($"is older than {shas[2][..7]}", (string)v4["reason"]!);
+        Assert.All(log, d => Assert.Contains((string)d!["outcome"]!, new[] { "queued", "skipped" }));
         Assert.All(log, d => Assert.Equal("Gitea", (string)d!["provider"]!));
     }
 }

@@ -1,0 +1,93 @@
+using Dapper;
+using Microsoft.Data.Sqlite;
+using VpsPanel.Features.Git;
+using VpsPanel.Features.Webhooks;
+
+namespace VpsPanel.Features.Deployments;
+
+/// <summary>
+/// A push may never move a branch's live commit backwards (issue 12). Git hosts deliver pushes out of order, and a
+/// captured delivery can be sent again, so "the last delivery processed wins" could put c12 live after c13. Before a
+/// push's deployment builds, its commit is compared with the live one and with every push still queued:
+/// <list type="bullet">
+/// <item>a commit that is live, or an ancestor of the live commit or of a queued push's commit, is skipped;</item>
+/// <item>of the rest, the newest delivery runs (when histories diverged, after a force push, the last push wins as
+/// before), and the others are superseded.</item>
+/// </list>
+/// Why here, in the worker after the fetch, and not when the delivery arrives: ancestry needs the commits, and at
+/// delivery time the project's mirror usually does not have them yet (it is fetched only when a deploy runs, and a
+/// webhook must answer in seconds without a network fetch racing the worker's on the same mirror). After the
+/// worker's fetch the mirror holds the branch and its history. For the same reason the webhook no longer lets a
+/// push supersede a queued push when it is queued (see DeployStore.EnqueuePushDeployment): that is what let an older
+/// delivery replace a newer one. Manual deploys and rollbacks are never checked: a user deploying an older commit
+/// means it.
+/// </summary>
+public static class PushOrder
+{
+    sealed record QueuedPush(long Id, string RequestedCommit);
+
+    /// <summary>
+    /// Decides for the claimed push deployment <paramref name="id"/> of <paramref name="commit"/>, ending in the same
+    /// pass every queued push that will not run either. Null when it goes ahead; otherwise why it was skipped (the
+    /// row is then superseded with that reason, and the delivery log says so). <paramref name="noteSkipped"/> writes
+    /// the reason into each skipped deployment's own log.
+    /// </summary>
+    public static async Task<string?> SkipReasonAsync(SqliteConnection c, GitCli git, long projectId, long id, string commit,
+        Action<long, string> noteSkipped, CancellationToken ct)
+    {
+        var live = DeployStore.FindLiveDeployment(c, projectId);
+        var liveCommit = live?.CommitSha is { } ls && GitCli.IsSha(ls) ? ls : null;
+        var rows = new List<QueuedPush> { new(id, commit) };
+        rows.AddRange(c.Query<QueuedPush>(
+            """
+            SELECT id, requested_commit FROM deployments
+            WHERE project_id = @projectId AND status = 'queued' AND trigger = 'webhook' AND requested_commit IS NOT NULL AND id <> @id
+            ORDER BY id
+            """, new { projectId, id }));
+        rows.RemoveAll(r => !GitCli.IsSha(r.RequestedCommit));
+
+        var (present, newest) = await git.NewestCommitsAsync(projectId, [.. rows.Select(r => r.RequestedCommit), .. liveCommit is null ? [] : new[] { liveCommit }], ct);
+        // The one that runs: the newest delivery whose commit nothing else descends from and that is not live already.
+        var winner = rows.Where(r => newest.Contains(r.RequestedCommit) && r.RequestedCommit != liveCommit).MaxBy(r => r.Id);
+        string? mine = null;
+        foreach (var r in rows)
+        {
+            // A commit the mirror does not have cannot be compared: that deployment goes ahead and fails at its own
+            // checkout with "not in the repository", as it did before.
+            if (r == winner || !present.Contains(r.RequestedCommit)) continue;
+            var reason = await ReasonAsync(git, projectId, r.RequestedCommit, live, liveCommit, winner, newest, ct);
+            if (!DeployStore.SkipDeployment(c, r.Id, reason)) continue;
+            WebhookStore.UpdateDeliveriesOfSkippedDeployment(c, r.Id, $"deployment #{r.Id} skipped: {reason}");
+            noteSkipped(r.Id, reason);
+            if (r.Id == id) mine = reason;
+        }
+        return mine;
+    }
+
+    static async Task<string> ReasonAsync(GitCli git, long projectId, string commit, DeploymentRow? live, string? liveCommit, QueuedPush? winner,
+        HashSet<string> newest, CancellationToken ct)
+    {
+        var sha = commit[..7];
+        if (commit == liveCommit) return $"commit {sha} is already live (deployment #{live!.Id})";
+        if (winner is not null && commit == winner.RequestedCommit) return $"commit {sha} is deployed by a later push's deployment #{winner.Id}";
+        if (!newest.Contains(commit))
+        {
+            // Not among the newest, so an ancestor of one of them; which one needs asking only when history diverged.
+            var newer = newest.Count == 1 ? newest.First() : await FirstDescendantAsync(git, projectId, commit, newest, ct) ?? newest.First();
+            var where = newer == liveCommit ? $"which is live (deployment #{live!.Id})"
+                : winner is not null && newer == winner.RequestedCommit ? $"which deployment #{winner.Id} deploys"
+                : "which another push queued";
+            return $"commit {sha} is older than {newer[..7]}, {where}; a push never moves the live commit backwards";
+        }
+        return winner is not null
+            ? $"replaced by the later push of {winner.RequestedCommit[..7]} (deployment #{winner.Id}); the branch's history was rewritten"
+            : $"commit {sha} is not newer than the live commit";
+    }
+
+    static async Task<string?> FirstDescendantAsync(GitCli git, long projectId, string commit, HashSet<string> newest, CancellationToken ct)
+    {
+        foreach (var n in newest)
+            if (await git.IsAncestorAsync(projectId, commit, n, ct)) return n;
+        return null;
+    }
+}
