@@ -50,6 +50,7 @@ public static partial class SettingsTable
         new("Backup:Schedule", "0 30 3 * * ?", "empty (no scheduled backups) or a Quartz cron expression with seconds, e.g. 0 30 3 * * ? for 03:30 daily", v => v == "" || Quartz.CronExpression.TryParse(v, out _)),
         new("Backup:Keep", "7", "a whole number from 1 to 1000 (how many backups <DataDir>/backups keeps)", Int(1, 1000)),
         new("Webhooks:MaxDeliveriesPerMinute", "300", "a whole number from 1 to 100000 (webhook deliveries one project accepts per minute)", Int(1, 100000)),
+        new("Panel:TrustedProxies", "127.0.0.1,::1", "empty (trust no proxy) or a comma-separated list of IP addresses or networks (CIDR) whose X-Forwarded-For/-Proto the panel believes, e.g. 127.0.0.1,::1", Auth.TrustedProxies.IsValidList),
         new("Auth:SetupToken", "", "empty (a random token is made at startup) or at least 16 characters", v => v == "" || v.Length >= 16, Secret: true),
     ];
 }
@@ -79,6 +80,7 @@ public sealed class PanelSettings
     public string BackupSchedule { get; init; } = "";
     public int BackupKeep { get; init; } = 7;
     public int WebhookDeliveriesPerMinute { get; init; } = 300;
+    public string TrustedProxies { get; init; } = "127.0.0.1,::1";
 
     /// <summary>The raw effective value of every key (derived defaults filled in), in table order.</summary>
     public required IReadOnlyList<(Setting Setting, string Value)> Effective { get; init; }
@@ -145,6 +147,7 @@ public sealed class PanelSettings
             BackupSchedule = values["Backup:Schedule"],
             BackupKeep = I("Backup:Keep"),
             WebhookDeliveriesPerMinute = I("Webhooks:MaxDeliveriesPerMinute"),
+            TrustedProxies = values["Panel:TrustedProxies"],
             Effective = SettingsTable.All.Select(s => (s, values[s.Key])).ToList(),
         };
     }
