@@ -55,7 +55,7 @@ public sealed class PanelProcess : IAsyncDisposable
         p.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (panel._log) panel._log.AppendLine(e.Data); };
         p.BeginOutputReadLine();
         p.BeginErrorReadLine();
-        await panel.WaitHealthyAsync(TimeSpan.FromSeconds(30));
+        await panel.WaitHealthyAsync(TimeSpan.FromSeconds(90));
         return panel;
     }
 
