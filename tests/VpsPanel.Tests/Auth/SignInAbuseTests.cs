@@ -71,8 +71,10 @@ public sealed class SignInAbuseTests(ITestOutputHelper output)
             var unknown = new List<double>();
             for (var i = 0; i < 20; i++)
             {
-                known.Add(await TimeOne(Admin));
+                // Which goes first alternates: on a busy machine the second of two back-to-back requests tends to wait longer.
+                if (i % 2 == 0) known.Add(await TimeOne(Admin));
                 unknown.Add(await TimeOne($"nobody{round}-{i}@example.com"));
+                if (i % 2 == 1) known.Add(await TimeOne(Admin));
             }
             var (k, u) = (Median(known), Median(unknown));
             var ratio = Math.Max(k, u) / Math.Min(k, u);
