@@ -105,16 +105,16 @@ public static class PanelApp
         Projects.DeployKey.MoveKeyFilesIntoDatabase(app.Services.GetRequiredService<Db>(), app.Services.GetRequiredService<IDataProtectionProvider>(),
             app.Services.GetRequiredService<GitCli>(), app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("VpsPanel.DeployKey"));
 
-        // Caddy (on this host) terminates TLS and proxies to the panel: trust its X-Forwarded-* from loopback only,
-        // so the auth cookie becomes Secure over HTTPS and rate limits see the client's address, not Caddy's.
-        app.UseForwardedHeaders(new ForwardedHeadersOptions
-        {
-            ForwardedHeaders = Microsoft.AspNetCore.HttpOverrides.ForwardedHeaders.XForwardedFor | Microsoft.AspNetCore.HttpOverrides.ForwardedHeaders.XForwardedProto,
-        });
+        // Caddy (on this host) terminates TLS and proxies to the panel: trust its X-Forwarded-* only from the
+        // configured proxy addresses (Panel:TrustedProxies), so the auth cookie becomes Secure over HTTPS and rate
+        // limits see the client's address, not Caddy's, while no other client can choose its own address.
+        app.UseForwardedHeaders(TrustedProxies.ForwardedHeadersOptions(settings));
         // One error page for everything; it answers problem+json instead of HTML when the request was for /api.
         app.UseExceptionHandler("/error");
         app.UseStatusCodePagesWithReExecute("/error", "?code={0}");
         app.UseAuthentication();
+        // A user who must still set up two-factor sign-in (an admin requires it) gets only the enrolment page.
+        app.Use(TwoFactor.SendToEnrolment);
         app.UseAuthorization();
         app.UseAntiforgery();
         app.UseRateLimiter();

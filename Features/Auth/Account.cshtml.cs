@@ -5,17 +5,32 @@ using VpsPanel.Features.Users;
 
 namespace VpsPanel.Features.Auth;
 
-/// <summary>/account: the signed-in user changes their password; every other session of theirs ends.</summary>
+/// <summary>/account: the signed-in user changes their password (every other session of theirs ends), sees their sessions and can end the others.</summary>
 public sealed class AccountModel(Db db) : PageModel
 {
     [BindProperty] public string? CurrentPassword { get; set; }
     [BindProperty] public string? NewPassword { get; set; }
     public Dictionary<string, string> Errors { get; } = [];
-    public bool Changed { get; set; }
+    public string? Done { get; set; }
+    public bool TwoFactorOn { get; private set; }
+    public List<SessionRow> SessionList { get; private set; } = [];
+    public string ThisSession { get; private set; } = "";
 
-    public void OnGet() => Changed = Request.Query.ContainsKey("changed");
+    public void OnGet()
+    {
+        Done = Request.Query["done"];
+        Load();
+    }
 
-    public async Task<IActionResult> OnPostAsync()
+    void Load()
+    {
+        using var c = db.Open();
+        TwoFactorOn = TwoFactor.IsEnabled(c, User.UserId());
+        SessionList = Sessions.ListSessionsOfUser(c, User.UserId());
+        ThisSession = User.SessionToken() is { } t ? Sessions.Hash(t) : "";
+    }
+
+    public IActionResult OnPost()
     {
         using var c = db.Open();
         var user = UserStore.FindUserById(c, User.UserId())!;
@@ -24,12 +39,19 @@ public sealed class AccountModel(Db db) : PageModel
         if (UserStore.PasswordProblem(NewPassword) is { } p) Errors["newPassword"] = p;
         if (Errors.Count > 0)
         {
+            Load();
             Response.StatusCode = StatusCodes.Status422UnprocessableEntity;
             return Page();
         }
-        UserStore.UpdatePasswordAndEndSessions(c, user.Id, NewPassword!);
-        // This session gets a fresh cookie with the new stamp; all others fail validation on their next request.
-        await AuthCookie.SignInAsync(HttpContext, UserStore.FindUserById(c, user.Id)!);
-        return Shared.Htmx.RedirectAfterPost(HttpContext, "/account?changed=1");
+        // This session stays (its cookie names it); every other one ends.
+        UserStore.UpdatePasswordAndEndSessions(c, user.Id, NewPassword!, User.SessionToken());
+        return Shared.Htmx.RedirectAfterPost(HttpContext, "/account?done=password");
+    }
+
+    public IActionResult OnPostEndOthers()
+    {
+        using var c = db.Open();
+        Sessions.EndOtherSessionsOfUser(c, User.UserId(), User.SessionToken());
+        return Shared.Htmx.RedirectAfterPost(HttpContext, "/account?done=sessions");
     }
 }

@@ -10,7 +10,7 @@ namespace VpsPanel.Features.Auth;
 public static class AuthCookie
 {
     public const string AdminPolicy = "admin";
-    const string StampClaim = "vpspanel:stamp";
+    const string SessionClaim = "vpspanel:session";
 
     public static void ConfigureCookie(CookieAuthenticationOptions o)
     {
@@ -42,38 +42,64 @@ public static class AuthCookie
     }
 
     /// <summary>
-    /// Each request re-reads the user (one indexed SQLite lookup): a disabled user, a changed role or a changed
-    /// password (new security stamp) ends the session at once rather than when the cookie expires.
+    /// Each request looks its session up (one lookup by primary key, joined with its user): a signed-out session,
+    /// a disabled user, a changed role or a changed password (which delete the rows) ends the session at once,
+    /// every copy of the cookie included, rather than when the cookie expires (issue 11, finding 10).
     /// </summary>
     static async Task ValidateAgainstDatabase(CookieValidatePrincipalContext ctx)
     {
-        var id = ctx.Principal?.FindFirstValue(ClaimTypes.NameIdentifier);
-        var stamp = ctx.Principal?.FindFirstValue(StampClaim);
-        UserRow? user = null;
-        if (long.TryParse(id, out var userId))
+        var principal = ctx.Principal;
+        var token = principal?.SessionToken();
+        SessionUser? s = null;
+        if (principal is not null && token is not null)
         {
             using var c = ctx.HttpContext.RequestServices.GetRequiredService<Db>().Open();
-            user = UserStore.FindUserById(c, userId);
+            s = Sessions.FindSessionUser(c, token);
+            if (s is not null && !Sessions.IsIdle(s)) Sessions.TouchIfStale(c, token, s);
         }
-        if (user is null || user.Disabled || user.SecurityStamp != stamp)
+        if (principal is null || s is null || s.Disabled || Sessions.IsIdle(s)
+            || s.UserId.ToString() != principal.FindFirstValue(ClaimTypes.NameIdentifier)
+            || s.Role != principal.FindFirstValue(ClaimTypes.Role))
         {
             ctx.RejectPrincipal();
             await ctx.HttpContext.SignOutAsync(CookieAuthenticationDefaults.AuthenticationScheme);
+            return;
         }
+        if (s.TwoFactorRequired && !s.HasTwoFactor) ctx.HttpContext.Items[TwoFactor.EnrolmentDueKey] = true;
     }
 
-    public static ClaimsPrincipal PrincipalFor(UserRow user) =>
+    public static ClaimsPrincipal PrincipalFor(UserRow user, string? sessionToken = null) =>
         new(new ClaimsIdentity(
         [
             new Claim(ClaimTypes.NameIdentifier, user.Id.ToString()),
             new Claim(ClaimTypes.Name, user.Email),
             new Claim(ClaimTypes.Role, user.Role),
-            new Claim(StampClaim, user.SecurityStamp),
+            .. sessionToken is null ? Array.Empty<Claim>() : [new Claim(SessionClaim, sessionToken)],
         ], CookieAuthenticationDefaults.AuthenticationScheme));
 
-    public static Task SignInAsync(HttpContext ctx, UserRow user) =>
-        ctx.SignInAsync(CookieAuthenticationDefaults.AuthenticationScheme, PrincipalFor(user));
+    /// <summary>Starts a server-side session for the user and gives the browser its cookie.</summary>
+    public static Task SignInAsync(HttpContext ctx, UserRow user)
+    {
+        using var c = ctx.RequestServices.GetRequiredService<Db>().Open();
+        var token = Sessions.StartSession(c, user.Id, ClientAddress(ctx));
+        return ctx.SignInAsync(CookieAuthenticationDefaults.AuthenticationScheme, PrincipalFor(user, token));
+    }
 
+    /// <summary>Ends this session on the server (so copies of the cookie stop working too) and removes the cookie.</summary>
+    public static Task SignOutAsync(HttpContext ctx)
+    {
+        if (ctx.User.SessionToken() is { } token)
+        {
+            using var c = ctx.RequestServices.GetRequiredService<Db>().Open();
+            Sessions.EndSession(c, token);
+        }
+        return ctx.SignOutAsync(CookieAuthenticationDefaults.AuthenticationScheme);
+    }
+
+    /// <summary>The client's address as the panel sees it: the connection's, or the trusted proxy's last hop.</summary>
+    public static string ClientAddress(HttpContext ctx) => ctx.Connection.RemoteIpAddress?.ToString() ?? "unknown";
+
+    public static string? SessionToken(this ClaimsPrincipal p) => p.FindFirstValue(SessionClaim);
     public static long UserId(this ClaimsPrincipal p) => long.Parse(p.FindFirstValue(ClaimTypes.NameIdentifier)!);
     public static bool IsAdmin(this ClaimsPrincipal p) => p.IsInRole(Roles.Admin);
 }

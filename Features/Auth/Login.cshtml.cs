@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
 using VpsPanel.Features.Data;
@@ -6,9 +7,13 @@ using VpsPanel.Features.Users;
 
 namespace VpsPanel.Features.Auth;
 
+/// <summary>/login, the password step. With two-factor sign-in on, a right password leads to /login/code.</summary>
 [AllowAnonymous]
-public sealed class LoginModel(Db db, LoginThrottle throttle) : PageModel
+public sealed class LoginModel(Db db, LoginThrottle throttle, IDataProtectionProvider protection) : PageModel
 {
+    /// <summary>The one message for an unknown email, a wrong password and a disabled account, so the form tells nobody which it was.</summary>
+    public const string WrongMessage = "Wrong email or password.";
+
     [BindProperty] public string? Email { get; set; }
     [BindProperty] public string? Password { get; set; }
     [BindProperty(SupportsGet = true)] public string? ReturnUrl { get; set; }
@@ -25,30 +30,43 @@ public sealed class LoginModel(Db db, LoginThrottle throttle) : PageModel
     {
         var email = UserStore.NormalizeEmail(Email);
         if (email.Length > UserStore.MaxEmailLength) email = email[..UserStore.MaxEmailLength];
-        var ip = HttpContext.Connection.RemoteIpAddress?.ToString() ?? "unknown";
-        if (throttle.Check(ip, email) is { } tooMany)
+        var address = AuthCookie.ClientAddress(HttpContext);
+        if (throttle.Check(address, email) is { } tooMany)
         {
             Error = tooMany;
-            Response.StatusCode = StatusCodes.Status429TooManyRequests;
-            Response.Headers.RetryAfter = ((int)LoginThrottle.Window.TotalSeconds).ToString();
-            return Page();
+            return Throttled(this);
         }
 
         using var c = db.Open();
         var user = email == "" ? null : UserStore.FindUserByEmail(c, email);
-        var ok = user is not null && Password is { Length: <= UserStore.MaxPasswordLength } && UserStore.VerifyPassword(user, Password);
+        // Always one password hash check, also for an unknown email, so the response time does not tell whether the
+        // account exists (issue 11, finding 7). A disabled account's message is the wrong-password one for the same reason.
+        var ok = UserStore.CheckPassword(user, Password);
         if (!ok || user!.Disabled)
         {
-            throttle.RecordFailure(email);
-            // One message for unknown email and wrong password, so the form does not reveal who has an account.
-            Error = ok ? "This account is disabled. Ask an admin to enable it." : "Wrong email or password.";
+            throttle.RecordFailure(address, email);
+            Error = WrongMessage;
             Response.StatusCode = StatusCodes.Status422UnprocessableEntity;
             return Page();
         }
 
-        throttle.RecordSuccess(email);
-        await AuthCookie.SignInAsync(HttpContext, user);
         var target = Url.IsLocalUrl(ReturnUrl) ? ReturnUrl! : "/";
+        if (TwoFactor.IsEnabled(c, user.Id))
+        {
+            // The failures stay counted until the code is right too: a stolen password alone does not clear them.
+            SecondStep.Begin(HttpContext, protection, user, target);
+            return Shared.Htmx.RedirectAfterPost(HttpContext, "/login/code");
+        }
+        throttle.RecordSuccess(address, email);
+        await AuthCookie.SignInAsync(HttpContext, user);
         return Shared.Htmx.RedirectAfterPost(HttpContext, target);
+    }
+
+    /// <summary>The throttled answer both sign-in steps give: 429 and when to come back (the page shows the message).</summary>
+    public static IActionResult Throttled(PageModel page)
+    {
+        page.Response.StatusCode = StatusCodes.Status429TooManyRequests;
+        page.Response.Headers.RetryAfter = ((int)LoginThrottle.Window.TotalSeconds).ToString();
+        return page.Page();
     }
 }

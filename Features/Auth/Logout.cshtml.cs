@@ -1,12 +1,10 @@
-using Microsoft.AspNetCore.Authentication;
-using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
 
 namespace VpsPanel.Features.Auth;
 
-/// <summary>POST only (antiforgery-checked), so a link on another site cannot sign anyone out.</summary>
+/// <summary>POST only (antiforgery-checked), so a link on another site cannot sign anyone out. Ends the session on the server too.</summary>
 [AllowAnonymous]
 public sealed class LogoutModel : PageModel
 {
@@ -14,7 +12,7 @@ public sealed class LogoutModel : PageModel
 
     public async Task<IActionResult> OnPostAsync()
     {
-        await HttpContext.SignOutAsync(CookieAuthenticationDefaults.AuthenticationScheme);
+        await AuthCookie.SignOutAsync(HttpContext);
         return Shared.Htmx.RedirectAfterPost(HttpContext, "/login");
     }
 }

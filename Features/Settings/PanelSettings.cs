@@ -58,6 +58,7 @@ public static partial class SettingsTable
         new("Git:AllowedHosts", "", "empty, or host names or IP addresses, each optionally with :port, separated by commas (Git servers on this machine or network the operator trusts)",
             v => Git.GitHosts.ParseAllowedHosts(v).All(Git.GitHosts.IsValidAllowedHost)),
         new("Git:AllowPrivateNetworks", "false", "true (Git URLs may point at private networks: 10/8, 172.16/12, 192.168/16, 100.64/10, fc00::/7) or false", Bool),
+        new("Panel:TrustedProxies", "127.0.0.1,::1", "empty (trust no proxy) or a comma-separated list of IP addresses or networks (CIDR) whose X-Forwarded-For/-Proto the panel believes, e.g. 127.0.0.1,::1", Auth.TrustedProxies.IsValidList),
         new("Auth:SetupToken", "", "empty (a random token is made at startup) or at least 16 characters", v => v == "" || v.Length >= 16, Secret: true),
     ];
 }
@@ -95,6 +96,7 @@ public sealed class PanelSettings
     public int LogMaxFiles { get; init; } = 3;
     public IReadOnlyList<string> GitAllowedHosts { get; init; } = [];
     public bool GitAllowPrivateNetworks { get; init; }
+    public string TrustedProxies { get; init; } = "127.0.0.1,::1";
 
     /// <summary>The raw effective value of every key (derived defaults filled in), in table order.</summary>
     public required IReadOnlyList<(Setting Setting, string Value)> Effective { get; init; }
@@ -176,6 +178,7 @@ public sealed class PanelSettings
             LogMaxFiles = I("Apps:LogMaxFiles"),
             GitAllowedHosts = Git.GitHosts.ParseAllowedHosts(values["Git:AllowedHosts"]),
             GitAllowPrivateNetworks = bool.Parse(values["Git:AllowPrivateNetworks"]),
+            TrustedProxies = values["Panel:TrustedProxies"],
             Effective = SettingsTable.All.Select(s => (s, values[s.Key])).ToList(),
         };
     }

@@ -3,7 +3,7 @@ using VpsPanel.Features.Cli;
 
 namespace VpsPanel.Features.Users;
 
-/// <summary>`vpspanel user add|list|reset-password|disable`: user admin from the server's shell. Passwords come on stdin.</summary>
+/// <summary>`vpspanel user add|list|reset-password|reset-2fa|disable`: user admin from the server's shell. Passwords come on stdin.</summary>
 public static class UserCommands
 {
     public static Command Build()
@@ -12,6 +12,7 @@ public static class UserCommands
         user.Subcommands.Add(Add());
         user.Subcommands.Add(List());
         user.Subcommands.Add(ResetPassword());
+        user.Subcommands.Add(ResetTwoFactor());
         user.Subcommands.Add(Disable());
         return user;
     }
@@ -75,6 +76,22 @@ public static class UserCommands
             var u = UserStore.FindUserByEmail(c, UserStore.NormalizeEmail(p.GetValue(email))) ?? throw new CliException($"no user with the email {p.GetValue(email)}");
             UserStore.UpdatePasswordAndEndSessions(c, u.Id, password);
             Console.WriteLine($"password reset for {u.Email}");
+            return 0;
+        });
+        return cmd;
+    }
+
+    static Command ResetTwoFactor()
+    {
+        var email = EmailOption();
+        var cmd = new Command("reset-2fa", "Turn two-factor sign-in off for a user who lost their authenticator and recovery codes; they sign in with the password alone (and set it up again if an admin requires it)") { email };
+        cmd.SetAction(p =>
+        {
+            using var c = CliApp.OpenDb(p).Open();
+            var u = UserStore.FindUserByEmail(c, UserStore.NormalizeEmail(p.GetValue(email))) ?? throw new CliException($"no user with the email {p.GetValue(email)}");
+            var had = Auth.TwoFactor.IsEnabled(c, u.Id);
+            Auth.TwoFactor.RemoveTwoFactor(c, u.Id);
+            Console.WriteLine(had ? $"two-factor sign-in reset for {u.Email}" : $"{u.Email} had no two-factor sign-in; nothing to reset");
             return 0;
         });
         return cmd;

@@ -65,6 +65,20 @@ public static partial class UserStore
     public static bool VerifyPassword(UserRow user, string password) =>
         Hasher.VerifyHashedPassword(user, user.PasswordHash, password) != PasswordVerificationResult.Failed;
 
+    /// <summary>A hash of a random password, for <see cref="CheckPassword"/> to verify against when there is no user.</summary>
+    static readonly Lazy<UserRow> NoUser = new(() => new UserRow { PasswordHash = HashPassword(Convert.ToHexString(RandomNumberGenerator.GetBytes(16))) });
+
+    /// <summary>
+    /// Whether the password is the user's. Verifies a hash whether or not the user exists (a dummy one when not),
+    /// so the time taken does not reveal which emails have accounts.
+    /// </summary>
+    public static bool CheckPassword(UserRow? user, string? password)
+    {
+        if (password is null || password.Length > MaxPasswordLength) return false;
+        var ok = VerifyPassword(user ?? NoUser.Value, password);
+        return user is not null && ok;
+    }
+
     public static string NewSecurityStamp() => Convert.ToHexString(RandomNumberGenerator.GetBytes(16));
 
     const string Columns = "id, email, password_hash, role, disabled, security_stamp, created_at";
@@ -80,6 +94,9 @@ public static partial class UserStore
 
     public static List<UserRow> ListUsersByEmail(SqliteConnection c) =>
         c.Query<UserRow>($"SELECT {Columns} FROM users ORDER BY email").AsList();
+
+    public static HashSet<long> ListUserIdsWithTwoFactor(SqliteConnection c) =>
+        c.Query<long>("SELECT id FROM users WHERE totp_enabled_at IS NOT NULL").ToHashSet();
 
     public static int CountEnabledAdmins(SqliteConnection c) =>
         c.ExecuteScalar<int>("SELECT count(*) FROM users WHERE role = 'admin' AND disabled = 0");
@@ -98,12 +115,25 @@ public static partial class UserStore
             new { email, hash = HashPassword(password), role, stamp = NewSecurityStamp(), now }, tx);
     }
 
-    /// <summary>New password and new stamp: every other session of this user ends.</summary>
-    public static void UpdatePasswordAndEndSessions(SqliteConnection c, long id, string password) =>
+    /// <summary>
+    /// New password and new stamp (which ends a pending two-factor sign-in); every session of the user ends except
+    /// <paramref name="keepSessionToken"/>'s (the user's own, when they change it themselves).
+    /// </summary>
+    public static void UpdatePasswordAndEndSessions(SqliteConnection c, long id, string password, string? keepSessionToken = null)
+    {
+        using var tx = c.BeginTransaction();
         c.Execute("UPDATE users SET password_hash = @hash, security_stamp = @stamp, updated_at = @now WHERE id = @id",
-            new { id, hash = HashPassword(password), stamp = NewSecurityStamp(), now = Clock.Now() });
+            new { id, hash = HashPassword(password), stamp = NewSecurityStamp(), now = Clock.Now() }, tx);
+        c.Execute("DELETE FROM sessions WHERE user_id = @id AND id <> @keep",
+            new { id, keep = keepSessionToken is null ? "" : Auth.Sessions.Hash(keepSessionToken) }, tx);
+        tx.Commit();
+    }
 
-    public static void UpdateRoleAndDisabled(SqliteConnection c, long id, string role, bool disabled) =>
-        c.Execute("UPDATE users SET role = @role, disabled = @disabled, security_stamp = CASE WHEN disabled <> @disabled OR role <> @role THEN @stamp ELSE security_stamp END, updated_at = @now WHERE id = @id",
+    /// <summary>A changed role or status ends all the user's sessions: they sign in again with the new rights, or not at all.</summary>
+    public static void UpdateRoleAndDisabled(SqliteConnection c, long id, string role, bool disabled)
+    {
+        var changed = c.Execute("UPDATE users SET role = @role, disabled = @disabled, security_stamp = @stamp, updated_at = @now WHERE id = @id AND (disabled <> @disabled OR role <> @role)",
             new { id, role, disabled, stamp = NewSecurityStamp(), now = Clock.Now() });
+        if (changed == 1) Auth.Sessions.EndAllSessionsOfUser(c, id);
+    }
 }

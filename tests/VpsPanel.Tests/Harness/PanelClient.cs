@@ -22,13 +22,27 @@ public sealed class PanelClient : IDisposable
     public CookieContainer Cookies { get; } = new();
     public string BaseUrl { get; }
 
-    public PanelClient(string baseUrl)
+    /// <summary><paramref name="from"/>: the local address to connect from (e.g. 127.0.0.2), so the panel sees another client address.</summary>
+    public PanelClient(string baseUrl, IPAddress? from = null)
     {
         BaseUrl = baseUrl;
-        _http = new HttpClient(new HttpClientHandler { CookieContainer = Cookies, AllowAutoRedirect = false }) { BaseAddress = new Uri(baseUrl), Timeout = TimeSpan.FromSeconds(60) };
+        var handler = new SocketsHttpHandler { CookieContainer = Cookies, AllowAutoRedirect = false };
+        if (from is not null)
+            handler.ConnectCallback = async (ctx, ct) =>
+            {
+                var socket = new System.Net.Sockets.Socket(from.AddressFamily, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+                try
+                {
+                    socket.Bind(new IPEndPoint(from, 0));
+                    await socket.ConnectAsync(ctx.DnsEndPoint, ct);
+                    return new System.Net.Sockets.NetworkStream(socket, ownsSocket: true);
+                }
+                catch { socket.Dispose(); throw; }
+            };
+        _http = new HttpClient(handler) { BaseAddress = new Uri(baseUrl), Timeout = TimeSpan.FromSeconds(60) };
     }
 
-    public PanelClient(PanelProcess panel) : this(panel.Url) { }
+    public PanelClient(PanelProcess panel, IPAddress? from = null) : this(panel.Url, from) { }
 
     public HttpClient Http => _http;
 
