@@ -85,6 +85,9 @@ public static class PanelApp
         s.AddOpenApi(o => o.AddDocumentTransformer((doc, _, _) =>
         {
             doc.Info = new() { Title = "VpsPanel API", Version = "v1", Description = "Send `Authorization: Bearer <token>`; errors are application/problem+json." };
+            // The generator fills servers from the request's Host header (client-chosen): Panel:PublicUrl, else none
+            // (a client then resolves the paths against the document's own URL).
+            doc.Servers = settings.PublicUrl != "" ? [new() { Url = settings.PublicUrl }] : [];
             return Task.CompletedTask;
         }));
         s.AddAuthorizationBuilder()
@@ -109,6 +112,7 @@ public static class PanelApp
         // configured proxy addresses (Panel:TrustedProxies), so the auth cookie becomes Secure over HTTPS and rate
         // limits see the client's address, not Caddy's, while no other client can choose its own address.
         app.UseForwardedHeaders(TrustedProxies.ForwardedHeadersOptions(settings));
+        Shared.SecurityHeaders.Use(app);
         // One error page for everything; it answers problem+json instead of HTML when the request was for /api.
         app.UseExceptionHandler("/error");
         app.UseStatusCodePagesWithReExecute("/error", "?code={0}");
@@ -143,5 +147,6 @@ public static class PanelApp
         {
             o.RootDirectory = "/Features";
             o.Conventions.AuthorizeFolder("/Users", AuthCookie.AdminPolicy);
+            o.Conventions.ConfigureFilter(new Shared.UnhandledPageMethod());
         });
 }

@@ -37,7 +37,9 @@ public static class AuthCookie
             ctx.Response.StatusCode = status;
             if (status == 401) ctx.Response.Headers["HX-Redirect"] = "/login";
         }
-        else ctx.Response.Redirect(ctx.RedirectUri);
+        // The framework makes this absolute from the request's Host header, which the client chooses: keep the
+        // path and query only, so a forged Host never comes back in a Location.
+        else ctx.Response.Redirect(Uri.TryCreate(ctx.RedirectUri, UriKind.Absolute, out var u) ? u.PathAndQuery : ctx.RedirectUri);
         return Task.CompletedTask;
     }
 

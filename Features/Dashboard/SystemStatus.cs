@@ -27,19 +27,33 @@ public sealed class SystemStatus(PanelSettings settings, Db db, DockerClient doc
         return new StatusReport(CheckDatabase(), await dockerTask, await caddyTask, CheckDisk());
     }
 
+    /// <summary>
+    /// A read, then a committed write. Reads kept working while every write failed (the -wal file deleted underneath
+    /// the panel, a full disk), so a read proves nothing about saving. BEGIN IMMEDIATE + ROLLBACK is not proof either:
+    /// it takes the write lock but appends nothing to the WAL, so a full disk or a broken WAL pass it. The probe
+    /// commits an overwrite of the one row of health_probe: a WAL append and a commit like every real save, without
+    /// growing the file (the WAL is reused after SQLite's automatic checkpoints). A commit in WAL mode with
+    /// synchronous=NORMAL does not fsync, so even a busy monitor costs little.
+    /// </summary>
     Check CheckDatabase()
     {
         try
         {
             using var c = db.Open();
             var version = c.ExecuteScalar<int>("PRAGMA user_version;");
-            return new Check("Database", true, $"SQLite, schema version {version}, at {db.Path}");
+            // Shorter than the 10 s busy timeout of ordinary queries: a health check must answer while a monitor waits.
+            c.Execute(OverwriteHealthProbe, new { now = Shared.Clock.Now() }, commandTimeout: 5);
+            return new Check("Database", true, $"SQLite, schema version {version}, at {db.Path}; reads and writes work");
         }
         catch (Exception e)
         {
-            return new Check("Database", false, e.Message, $"Check that {settings.DataDir} exists and is writable by the panel's user.");
+            return new Check("Database", false, e.Message,
+                $"Check that {settings.DataDir} exists, is writable by the panel's user and its disk has free space; until then nothing can be saved.");
         }
     }
+
+    const string OverwriteHealthProbe =
+        "INSERT INTO health_probe (id, written_at) VALUES (1, @now) ON CONFLICT (id) DO UPDATE SET written_at = excluded.written_at";
 
     async Task<Check> CheckDocker(CancellationToken ct)
     {

@@ -81,7 +81,16 @@ public static class DeploymentLogEndpoints
             ctx.Response.StatusCode = StatusCodes.Status404NotFound;
             return;
         }
-        var offset = long.TryParse(ctx.Request.Headers["Last-Event-ID"], out var resume) ? resume : from ?? 0;
+        var resumed = long.TryParse(ctx.Request.Headers["Last-Event-ID"], out var resume);
+        var offset = resumed ? resume : from ?? 0;
+        if (offset < 0)
+        {
+            // A byte offset into the log: a negative one is a hand-made request, not a resume (the file read would throw).
+            ctx.Response.StatusCode = StatusCodes.Status400BadRequest;
+            ctx.Response.ContentType = "text/plain; charset=utf-8";
+            await ctx.Response.WriteAsync($"The log position ({(resumed ? "Last-Event-ID" : "?from=")} {offset}) must be 0 or more: it is the byte offset an earlier event's id gave.");
+            return;
+        }
         var ct = ctx.RequestAborted;
         ctx.Response.ContentType = "text/event-stream";
         ctx.Response.Headers.CacheControl = "no-cache";

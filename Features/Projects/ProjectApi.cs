@@ -54,7 +54,7 @@ public static class ProjectApi
         api.MapGet("/projects/{slug}", (string slug, HttpContext ctx, Db db, IDataProtectionProvider protection, PanelSettings settings) =>
         {
             using var c = db.Open();
-            return FindVisible(c, ctx, slug) is { } p ? Results.Ok(Detail(c, protection, settings, ctx.Request, p)) : NotFound(slug);
+            return FindVisible(c, ctx, slug) is { } p ? Results.Ok(Detail(c, protection, settings, p)) : NotFound(slug);
         }).WithSummary("One project, with its webhook URL and secret").Produces<ProjectDetail>();
 
         api.MapPost("/projects", async (HttpContext ctx, Db db, ProjectChanges changes, IDataProtectionProvider protection, PanelSettings settings) =>
@@ -66,7 +66,7 @@ public static class ProjectApi
             if (created is null) return Invalid(errors);
             using var c = db.Open();
             var p = ProjectStore.FindProjectById(c, created.Id)!;
-            return Results.Json(Detail(c, protection, settings, ctx.Request, p), ApiProblem.JsonOptions, statusCode: 201);
+            return Results.Json(Detail(c, protection, settings, p), ApiProblem.JsonOptions, statusCode: 201);
         }).WithSummary("Create a project; the answer carries its webhook URL and secret").WithDescription(BodyDoc)
           .Produces<ProjectDetail>(201).ProducesProblem(422);
 
@@ -102,7 +102,7 @@ public static class ProjectApi
             if (newDomains is not null && await sites.SaveAndApplyAsync(p.Id, newDomains, ctx.RequestAborted) is { } failed)
                 return ApiProblem.Result(502, $"The other changes were saved; the domains were not. {failed}");
             using var c2 = db.Open();
-            return Results.Ok(Detail(c2, protection, settings, ctx.Request, ProjectStore.FindProjectById(c2, p.Id)!));
+            return Results.Ok(Detail(c2, protection, settings, ProjectStore.FindProjectById(c2, p.Id)!));
         }).WithSummary("Change a project (fields left out keep their value); used from the next deployment on").WithDescription(BodyDoc)
           .Produces<ProjectDetail>().ProducesProblem(422);
 
@@ -141,9 +141,9 @@ public static class ProjectApi
             ? ProjectStore.FindProjectVisibleTo(c, id, ctx.User.UserId(), ctx.User.IsAdmin())
             : null;
 
-    static ProjectDetail Detail(SqliteConnection c, IDataProtectionProvider protection, PanelSettings settings, HttpRequest request, ProjectRow p) =>
+    static ProjectDetail Detail(SqliteConnection c, IDataProtectionProvider protection, PanelSettings settings, ProjectRow p) =>
         new(p.Id, p.Slug, p.Name, p.OwnerEmail, p.GitUrl, p.Branch, p.DockerfilePath, p.ContextDir, (int)p.ContainerPort, p.HealthPath,
-            p.Domains, p.GitAuth, p.SshPublicKey, WebhookStore.FindAutoDeploy(c, p.Id), WebhookStore.UrlFor(settings, request, p.Slug),
+            p.Domains, p.GitAuth, p.SshPublicKey, WebhookStore.FindAutoDeploy(c, p.Id), WebhookStore.UrlFor(settings, p.Slug),
             WebhookStore.EnsureSecret(c, protection, p.Id), DeployStore.FindLiveDeployment(c, p.Id)?.Id, p.CreatedAt,
             p.Limits.MemoryMb, p.Limits.NanoCpus is { } n ? n / 1_000_000_000m : null, p.Limits.PidsLimit);
 }

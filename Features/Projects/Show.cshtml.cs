@@ -39,7 +39,7 @@ public sealed class ShowModel(Db db, DeployWorker worker, GitCli git, PanelSetti
         Live = DeployStore.FindLiveDeployment(c, id);
         History = DeployStore.ListDeploymentsOfProject(c, id);
         RedeployNeeded = Variables.DeployVariables.RedeployNeeded(c, id, Live?.ConfigJson);
-        Webhook = Webhooks.WebhookSection.Load(c, protection, settings, Request, Project);
+        Webhook = Webhooks.WebhookSection.Load(c, protection, settings, Project);
         var domains = Domains.ProjectDomains.FindDomainSetup(c, id).Domains;
         if (PanelOptions.Load(c).DefaultDomain(Project.Slug) is { } dd && domains.All(d => d.Host != dd)) domains.Add(new Caddy.SiteDomain(dd));
         DomainLinks = domains.Select(d => (d.Host, $"{(settings.AutomaticHttps && !d.HttpOnly ? "https" : "http")}://{d.Host}/")).ToList();

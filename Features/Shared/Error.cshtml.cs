@@ -17,6 +17,7 @@ public sealed class ErrorModel : PageModel
         404 => "There is nothing here. The page or project may have been removed, or you may not have access to it.",
         403 => "You do not have access to this page.",
         400 => "The request could not be understood. Reload the page and try again.",
+        405 => "This page does not take that kind of request. Go back and use the page's own buttons and forms.",
         413 => "What you sent is too large.",
         _ => "Something went wrong on the panel. The panel's log has the details.",
     };

@@ -26,7 +26,7 @@ public static class WebhookApi
             using var c = db.Open();
             if (ProjectApi.FindVisible(c, ctx, slug) is not { } p) return ProjectApi.NotFound(slug);
             var secret = WebhookStore.ReplaceSecret(c, protection, p.Id);
-            return Results.Ok(new NewSecretAnswer(WebhookStore.UrlFor(settings, ctx.Request, p.Slug), secret));
+            return Results.Ok(new NewSecretAnswer(WebhookStore.UrlFor(settings, p.Slug), secret));
         }).WithSummary("Replace the project's webhook secret (leaked, or unreadable after a key ring change)")
           .WithDescription("Deliveries signed with the old secret are refused from now on. Paste the new secret into the Git host.")
           .Produces<NewSecretAnswer>().ProducesProblem(404);

@@ -11,7 +11,7 @@ namespace VpsPanel.Features.Webhooks;
 /// </summary>
 public sealed record WebhookSection(long ProjectId, string Url, string? Secret, string Branch, bool AutoDeploy, List<DeliveryRow> Deliveries)
 {
-    public static WebhookSection Load(SqliteConnection c, IDataProtectionProvider protection, PanelSettings settings, HttpRequest request, ProjectRow project) =>
-        new(project.Id, WebhookStore.UrlFor(settings, request, project.Slug), WebhookStore.EnsureSecret(c, protection, project.Id), project.Branch,
+    public static WebhookSection Load(SqliteConnection c, IDataProtectionProvider protection, PanelSettings settings, ProjectRow project) =>
+        new(project.Id, WebhookStore.UrlFor(settings, project.Slug), WebhookStore.EnsureSecret(c, protection, project.Id), project.Branch,
             WebhookStore.FindAutoDeploy(c, project.Id), WebhookStore.ListDeliveriesOfProject(c, project.Id));
 }

@@ -37,8 +37,12 @@ public static class WebhookStore
     /// <summary>256 random bits as hex: accepted by every provider's secret field and easy to copy.</summary>
     public static string NewSecret() => Convert.ToHexString(RandomNumberGenerator.GetBytes(32)).ToLowerInvariant();
 
-    public static string UrlFor(PanelSettings settings, HttpRequest request, string slug) =>
-        (settings.PublicUrl != "" ? settings.PublicUrl : $"{request.Scheme}://{request.Host}") + "/webhooks/" + slug;
+    /// <summary>
+    /// Absolute from Panel:PublicUrl only. Never from the request's Host header: the client chooses it, so a forged
+    /// Host would put an attacker's address in front of the secret's URL. Unset, it is the path alone, and the project
+    /// page says to set Panel:PublicUrl.
+    /// </summary>
+    public static string UrlFor(PanelSettings settings, string slug) => settings.PublicUrl + "/webhooks/" + slug;
 
     public static WebhookTarget? FindWebhookTargetBySlug(SqliteConnection c, string slug) =>
         c.QuerySingleOrDefault<WebhookTarget>(

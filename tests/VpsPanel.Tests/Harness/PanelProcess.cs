@@ -46,6 +46,8 @@ public sealed class PanelProcess : IAsyncDisposable
             ["Caddy__AutomaticHttps"] = "false",
             ["Docker__Socket"] = "/var/run/docker.sock",
             ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}",
+            // As an operator sets it: the address users and Git hosts reach the panel at (webhook URLs are built from it).
+            ["Panel__PublicUrl"] = $"http://127.0.0.1:{port}",
         };
         if (settings is not null) foreach (var (k, v) in settings) env[k] = v;
 

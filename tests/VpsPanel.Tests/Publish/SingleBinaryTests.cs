@@ -47,8 +47,9 @@ public sealed class SingleBinaryTests
     public async Task Healthz_is_200_with_what_is_down_when_docker_and_caddy_are_unreachable()
     {
         await using var panel = await PanelProcess.StartAsync(new Dictionary<string, string> { ["Docker__Socket"] = "/nonexistent/docker.sock" });
-        using var http = new HttpClient();
-        using var res = await http.GetAsync(panel.Url + "/healthz");
+        // Signed in as admin: anyone else sees ok/failing only, without the details.
+        using var admin = await PanelSetup.SignedInAdminAsync(panel);
+        using var res = await admin.Http.GetAsync("/healthz");
         Assert.Equal(HttpStatusCode.OK, res.StatusCode);
         var json = System.Text.Json.Nodes.JsonNode.Parse(await res.Content.ReadAsStringAsync())!;
         Assert.Equal("degraded", (string?)json["status"]);
@@ -63,8 +64,8 @@ public sealed class SingleBinaryTests
     {
         await using var caddy = await TestCaddy.StartAsync();
         await using var panel = await PanelProcess.StartAsync(caddy.PanelSettings());
-        using var http = new HttpClient();
-        var json = System.Text.Json.Nodes.JsonNode.Parse(await http.GetStringAsync(panel.Url + "/healthz"))!;
+        using var admin = await PanelSetup.SignedInAdminAsync(panel);
+        var json = System.Text.Json.Nodes.JsonNode.Parse(await admin.Http.GetStringAsync("/healthz"))!;
         Assert.True((bool)json["docker"]!["ok"]!, json.ToJsonString());
         Assert.True((bool)json["caddy"]!["ok"]!, json.ToJsonString());
         Assert.Contains("Docker Engine", (string?)json["docker"]!["detail"]);
