@@ -69,6 +69,7 @@ public static class PanelApp
         s.AddQuartz(q =>
         {
             BackupJob.Schedule(q, settings);
+            Audit.AuditPruneJob.Schedule(q, settings);
         });
         s.AddQuartzHostedService(o => o.WaitForJobsToComplete = true);
 
@@ -126,6 +127,7 @@ public static class PanelApp
         Webhooks.WebhookApi.Map(api);
         DeploymentApi.Map(api);
         DomainApi.Map(api);
+        Audit.AuditApi.Map(api);
         CaddyAsk.Map(app);
         DeploymentLogEndpoints.Map(app);
         Webhooks.WebhookEndpoint.Map(app);

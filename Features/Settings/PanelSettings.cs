@@ -49,6 +49,8 @@ public static partial class SettingsTable
         new("Deploy:DrainSeconds", "2", "a whole number of seconds from 0 to 600", Int(0, 600)),
         new("Backup:Schedule", "0 30 3 * * ?", "empty (no scheduled backups) or a Quartz cron expression with seconds, e.g. 0 30 3 * * ? for 03:30 daily", v => v == "" || Quartz.CronExpression.TryParse(v, out _)),
         new("Backup:Keep", "7", "a whole number from 1 to 1000 (how many backups <DataDir>/backups keeps)", Int(1, 1000)),
+        // At least 30: the audit_log delete trigger (migration 0008) refuses to delete rows younger than 30 days.
+        new("Audit:RetentionDays", "365", "a whole number of days from 30 to 36500 (how long the audit log keeps a row)", Int(30, 36500)),
         new("Webhooks:MaxDeliveriesPerMinute", "300", "a whole number from 1 to 100000 (webhook deliveries one project accepts per minute)", Int(1, 100000)),
         new("Auth:SetupToken", "", "empty (a random token is made at startup) or at least 16 characters", v => v == "" || v.Length >= 16, Secret: true),
     ];
@@ -79,6 +81,7 @@ public sealed class PanelSettings
     public string BackupSchedule { get; init; } = "";
     public int BackupKeep { get; init; } = 7;
     public int WebhookDeliveriesPerMinute { get; init; } = 300;
+    public int AuditRetentionDays { get; init; } = 365;
 
     /// <summary>The raw effective value of every key (derived defaults filled in), in table order.</summary>
     public required IReadOnlyList<(Setting Setting, string Value)> Effective { get; init; }
@@ -145,6 +148,7 @@ public sealed class PanelSettings
             BackupSchedule = values["Backup:Schedule"],
             BackupKeep = I("Backup:Keep"),
             WebhookDeliveriesPerMinute = I("Webhooks:MaxDeliveriesPerMinute"),
+            AuditRetentionDays = I("Audit:RetentionDays"),
             Effective = SettingsTable.All.Select(s => (s, values[s.Key])).ToList(),
         };
     }
