@@ -44,8 +44,15 @@ public static class AuditLog
         Insert(c, userId, userId is null ? "" : ctx.User.Identity?.Name ?? "", action, target, detail, Address(ctx), via, tx);
     }
 
-    /// <summary>Over HTTP with no session or token behind it (a failed sign-in, a signed webhook): the user is named by the caller.</summary>
-    public static void RecordAnonymous(SqliteConnection c, HttpContext ctx, long? userId, string userEmail, string action, string target, string detail, string via) =>
+    /// <summary>The same, on a connection of its own (for handlers that have none open).</summary>
+    public static void Record(HttpContext ctx, string action, string target, string detail = "")
+    {
+        using var c = ctx.RequestServices.GetRequiredService<Db>().Open();
+        Record(c, ctx, action, target, detail);
+    }
+
+    /// <summary>Over HTTP where the request carries no session for the user (a sign-in, a signed webhook): the caller names the user.</summary>
+    public static void RecordAs(SqliteConnection c, HttpContext ctx, long? userId, string userEmail, string action, string target, string detail, string via) =>
         Insert(c, userId, userEmail, action, target, detail, Address(ctx), via, null);
 
     /// <summary>From the server's shell: no panel user, address "cli".</summary>
@@ -56,8 +63,26 @@ public static class AuditLog
     public static void RecordJob(SqliteConnection c, string action, string target, string detail = "") =>
         Insert(c, null, "", action, target, detail, "job", "job", null);
 
+    /// <summary>
+    /// A backup or a restore, from the shell or the scheduled job, into the database file the settings name. Made
+    /// after the backup (so the archive does not hold its own row) and after a restore (so the restored log says it
+    /// was restored). A backup from before the audit log has no table to write to: nothing is recorded then, and
+    /// the panel's next start creates the table.
+    /// </summary>
+    public static void RecordBackup(Settings.PanelSettings settings, string action, string file, string via, string detail = "")
+    {
+        using var c = Db.OpenFile(settings.DatabasePath);
+        if (!c.ExecuteScalar<bool>("SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'audit_log')")) return;
+        Insert(c, null, "", action, file, detail, via, via, null);
+    }
+
     /// <summary>A change that named keys (variables): the keys, never the values.</summary>
     public static string Keys(IEnumerable<string> keys) => "keys: " + string.Join(", ", keys.Order(StringComparer.Ordinal));
+
+    /// <summary>A project's domains as saved: the primary first, with what the aliases and www do.</summary>
+    public static string Domains(IEnumerable<Caddy.SiteDomain> domains, bool redirectAliases, bool redirectWww) =>
+        (string.Join(", ", domains.Select(d => d.HttpOnly ? d.Host + " (http only)" : d.Host)) is { Length: > 0 } list ? list : "(none)") +
+        (redirectAliases ? "; aliases redirect" : "") + (redirectWww ? "; www redirect" : "");
 
     /// <summary>After UseForwardedHeaders, so behind Caddy this is the client's address, not Caddy's.</summary>
     static string Address(HttpContext ctx) => ctx.Connection.RemoteIpAddress is { } ip

@@ -28,6 +28,7 @@ public sealed class AccountModel(Db db) : PageModel
             return Page();
         }
         UserStore.UpdatePasswordAndEndSessions(c, user.Id, NewPassword!);
+        Audit.AuditLog.Record(c, HttpContext, "user.password_change", user.Email, "by the user, on /account");
         // This session gets a fresh cookie with the new stamp; all others fail validation on their next request.
         await AuthCookie.SignInAsync(HttpContext, UserStore.FindUserById(c, user.Id)!);
         return Shared.Htmx.RedirectAfterPost(HttpContext, "/account?changed=1");

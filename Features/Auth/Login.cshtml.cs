@@ -40,6 +40,7 @@ public sealed class LoginModel(Db db, LoginThrottle throttle) : PageModel
         if (!ok || user!.Disabled)
         {
             throttle.RecordFailure(email);
+            Audit.AuditLog.RecordAs(c, HttpContext, user?.Id, email, "auth.sign_in_failed", email, ok ? "the account is disabled" : user is null ? "no such user" : "wrong password", "web");
             // One message for unknown email and wrong password, so the form does not reveal who has an account.
             Error = ok ? "This account is disabled. Ask an admin to enable it." : "Wrong email or password.";
             Response.StatusCode = StatusCodes.Status422UnprocessableEntity;
@@ -48,6 +49,7 @@ public sealed class LoginModel(Db db, LoginThrottle throttle) : PageModel
 
         throttle.RecordSuccess(email);
         await AuthCookie.SignInAsync(HttpContext, user);
+        Audit.AuditLog.RecordAs(c, HttpContext, user.Id, user.Email, "auth.sign_in", user.Email, "", "web");
         var target = Url.IsLocalUrl(ReturnUrl) ? ReturnUrl! : "/";
         return Shared.Htmx.RedirectAfterPost(HttpContext, target);
     }
