@@ -31,6 +31,7 @@ public static class PanelApp
         var dataDirLock = DataDirLock.AcquireForPanel(settings.DataDir);
         try { Db.Prepare(settings); }
         catch { dataDirLock.Dispose(); throw; }
+        Audit.AuditPruneJob.PruneAtStartup(settings);
 
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
         builder.Configuration.AddConfiguration(config);

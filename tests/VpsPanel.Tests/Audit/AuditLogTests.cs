@@ -225,6 +225,26 @@ public sealed class AuditLogTests
     }
 
     [Fact]
+    public async Task A_signed_webhook_push_is_recorded_as_a_deploy_with_no_user_and_the_sender_address()
+    {
+        await using var panel = await PanelProcess.StartAsync();
+        using (await PanelSetup.SignedInAdminAsync(panel)) { }
+        using var api = await TestApi.ForUserAsync(panel, PanelSetup.AdminEmail);
+        // The repository does not exist: the queued deployment fails at cloning; only the queueing matters here.
+        var project = await api.CreateProjectAsync("audit-hook", "/tmp/vpspanel-missing-audit-hook.git", "audit-hook.test");
+        var body = Webhooks.WebhookMessageTests.Payload("gitea-push.json");
+        var (status, answer) = await Webhooks.WebhookEndpointTests.PostAsync(api.Http, "/webhooks/audit-hook", body,
+            Webhooks.WebhookEndpointTests.Signed("gitea", body, (string)project["webhookSecret"]!, delivery: "audit-delivery-1"));
+        Assert.True(status == HttpStatusCode.Accepted, $"{status}: {answer}");
+        var row = AssertRow(Entries(panel.DataDir), "deploy.queue", "audit-hook", "", Loopback, "webhook", $"deployment {(long)answer!["deploymentId"]!} of commit");
+        Assert.Contains("audit-delivery-1", row.Detail);
+        // An unsigned post queues nothing and writes no audit row (the delivery log has it).
+        var (unsigned, _) = await Webhooks.WebhookEndpointTests.PostAsync(api.Http, "/webhooks/audit-hook", body, ("X-Gitea-Event", "push"), ("X-Gitea-Delivery", "x"));
+        Assert.Equal(HttpStatusCode.Unauthorized, unsigned);
+        Assert.Single(Entries(panel.DataDir), r => r.Action == "deploy.queue");
+    }
+
+    [Fact]
     public async Task The_database_refuses_to_change_or_delete_recent_rows_and_lets_only_rows_older_than_30_days_go()
     {
         await using var panel = await PanelProcess.StartAsync();
