@@ -38,13 +38,7 @@ public sealed class AuditLogTests
         return list;
     }
 
-    static long Scalar(string dataDir, string sql)
-    {
-        using var c = Open(dataDir);
-        using var cmd = c.CreateCommand();
-        cmd.CommandText = sql;
-        return Convert.ToInt64(cmd.ExecuteScalar());
-    }
+    static long Scalar(string dataDir, string sql) => long.Parse(Backups.BackupRestoreTests.Scalar(dataDir, sql)!);
 
     static void Execute(string dataDir, string sql)
     {
