@@ -31,6 +31,7 @@ public static class PanelApp
         var dataDirLock = DataDirLock.AcquireForPanel(settings.DataDir);
         try { Db.Prepare(settings); }
         catch { dataDirLock.Dispose(); throw; }
+        Audit.AuditPruneJob.PruneAtStartup(settings);
 
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
         builder.Configuration.AddConfiguration(config);
@@ -70,6 +71,7 @@ public static class PanelApp
         s.AddQuartz(q =>
         {
             BackupJob.Schedule(q, settings);
+            Audit.AuditPruneJob.Schedule(q, settings);
         });
         s.AddQuartzHostedService(o => o.WaitForJobsToComplete = true);
 
@@ -131,6 +133,7 @@ public static class PanelApp
         Webhooks.WebhookApi.Map(api);
         DeploymentApi.Map(api);
         DomainApi.Map(api);
+        Audit.AuditApi.Map(api);
         CaddyAsk.Map(app);
         DeploymentLogEndpoints.Map(app);
         Webhooks.WebhookEndpoint.Map(app);

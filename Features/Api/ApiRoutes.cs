@@ -53,13 +53,16 @@ public static class ApiRoutes
                 errors["expiresInDays"] = o;
             if (errors.Count > 0) return ApiProblem.Invalid(errors);
             var (id, token) = ApiTokens.CreateToken(c, ctx.User.UserId(), body.Name!, body.ExpiresInDays);
+            Audit.AuditLog.Record(c, ctx, "token.create", body.Name!.Trim(), $"token {id}, " + (body.ExpiresInDays is { } d ? $"expires in {d} days" : "never expires"));
             return Results.Json(new { id, name = body.Name!.Trim(), token }, statusCode: 201);
         }).WithSummary("Create a token for yourself; the token is in this response only. It may not outlive the token that creates it: expiresInDays is required then, and at most the days that token has left");
 
         api.MapDelete("/tokens/{id:long}", (long id, HttpContext ctx, Db db) =>
         {
             using var c = db.Open();
-            return ApiTokens.RevokeToken(c, id, ctx.User.UserId()) ? Results.NoContent() : ApiProblem.NotFound($"Token {id}");
+            if (!ApiTokens.RevokeToken(c, id, ctx.User.UserId())) return ApiProblem.NotFound($"Token {id}");
+            Audit.AuditLog.Record(c, ctx, "token.revoke", $"token {id}");
+            return Results.NoContent();
         }).WithSummary("Revoke one of your tokens");
 
         Variables.VariableApi.Map(api);

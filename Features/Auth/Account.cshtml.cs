@@ -45,6 +45,7 @@ public sealed class AccountModel(Db db) : PageModel
         }
         // This session stays (its cookie names it); every other one ends.
         UserStore.UpdatePasswordAndEndSessions(c, user.Id, NewPassword!, User.SessionToken());
+        Audit.AuditLog.Record(c, HttpContext, "user.password_change", user.Email, "by the user, on /account");
         return Shared.Htmx.RedirectAfterPost(HttpContext, "/account?done=password");
     }
 

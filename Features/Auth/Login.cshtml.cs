@@ -45,6 +45,7 @@ public sealed class LoginModel(Db db, LoginThrottle throttle, IDataProtectionPro
         if (!ok || user!.Disabled)
         {
             throttle.RecordFailure(address, email);
+            Audit.AuditLog.RecordAs(c, HttpContext, user?.Id, email, "auth.sign_in_failed", email, user is null ? "no such user" : ok ? "the account is disabled" : "wrong password", "web");
             Error = WrongMessage;
             Response.StatusCode = StatusCodes.Status422UnprocessableEntity;
             return Page();
@@ -59,6 +60,7 @@ public sealed class LoginModel(Db db, LoginThrottle throttle, IDataProtectionPro
         }
         throttle.RecordSuccess(address, email);
         await AuthCookie.SignInAsync(HttpContext, user);
+        Audit.AuditLog.RecordAs(c, HttpContext, user.Id, user.Email, "auth.sign_in", user.Email, "", "web");
         return Shared.Htmx.RedirectAfterPost(HttpContext, target);
     }
 

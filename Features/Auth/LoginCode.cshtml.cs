@@ -45,6 +45,7 @@ public sealed class LoginCodeModel(Db db, LoginThrottle throttle, IDataProtectio
         if (!TwoFactor.VerifyAndUseCode(c, protection, user.Id, Code) && !TwoFactor.UseRecoveryCode(c, user.Id, Code))
         {
             throttle.RecordFailure(address, user.Email);
+            Audit.AuditLog.RecordAs(c, HttpContext, user.Id, user.Email, "auth.sign_in_failed", user.Email, "wrong two-factor code", "web");
             Error = WrongCodeMessage;
             Response.StatusCode = StatusCodes.Status422UnprocessableEntity;
             return Page();
@@ -52,6 +53,7 @@ public sealed class LoginCodeModel(Db db, LoginThrottle throttle, IDataProtectio
         SecondStep.End(HttpContext);
         throttle.RecordSuccess(address, user.Email);
         await AuthCookie.SignInAsync(HttpContext, user);
+        Audit.AuditLog.RecordAs(c, HttpContext, user.Id, user.Email, "auth.sign_in", user.Email, "with a two-factor code", "web");
         return Shared.Htmx.RedirectAfterPost(HttpContext, Url.IsLocalUrl(returnUrl) ? returnUrl : "/");
     }
 }

@@ -12,6 +12,7 @@ public sealed class LogoutModel : PageModel
 
     public async Task<IActionResult> OnPostAsync()
     {
+        if (User.Identity?.IsAuthenticated == true) Audit.AuditLog.Record(HttpContext, "auth.sign_out", User.Identity.Name ?? "");
         await AuthCookie.SignOutAsync(HttpContext);
         return Shared.Htmx.RedirectAfterPost(HttpContext, "/login");
     }

@@ -21,6 +21,7 @@ public static class BackupCommands
             {
                 var file = await MakeBackup.CreateAsync(settings, p.GetValue(path), ct);
                 if (MakeBackup.IsInBackupsDir(settings, file)) MakeBackup.PruneOldBackups(settings);
+                Audit.AuditLog.RecordBackup(settings, "backup.create", file, "cli");
                 Console.WriteLine(file);
                 return 0;
             }
@@ -41,6 +42,7 @@ public static class BackupCommands
             try { r = await RestoreBackup.RunAsync(settings, p.GetValue(file)!, p.GetValue(force), ct); }
             catch (BackupException e) { throw new CliException(e.Message); }
             var m = r.Manifest;
+            Audit.AuditLog.RecordBackup(settings, "backup.restore", Path.GetFullPath(p.GetValue(file)!), "cli", $"made by vpspanel {m.PanelVersion} at {m.CreatedAt}");
             Console.WriteLine($"restored {Path.GetFullPath(p.GetValue(file)!)} (made by vpspanel {m.PanelVersion} at {m.CreatedAt}, schema version {m.SchemaVersion}) into {settings.DataDir}");
             if (r.SetAside is not null)
                 Console.WriteLine($"the data it replaced was moved to {r.SetAside}; delete it once the panel works");

@@ -22,6 +22,7 @@ public sealed class BackupJob(PanelSettings settings, ILogger<BackupJob> log) : 
         {
             var file = await MakeBackup.CreateAsync(settings, null, ct);
             var pruned = MakeBackup.PruneOldBackups(settings);
+            Audit.AuditLog.RecordBackup(settings, "backup.create", file, "job");
             log.LogInformation("Backup written to {File}; {Pruned} old backup(s) removed (keeping {Keep})", file, pruned.Count, settings.BackupKeep);
         }
         catch (Exception e) when (e is BackupException or IOException or UnauthorizedAccessException)

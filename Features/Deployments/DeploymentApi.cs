@@ -48,6 +48,7 @@ public static class DeploymentApi
             var commit = body.Commit?.Trim().ToLowerInvariant();
             if (DeployActions.CommitProblem(commit) is { } problem) return ApiProblem.Invalid(new Dictionary<string, string> { ["commit"] = problem });
             var id = DeployActions.Deploy(c, worker, project, ctx.User.UserId(), commit, "api");
+            Audit.AuditLog.Record(c, ctx, "deploy.queue", project.Slug, $"deployment {id}" + (string.IsNullOrEmpty(commit) ? $" of branch {project.Branch}" : $" of commit {commit}"));
             return Accepted(c, project.Slug, id);
         }).WithSummary("Queue a deployment of the branch head, or of {\"commit\": \"<40-hex SHA>\"}; answers 202 with the deployment")
           .Produces<DeploymentJson>(202).ProducesProblem(404).ProducesProblem(422);
@@ -102,7 +103,9 @@ public static class DeploymentApi
             if (FindVisible(c, ctx, id) is not (var d, var slug)) return NotFound(id);
             if (!await DeployActions.CanRollBackToAsync(docker, d, ctx.RequestAborted))
                 return ApiProblem.Result(409, $"{DeployActions.CannotRollBack} Deployment {id} is {d.Status}.");
-            return Accepted(c, slug, DeployActions.RollBackTo(c, worker, d, ctx.User.UserId(), "api"));
+            var newId = DeployActions.RollBackTo(c, worker, d, ctx.User.UserId(), "api");
+            Audit.AuditLog.Record(c, ctx, "deploy.rollback", slug, $"deployment {newId} restores deployment {id}");
+            return Accepted(c, slug, newId);
         }).WithSummary("Queue a rollback to this (retired) deployment's image and configuration: no clone, no build")
           .Produces<DeploymentJson>(202).ProducesProblem(409);
 
@@ -112,6 +115,7 @@ public static class DeploymentApi
             if (FindVisible(c, ctx, id) is not (var d, var slug)) return NotFound(id);
             if (!DeployActions.Cancel(c, worker, id))
                 return ApiProblem.Result(409, $"Deployment {id} has already ended ({d.Status}); there is nothing to cancel.");
+            Audit.AuditLog.Record(c, ctx, "deploy.cancel", slug, $"deployment {id}");
             return Results.Json(Json(c, DeployStore.FindDeployment(c, id)!, slug, withSteps: false), ApiProblem.JsonOptions, statusCode: 202);
         }).WithSummary("Cancel a queued deployment, or stop a running one (it ends as cancelled, the live app untouched)")
           .Produces<DeploymentJson>(202).ProducesProblem(409);

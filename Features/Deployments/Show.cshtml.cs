@@ -64,7 +64,7 @@ public sealed class ShowModel(Db db, DeployLog logs, DeployWorker worker, Docker
     {
         if (!Load(id)) return NotFound();
         using var c = db.Open();
-        DeployActions.Cancel(c, worker, id);
+        if (DeployActions.Cancel(c, worker, id)) Audit.AuditLog.Record(c, HttpContext, "deploy.cancel", Project!.Slug, $"deployment {id}");
         return Shared.Htmx.RedirectAfterPost(HttpContext, $"/deployments/{id}");
     }
 
@@ -76,6 +76,7 @@ public sealed class ShowModel(Db db, DeployLog logs, DeployWorker worker, Docker
         if (!CanRollBack) return Refuse(DeployActions.CannotRollBack);
         using var c = db.Open();
         var newId = DeployActions.RollBackTo(c, worker, Deployment!, User.UserId(), "web");
+        Audit.AuditLog.Record(c, HttpContext, "deploy.rollback", Project!.Slug, $"deployment {newId} restores deployment {id}");
         return Shared.Htmx.RedirectAfterPost(HttpContext, $"/deployments/{newId}");
     }
 
@@ -86,6 +87,7 @@ public sealed class ShowModel(Db db, DeployLog logs, DeployWorker worker, Docker
         if (Deployment!.CommitSha is not { } sha) return Refuse("This deployment never got as far as a commit; deploy the branch instead.");
         using var c = db.Open();
         var newId = DeployActions.Deploy(c, worker, ProjectStore.FindProjectById(c, Deployment.ProjectId)!, User.UserId(), sha, "web");
+        Audit.AuditLog.Record(c, HttpContext, "deploy.queue", Project!.Slug, $"deployment {newId} of commit {sha} (redeploy of deployment {id})");
         return Shared.Htmx.RedirectAfterPost(HttpContext, $"/deployments/{newId}");
     }
 

@@ -44,6 +44,7 @@ public static class DomainApi
             if (problem is not null) return problem;
             var setup = new DomainSetup(domains, body.AliasMode == ProjectDomains.Redirect, body.RedirectWww);
             if (await sites.SaveAndApplyAsync(id, setup, ct) is { } failed) return ApiProblem.Result(502, failed);
+            Audit.AuditLog.Record(c, ctx, "domains.change", p.Slug, Audit.AuditLog.Domains(setup.Domains, setup.RedirectAliases, setup.RedirectWww));
             return Results.Ok(Json(setup, PanelOptions.Load(c).DefaultDomain(p.Slug)));
         }).WithSummary("Replace a project's domains; applied to Caddy at once when the project is live")
           .WithDescription("JSON body: {\"domains\": [{\"hostname\", \"httpOnly\"?}, ...] (the primary first), \"aliasMode\"?: \"serve\" | \"redirect\", " +

@@ -78,6 +78,7 @@ public sealed class EditModel(Db db, DomainSites sites, PanelSettings settings) 
             Response.StatusCode = StatusCodes.Status422UnprocessableEntity;
             return Page();
         }
+        Audit.AuditLog.Record(c, HttpContext, "domains.change", Project!.Slug, Audit.AuditLog.Domains(domains, RedirectAliases, RedirectWww));
         return Shared.Htmx.RedirectAfterPost(HttpContext, $"/projects/{id}/domains?saved=1");
     }
 

@@ -29,6 +29,7 @@ public sealed class EditModel(Db db, ProjectChanges changes) : PageModel
         Form = ProjectFormReader.Read(Request.Form) with { Name = Project!.Name };
         Errors = await changes.UpdateAsync(Project, Form, User.IsAdmin(), ct);
         if (Errors.Count > 0) return Invalid();
+        Audit.AuditLog.Record(HttpContext, "project.edit", Project.Slug, $"{Form.GitUrl} branch {Form.Branch}");
         return Shared.Htmx.RedirectAfterPost(HttpContext, $"/projects/{id}?saved=1");
     }
 
@@ -46,6 +47,7 @@ public sealed class EditModel(Db db, ProjectChanges changes) : PageModel
             Errors["confirm"] = problem;
             return Invalid();
         }
+        Audit.AuditLog.Record(HttpContext, "project.delete", Project.Slug);
         return Shared.Htmx.RedirectAfterPost(HttpContext, "/projects");
     }
 

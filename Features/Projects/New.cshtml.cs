@@ -21,6 +21,7 @@ public sealed class NewModel(ProjectChanges changes) : PageModel
             Response.StatusCode = StatusCodes.Status422UnprocessableEntity;
             return Page();
         }
+        Audit.AuditLog.Record(HttpContext, "project.create", created.Slug, $"from {Form.GitUrl} branch {Form.Branch}");
         return Shared.Htmx.RedirectAfterPost(HttpContext, $"/projects/{created.Id}");
     }
 }

@@ -65,6 +65,7 @@ public static class ProjectApi
             var (created, errors) = await changes.CreateAsync(form, ctx.User.UserId(), ctx.User.IsAdmin(), ctx.RequestAborted);
             if (created is null) return Invalid(errors);
             using var c = db.Open();
+            Audit.AuditLog.Record(c, ctx, "project.create", created.Slug, $"from {form.GitUrl} branch {form.Branch}");
             var p = ProjectStore.FindProjectById(c, created.Id)!;
             return Results.Json(Detail(c, protection, settings, p), ApiProblem.JsonOptions, statusCode: 201);
         }).WithSummary("Create a project; the answer carries its webhook URL and secret").WithDescription(BodyDoc)
@@ -99,9 +100,11 @@ public static class ProjectApi
             }
             var errors = await changes.UpdateAsync(p, Merge(current, body), ctx.User.IsAdmin(), ctx.RequestAborted);
             if (errors.Count > 0) return Invalid(errors);
+            Audit.AuditLog.Record(ctx, "project.edit", p.Slug, "fields: " + string.Join(", ", typeof(ProjectRequest).GetProperties().Where(x => x.GetValue(body) is not null).Select(x => x.Name)));
             if (newDomains is not null && await sites.SaveAndApplyAsync(p.Id, newDomains, ctx.RequestAborted) is { } failed)
                 return ApiProblem.Result(502, $"The other changes were saved; the domains were not. {failed}");
             using var c2 = db.Open();
+            if (newDomains is not null) Audit.AuditLog.Record(c2, ctx, "domains.change", p.Slug, Audit.AuditLog.Domains(newDomains.Domains, newDomains.RedirectAliases, newDomains.RedirectWww));
             return Results.Ok(Detail(c2, protection, settings, ProjectStore.FindProjectById(c2, p.Id)!));
         }).WithSummary("Change a project (fields left out keep their value); used from the next deployment on").WithDescription(BodyDoc)
           .Produces<ProjectDetail>().ProducesProblem(422);
@@ -111,7 +114,9 @@ public static class ProjectApi
             ProjectRow? p;
             using (var c = db.Open()) p = FindVisible(c, ctx, slug);
             if (p is null) return NotFound(slug);
-            return await changes.DeleteAsync(p, ctx.RequestAborted) is { } problem ? ApiProblem.Result(409, problem) : Results.NoContent();
+            if (await changes.DeleteAsync(p, ctx.RequestAborted) is { } problem) return ApiProblem.Result(409, problem);
+            Audit.AuditLog.Record(ctx, "project.delete", p.Slug);
+            return Results.NoContent();
         }).WithSummary("Delete a project with its containers, images and Caddy site");
     }
 

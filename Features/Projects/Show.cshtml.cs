@@ -59,6 +59,7 @@ public sealed class ShowModel(Db db, DeployWorker worker, GitCli git, PanelSetti
         }
         using var c = db.Open();
         var deploymentId = DeployActions.Deploy(c, worker, Project!, User.UserId(), Commit, "web");
+        Audit.AuditLog.Record(c, HttpContext, "deploy.queue", Project!.Slug, $"deployment {deploymentId}" + (string.IsNullOrEmpty(Commit) ? $" of branch {Project.Branch}" : $" of commit {Commit}"));
         return Shared.Htmx.RedirectAfterPost(HttpContext, $"/deployments/{deploymentId}");
     }
 
@@ -76,6 +77,7 @@ public sealed class ShowModel(Db db, DeployWorker worker, GitCli git, PanelSetti
         if (!Load(id)) return NotFound();
         using var c = db.Open();
         Webhooks.WebhookStore.ReplaceSecret(c, protection, id);
+        Audit.AuditLog.Record(c, HttpContext, "webhook_secret.rotate", Project!.Slug);
         return Shared.Htmx.RedirectAfterPost(HttpContext, $"/projects/{id}#webhook");
     }
 }

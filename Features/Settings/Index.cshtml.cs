@@ -54,6 +54,7 @@ public sealed class IndexModel(Db db, DomainSites sites, PanelSettings settings)
             Response.StatusCode = StatusCodes.Status422UnprocessableEntity;
             return Page();
         }
+        Audit.AuditLog.Record(c, HttpContext, "settings.change", "settings", $"base domain \"{next.BaseDomain}\", panel domain \"{next.PanelDomain}\"");
         return Shared.Htmx.RedirectAfterPost(HttpContext, "/settings?saved=1");
     }
 

@@ -54,6 +54,8 @@ public static partial class SettingsTable
         new("Apps:LogMaxFiles", "3", "a whole number from 1 to 100 (rotated Docker log files kept per container)", Int(1, 100)),
         new("Backup:Schedule", "0 30 3 * * ?", "empty (no scheduled backups) or a Quartz cron expression with seconds, e.g. 0 30 3 * * ? for 03:30 daily", v => v == "" || Quartz.CronExpression.TryParse(v, out _)),
         new("Backup:Keep", "7", "a whole number from 1 to 1000 (how many backups <DataDir>/backups keeps)", Int(1, 1000)),
+        // At least 30: the audit_log delete trigger (migration 0013) refuses to delete rows younger than 30 days.
+        new("Audit:RetentionDays", "365", "a whole number of days from 30 to 36500 (how long the audit log keeps a row)", Int(30, 36500)),
         new("Webhooks:MaxDeliveriesPerMinute", "300", "a whole number from 1 to 100000 (webhook deliveries one project accepts per minute)", Int(1, 100000)),
         new("Git:AllowedHosts", "", "empty, or host names or IP addresses, each optionally with :port, separated by commas (Git servers on this machine or network the operator trusts)",
             v => Git.GitHosts.ParseAllowedHosts(v).All(Git.GitHosts.IsValidAllowedHost)),
@@ -97,6 +99,7 @@ public sealed class PanelSettings
     public IReadOnlyList<string> GitAllowedHosts { get; init; } = [];
     public bool GitAllowPrivateNetworks { get; init; }
     public string TrustedProxies { get; init; } = "127.0.0.1,::1";
+    public int AuditRetentionDays { get; init; } = 365;
 
     /// <summary>The raw effective value of every key (derived defaults filled in), in table order.</summary>
     public required IReadOnlyList<(Setting Setting, string Value)> Effective { get; init; }
@@ -179,6 +182,7 @@ public sealed class PanelSettings
             GitAllowedHosts = Git.GitHosts.ParseAllowedHosts(values["Git:AllowedHosts"]),
             GitAllowPrivateNetworks = bool.Parse(values["Git:AllowPrivateNetworks"]),
             TrustedProxies = values["Panel:TrustedProxies"],
+            AuditRetentionDays = I("Audit:RetentionDays"),
             Effective = SettingsTable.All.Select(s => (s, values[s.Key])).ToList(),
         };
     }

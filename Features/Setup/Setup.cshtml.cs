@@ -42,6 +42,7 @@ public sealed class SetupModel(Db db, SetupToken token) : PageModel
         if (UserStore.AnyUserExists(c)) return NotFound();
         UserStore.InsertUser(c, email, Password!, Roles.Admin, tx);
         tx.Commit();
+        Audit.AuditLog.RecordAs(c, HttpContext, null, "", "user.create", email, "role admin (the first user, through /setup)", "web");
         token.Consume();
 
         await AuthCookie.SignInAsync(HttpContext, UserStore.FindUserByEmail(c, email)!);

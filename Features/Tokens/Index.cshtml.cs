@@ -35,7 +35,10 @@ public sealed class IndexModel(Db db) : PageModel
             return Page();
         }
         using (var c = db.Open())
+        {
             NewToken = ApiTokens.CreateToken(c, User.UserId(), Name!, ExpiresInDays).Token;
+            Audit.AuditLog.Record(c, HttpContext, "token.create", Name!.Trim(), ExpiresInDays is { } d ? $"expires in {d} days" : "never expires");
+        }
         // Rendered directly (not redirected): the token exists in this response only.
         Name = null;
         ExpiresInDays = null;
@@ -47,6 +50,7 @@ public sealed class IndexModel(Db db) : PageModel
     {
         using var c = db.Open();
         if (!ApiTokens.RevokeToken(c, id, User.UserId())) return NotFound();
+        Audit.AuditLog.Record(c, HttpContext, "token.revoke", $"token {id}");
         return Shared.Htmx.RedirectAfterPost(HttpContext, "/tokens");
     }
 }

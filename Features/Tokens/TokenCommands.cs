@@ -29,7 +29,9 @@ public static class TokenCommands
             using var c = CliApp.OpenDb(p).Open();
             var u = UserStore.FindUserByEmail(c, UserStore.NormalizeEmail(p.GetValue(user))) ?? throw new CliException($"no user with the email {p.GetValue(user)}");
             if (u.Disabled) throw new CliException($"{u.Email} is disabled; enable the user first");
-            Console.WriteLine(ApiTokens.CreateToken(c, u.Id, p.GetValue(name)!, p.GetValue(days)).Token);
+            var (id, token) = ApiTokens.CreateToken(c, u.Id, p.GetValue(name)!, p.GetValue(days));
+            Audit.AuditLog.RecordCli(c, "token.create", p.GetValue(name)!.Trim(), $"token {id} for {u.Email}, " + (p.GetValue(days) is { } d ? $"expires in {d} days" : "never expires"));
+            Console.WriteLine(token);
             return 0;
         });
         return cmd;
@@ -63,6 +65,7 @@ public static class TokenCommands
         {
             using var c = CliApp.OpenDb(p).Open();
             if (!ApiTokens.RevokeToken(c, p.GetValue(id), null)) throw new CliException($"no active token with id {p.GetValue(id)}");
+            Audit.AuditLog.RecordCli(c, "token.revoke", $"token {p.GetValue(id)}");
             Console.WriteLine($"token {p.GetValue(id)} revoked");
             return 0;
         });

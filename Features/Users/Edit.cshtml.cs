@@ -43,6 +43,8 @@ public sealed class EditModel(Db db) : PageModel
         }
         UserStore.UpdateRoleAndDisabled(c, id, Role, Disabled);
         tx.Commit();
+        if (Role != Target.Role) Audit.AuditLog.Record(c, HttpContext, "user.role_change", Target.Email, $"{Target.Role} to {Role}");
+        if (Disabled != Target.Disabled) Audit.AuditLog.Record(c, HttpContext, Disabled ? "user.disable" : "user.enable", Target.Email);
         return Shared.Htmx.RedirectAfterPost(HttpContext, $"/users/{id}?saved=access");
     }
 
@@ -60,6 +62,7 @@ public sealed class EditModel(Db db) : PageModel
             return Page();
         }
         UserStore.UpdatePasswordAndEndSessions(c, id, NewPassword!);
+        Audit.AuditLog.Record(c, HttpContext, "user.password_reset", Target.Email, "by an admin, on /users");
         return Shared.Htmx.RedirectAfterPost(HttpContext, $"/users/{id}?saved=password");
     }
 }

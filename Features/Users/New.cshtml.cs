@@ -28,6 +28,7 @@ public sealed class NewModel(Db db) : PageModel
             Response.StatusCode = StatusCodes.Status422UnprocessableEntity;
             return Page();
         }
+        Audit.AuditLog.Record(c, HttpContext, "user.create", email, $"role {Role}");
         return Shared.Htmx.RedirectAfterPost(HttpContext, "/users");
     }
 }

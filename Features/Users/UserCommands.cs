@@ -43,6 +43,7 @@ public static class UserCommands
             var wasFirst = !UserStore.AnyUserExists(c);
             if (UserStore.InsertUser(c, e, password, p.GetValue(admin) ? Roles.Admin : Roles.Member) is null)
                 throw new CliException($"a user with the email {e} already exists");
+            Audit.AuditLog.RecordCli(c, "user.create", e, $"role {(p.GetValue(admin) ? Roles.Admin : Roles.Member)}");
             // A running panel sees the user on its next /setup request; the token file goes now.
             if (wasFirst) File.Delete(Path.Combine(CliApp.LoadSettings(p).DataDir, "setup-token"));
             Console.WriteLine($"added {e} ({(p.GetValue(admin) ? Roles.Admin : Roles.Member)})");
@@ -75,6 +76,7 @@ public static class UserCommands
             using var c = CliApp.OpenDb(p).Open();
             var u = UserStore.FindUserByEmail(c, UserStore.NormalizeEmail(p.GetValue(email))) ?? throw new CliException($"no user with the email {p.GetValue(email)}");
             UserStore.UpdatePasswordAndEndSessions(c, u.Id, password);
+            Audit.AuditLog.RecordCli(c, "user.password_reset", u.Email);
             Console.WriteLine($"password reset for {u.Email}");
             return 0;
         });
@@ -112,6 +114,7 @@ public static class UserCommands
                 throw new CliException($"{u.Email} is the last enabled admin; make another user admin first");
             UserStore.UpdateRoleAndDisabled(c, u.Id, u.Role, disable);
             tx.Commit();
+            if (disable != u.Disabled) Audit.AuditLog.RecordCli(c, disable ? "user.disable" : "user.enable", u.Email);
             Console.WriteLine($"{u.Email} {(disable ? "disabled" : "enabled")}");
             return 0;
         });

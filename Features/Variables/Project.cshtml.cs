@@ -106,7 +106,7 @@ public sealed class ProjectModel(Db db, IDataProtectionProvider protection) : Pa
             return Invalid();
         }
         using var c = db.Open();
-        VariableStore.ReplaceIncludedSharedKeys(c, id, include.Distinct().ToList());
+        if (VariableStore.ReplaceIncludedSharedKeys(c, id, include.Distinct().ToList())) Audit.AuditLog.Record(c, HttpContext, "variables.change", Project!.Slug, "shared keys included: " + string.Join(", ", include.Distinct().Order(StringComparer.Ordinal)));
         return SavedRedirect(id);
     }
 
@@ -118,7 +118,7 @@ public sealed class ProjectModel(Db db, IDataProtectionProvider protection) : Pa
         Prepare();
         if (errors.Count > 0) return Invalid();
         using var c = db.Open();
-        VariableStore.ReplaceVariables(c, protection, Project!.Id, set);
+        if (VariableStore.ReplaceVariables(c, protection, Project!.Id, set) is { Count: > 0 } changed) Audit.AuditLog.Record(c, HttpContext, "variables.change", Project.Slug, Audit.AuditLog.Keys(changed));
         return SavedRedirect(Project.Id);
     }
 

@@ -84,7 +84,7 @@ public sealed class SharedModel(Db db, IDataProtectionProvider protection) : Pag
             return Page();
         }
         using var c = db.Open();
-        VariableStore.ReplaceVariables(c, protection, null, set, User.UserId());
+        if (VariableStore.ReplaceVariables(c, protection, null, set, User.UserId()) is { Count: > 0 } changed) Audit.AuditLog.Record(c, HttpContext, "variables.change", "(shared)", Audit.AuditLog.Keys(changed));
         return Shared.Htmx.RedirectAfterPost(HttpContext, "/variables?saved=1");
     }
 }

@@ -46,7 +46,7 @@ public static class VariableApi
             errors.AddRange(invalid);
             if (errors.Count > 0)
                 return ApiProblem.Result(422, "Nothing was saved: " + string.Join("; ", errors), new Dictionary<string, string[]> { ["variables"] = [.. errors] });
-            VariableStore.ReplaceVariables(c, protection, id, set);
+            if (VariableStore.ReplaceVariables(c, protection, id, set) is { Count: > 0 } changed) Audit.AuditLog.Record(c, ctx, "variables.change", slug, Audit.AuditLog.Keys(changed));
             return Results.Ok(set.Select(Json));
         }).WithSummary("Replace the project's variables with this list of {key, value, secret, buildTime, runtime}; a secret's value ******** keeps the stored one");
         MapShared(api);

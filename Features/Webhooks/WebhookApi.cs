@@ -26,6 +26,7 @@ public static class WebhookApi
             using var c = db.Open();
             if (ProjectApi.FindVisible(c, ctx, slug) is not { } p) return ProjectApi.NotFound(slug);
             var secret = WebhookStore.ReplaceSecret(c, protection, p.Id);
+            Audit.AuditLog.Record(c, ctx, "webhook_secret.rotate", p.Slug);
             return Results.Ok(new NewSecretAnswer(WebhookStore.UrlFor(settings, p.Slug), secret));
         }).WithSummary("Replace the project's webhook secret (leaked, or unreadable after a key ring change)")
           .WithDescription("Deliveries signed with the old secret are refused from now on. Paste the new secret into the Git host.")

@@ -166,6 +166,7 @@ public static class WebhookEndpoint
         worker.Wake();
         var reason = $"push to {target.Branch} at {sha[..7]} queued deployment #{deploymentId}";
         WebhookStore.UpdateDelivery(c, deliveryRow.Value, "queued", deploymentId, reason);
+        Audit.AuditLog.RecordAs(c, ctx, null, "", "deploy.queue", project.Slug, $"deployment {deploymentId} of commit {sha}, from a signed {p} push (delivery {delivery.DeliveryId})", "webhook");
         return Results.Json(new Answer("queued", reason, deploymentId), statusCode: 202);
     }
 

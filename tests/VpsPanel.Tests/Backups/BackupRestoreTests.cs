@@ -405,7 +405,14 @@ public sealed class BackupRestoreTests
         foreach (var table in tables)
         {
             using var q = c.CreateCommand();
-            q.CommandText = $"SELECT * FROM \"{table}\" ORDER BY rowid";
+            // The audit log's backup.create row is written after the archive is made and backup.restore into the
+            // restored copy, by design; they (and the AUTOINCREMENT counter they move) are the only rows that differ.
+            q.CommandText = table switch
+            {
+                "audit_log" => "SELECT * FROM audit_log WHERE action NOT LIKE 'backup.%' ORDER BY rowid",
+                "sqlite_sequence" => "SELECT * FROM sqlite_sequence WHERE name <> 'audit_log' ORDER BY rowid",
+                _ => $"SELECT * FROM \"{table}\" ORDER BY rowid",
+            };
             using var r = q.ExecuteReader();
             while (r.Read())
                 sb.AppendLine(table + ": " + string.Join(" | ", Enumerable.Range(0, r.FieldCount).Select(i => r.IsDBNull(i) ? "NULL" : Convert.ToString(r.GetValue(i), System.Globalization.CultureInfo.InvariantCulture))));
