@@ -38,6 +38,8 @@ public sealed record Row(string Route, string Path, Expect Anonymous, Expect Oth
 {
     public string? Body { get; init; }
     public Fresh Fresh { get; init; }
+    /// <summary>Words the answer must contain (that it was refused for the reason the row is about).</summary>
+    public string? Says { get; init; }
     /// <summary>The method to call with: the route's own, GET for a route that takes any.</summary>
     public string Method => Route[..Route.IndexOf(' ')] is var m && m == "ANY" ? "GET" : m;
     public bool IsApi => Path.StartsWith("/api/", StringComparison.Ordinal);
@@ -391,19 +393,11 @@ public sealed class AccessMatrixTests(AccessWorld world, ITestOutputHelper outpu
             foreach (var caller in Enum.GetValues<Caller>())
                 replies.Add(await RunAsync(caller, row, failures));
 
-        var hidden = await world.SecretsHiddenFromAsync();
         // The search is only worth something if the strings are spelled as the panel shows them: each of A's appears
         // in something A was answered.
         foreach (var s in world.A.Secrets.Where(s => !replies.Any(r => r.Caller == Caller.Owner && r.Text.Contains(s, StringComparison.OrdinalIgnoreCase))))
             failures.Add($"none of A's own answers shows \"{s}\"; the leak search for it proves nothing");
-        foreach (var r in replies)
-        {
-            if (!hidden.TryGetValue(r.Caller, out var secrets)) continue;
-            var sent = r.Path + " " + r.Row.Body;
-            foreach (var s in secrets)
-                if (!sent.Contains(s, StringComparison.OrdinalIgnoreCase) && r.Text.Contains(s, StringComparison.OrdinalIgnoreCase))
-                    failures.Add($"{r.Caller} {r.Row.Method} {r.Path} ({r.Status}): the body carries \"{s}\", which is not theirs to see");
-        }
+        await SearchForLeaksAsync(replies, failures);
         output.WriteLine($"{replies.Count} calls over {AccessMatrix.Rows.Length} routes");
         Assert.True(failures.Count == 0, $"{failures.Count} access failures:\n" + string.Join("\n", failures));
     }
@@ -442,6 +436,49 @@ public sealed class AccessMatrixTests(AccessWorld world, ITestOutputHelper outpu
             Assert.Equal(HttpStatusCode.Unauthorized, patch.StatusCode);
         }
         Assert.Equal("main", (string)JsonNode.Parse(await world.Api[Caller.Owner].GetStringAsync($"/api/projects/{world.A.Slug}"))!["branch"]!);
+    }
+
+    [Fact]
+    public async Task Claiming_another_members_domain_or_project_name_is_refused_without_naming_their_project()
+    {
+        var failures = new List<string>();
+        var replies = new List<Reply>();
+        var (b, taken) = (world.B, "alpha-secret.test");
+        // HTML escapes the apostrophe; the JSON answers do not.
+        const string Elsewhere = "already belongs to another user";
+        var tries = new Row[]
+        {
+            new("POST /api/projects", "/api/projects", 0, 422, 0, 0) { Body = $$"""{"name":"Bravo Second","gitUrl":"https://git.bravo-hidden.invalid/b.git","branch":"main","port":8080,"domains":["{{taken}}"]}""", Says = Elsewhere },
+            new("POST /api/projects", "/api/projects", 0, 422, 0, 0) { Body = """{"name":"Alpha Secret Shop","gitUrl":"https://git.bravo-hidden.invalid/b.git","branch":"main","port":8080,"domains":["bravo-second.test"]}""", Says = "already exists" },
+            new("PUT /api/projects/{slug}/domains", $"/api/projects/{b.Slug}/domains", 0, 409, 0, 0) { Body = $$"""{"domains":[{"hostname":"{{taken}}"}]}""", Says = Elsewhere },
+            new("PATCH /api/projects/{slug}", $"/api/projects/{b.Slug}", 0, 409, 0, 0) { Body = $$"""{"domains":["{{taken}}"]}""", Says = Elsewhere },
+            new("POST /projects/{id:long}/domains", $"/projects/{b.Id}/domains", 0, 422, 0, 0) { Body = $"host={taken}&primary=0", Says = Elsewhere },
+            new("POST /projects/new", "/projects/new", 0, 422, 0, 0)
+                { Body = $"name=Bravo Third&gitUrl=https://git.bravo-hidden.invalid/b.git&branch=main&dockerfilePath=Dockerfile&contextDir=.&containerPort=8080&healthPath=/&domains={taken}&gitAuth=none", Says = Elsewhere },
+        };
+        var before = await world.SnapshotOfAAsync();
+        var bProjects = await world.Api[Caller.Other].GetStringAsync("/api/projects");
+        foreach (var row in tries) replies.Add(await RunAsync(Caller.Other, row, failures));
+        Assert.Equal(before, await world.SnapshotOfAAsync());
+        Assert.Equal(bProjects, await world.Api[Caller.Other].GetStringAsync("/api/projects"));
+        // The domain and the name B typed are B's own words; A's project name, owner, repository and the rest are not.
+        await SearchForLeaksAsync(replies, failures);
+        Assert.True(failures.Count == 0, string.Join("\n", failures));
+    }
+
+    /// <summary>Every body a caller got, searched for what is not theirs to see (less what they sent themselves).</summary>
+    async Task SearchForLeaksAsync(List<Reply> replies, List<string> failures)
+    {
+        var hidden = await world.SecretsHiddenFromAsync();
+        foreach (var r in replies)
+        {
+            if (!hidden.TryGetValue(r.Caller, out var secrets)) continue;
+            // What they sent, also as a short name: a name typed is its slug too ("Alpha Secret Shop" → alpha-secret-shop).
+            var sent = r.Path + " " + r.Row.Body + " " + (r.Row.Body ?? "").Replace(' ', '-');
+            foreach (var s in secrets)
+                if (!sent.Contains(s, StringComparison.OrdinalIgnoreCase) && r.Text.Contains(s, StringComparison.OrdinalIgnoreCase))
+                    failures.Add($"{r.Caller} {r.Row.Method} {r.Path} ({r.Status}): the body carries \"{s}\", which is not theirs to see");
+        }
     }
 
     /// <summary>Makes one call of the matrix and judges its status; returns what came back.</summary>
@@ -506,6 +543,8 @@ public sealed class AccessMatrixTests(AccessWorld world, ITestOutputHelper outpu
             ? location?.StartsWith(where, StringComparison.Ordinal) == true
             : status is < 300 or >= 400 || !(location ?? "").StartsWith("/login", StringComparison.Ordinal) && !(location ?? "").StartsWith("/forbidden", StringComparison.Ordinal));
         output.WriteLine($"{(ok ? "ok  " : "FAIL")} {caller,-9} {row.Method,-6} {path,-60} {status}{(location is null ? "" : " → " + location)}");
+        if (ok && row.Says is { } says && !text.Contains(says, StringComparison.Ordinal))
+            failures.Add($"{caller} {row.Method} {path}: answered {status} but does not say \"{says}\": {Excerpt(text)}");
         if (!ok) failures.Add($"{caller} {row.Method} {path}: expected {wanted}, got {status}{(location is null ? "" : " → " + location)}: {Excerpt(text)}");
 
         // A caller who may not destroy the object did not.
