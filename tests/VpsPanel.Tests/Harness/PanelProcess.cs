@@ -55,7 +55,13 @@ public sealed class PanelProcess : IAsyncDisposable
         p.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (panel._log) panel._log.AppendLine(e.Data); };
         p.BeginOutputReadLine();
         p.BeginErrorReadLine();
-        await panel.WaitHealthyAsync(TimeSpan.FromSeconds(30));
+        // A panel that never became healthy is stopped here: the caller never gets it, so nobody else could.
+        try { await panel.WaitHealthyAsync(TimeSpan.FromSeconds(30)); }
+        catch
+        {
+            await panel.DisposeAsync();
+            throw;
+        }
         return panel;
     }
 

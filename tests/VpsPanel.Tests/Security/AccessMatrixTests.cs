@@ -180,6 +180,17 @@ public sealed class AccessWorld : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
+        // xunit does not dispose a fixture whose start failed: stop what was started, or it outlives the test run.
+        try { await StartAsync(); }
+        catch
+        {
+            await DisposeAsync();
+            throw;
+        }
+    }
+
+    async Task StartAsync()
+    {
         Caddy = await TestCaddy.StartAsync();
         Panel = await PanelProcess.StartAsync(Caddy.PanelSettings());
         Pages[Caller.Admin] = await PanelSetup.SignedInAdminAsync(Panel);
@@ -330,8 +341,8 @@ public sealed class AccessWorld : IAsyncLifetime
     public async Task DisposeAsync()
     {
         foreach (var d in _owned) d.Dispose();
-        await Panel.DisposeAsync();
-        await Caddy.DisposeAsync();
+        if (Panel is not null) await Panel.DisposeAsync();
+        if (Caddy is not null) await Caddy.DisposeAsync();
     }
 }
 
@@ -422,6 +433,19 @@ public sealed class AccessMatrixTests(AccessWorld world, ITestOutputHelper outpu
     }
 
     [Fact]
+    public async Task Htmx_requests_get_401_or_403_instead_of_a_redirect_htmx_would_swap_into_the_page()
+    {
+        // htmx follows a 302 and swaps the login page into a fragment; the panel answers 401 (with HX-Redirect) or 403.
+        var failures = new List<string>();
+        foreach (var row in AccessMatrix.Rows.Where(r => r.Fresh == Fresh.None))
+        {
+            if (row.Anonymous == Expect.Login) await RunAsync(Caller.Anonymous, row, failures, expect: 401, htmx: true);
+            if (row.Other == Expect.Denied) await RunAsync(Caller.Other, row, failures, expect: 403, htmx: true);
+        }
+        Assert.True(failures.Count == 0, string.Join("\n", failures));
+    }
+
+    [Fact]
     public async Task The_API_does_not_accept_a_session_cookie()
     {
         // Cookies ride along on cross-site requests; the API has no antiforgery token, so it must take bearer tokens only.
@@ -482,7 +506,7 @@ public sealed class AccessMatrixTests(AccessWorld world, ITestOutputHelper outpu
     }
 
     /// <summary>Makes one call of the matrix and judges its status; returns what came back.</summary>
-    async Task<Reply> RunAsync(Caller caller, Row row, List<string> failures, Expect? expect = null, bool withToken = true)
+    async Task<Reply> RunAsync(Caller caller, Row row, List<string> failures, Expect? expect = null, bool withToken = true, bool htmx = false)
     {
         var wanted = expect ?? caller switch { Caller.Anonymous => row.Anonymous, Caller.Other => row.Other, Caller.Owner => row.Owner, _ => row.Admin };
         var t = await world.TargetsAsync(row.Fresh);
@@ -493,6 +517,7 @@ public sealed class AccessMatrixTests(AccessWorld world, ITestOutputHelper outpu
 
         HttpClient http;
         using var req = new HttpRequestMessage(new HttpMethod(row.Method), path);
+        if (htmx) req.Headers.Add("HX-Request", "true");
         if (row.IsApi)
         {
             http = world.Api[caller];
@@ -543,6 +568,8 @@ public sealed class AccessMatrixTests(AccessWorld world, ITestOutputHelper outpu
             ? location?.StartsWith(where, StringComparison.Ordinal) == true
             : status is < 300 or >= 400 || !(location ?? "").StartsWith("/login", StringComparison.Ordinal) && !(location ?? "").StartsWith("/forbidden", StringComparison.Ordinal));
         output.WriteLine($"{(ok ? "ok  " : "FAIL")} {caller,-9} {row.Method,-6} {path,-60} {status}{(location is null ? "" : " → " + location)}");
+        if (ok && htmx && status == 401 && !text.Contains("HX-Redirect: /login", StringComparison.Ordinal))
+            failures.Add($"{caller} {row.Method} {path}: a 401 to htmx without HX-Redirect: /login");
         if (ok && row.Says is { } says && !text.Contains(says, StringComparison.Ordinal))
             failures.Add($"{caller} {row.Method} {path}: answered {status} but does not say \"{says}\": {Excerpt(text)}");
         if (!ok) failures.Add($"{caller} {row.Method} {path}: expected {wanted}, got {status}{(location is null ? "" : " → " + location)}: {Excerpt(text)}");
