@@ -28,7 +28,7 @@ public sealed record AuditFilter(string User, string ActionPrefix, string? Since
 /// <summary>
 /// The audit log: every slice calls <see cref="Record(SqliteConnection, HttpContext, string, string, string)"/> (or
 /// <see cref="RecordCli"/>) in one line right where its change is committed. Rows are append-only (triggers in
-/// migration 0008) and pruned after Audit:RetentionDays by <see cref="AuditPruneJob"/>. Details never carry secrets:
+/// migration 0013) and pruned after Audit:RetentionDays by <see cref="AuditPruneJob"/>. Details never carry secrets:
 /// variable changes name keys only, tokens their name, never a value.
 /// </summary>
 public static class AuditLog
