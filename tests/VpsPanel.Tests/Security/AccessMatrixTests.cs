@@ -23,7 +23,8 @@ namespace VpsPanel.Tests.Security;
 // Every body B and anonymous receive is searched for A's data (and A's for B's); see AccessWorld.SecretsHiddenFrom.
 
 /// <summary>What one caller must get: a status, and for redirects where it must (not) point.</summary>
-public readonly record struct Expect(int Status, string? Location = null)
+/// ByPage: the page itself redirects (not the sign-in challenge), so htmx gets the same redirect as a browser.
+public readonly record struct Expect(int Status, string? Location = null, bool ByPage = false)
 {
     public static implicit operator Expect(int status) => new(status);
     public static readonly Expect Login = new(302, "/login");
@@ -47,7 +48,7 @@ public sealed record Row(string Route, string Path, Expect Anonymous, Expect Oth
 
 public static class AccessMatrix
 {
-    static readonly Expect Login = Expect.Login, Denied = Expect.Denied, SignedOut = new(303, "/login");
+    static readonly Expect Login = Expect.Login, Denied = Expect.Denied, SignedOut = new(303, "/login"), BackToLogin = new(302, "/login", ByPage: true);
 
     // One line per route; keep them sorted by area. 422 = refused as invalid after the access check (nothing saved).
     public static readonly Row[] Rows =
@@ -78,6 +79,16 @@ public static class AccessMatrix
         new("GET /", "/", Login, 200, 200, 200),
         new("GET /account", "/account", Login, 200, 200, 200),
         new("POST /account", "/account", Login, 422, 422, 422) { Body = "currentPassword=wrong&newPassword=short" },
+        new("POST /account?handler=EndOthers", "/account?handler=EndOthers", Login, 303, 303, 303),
+        new("GET /account/two-factor", "/account/two-factor", Login, 200, 200, 200),
+        new("POST /account/two-factor?handler=Confirm", "/account/two-factor?handler=Confirm", Login, 422, 422, 422) { Body = "code=000000" },
+        new("POST /account/two-factor?handler=RecoveryCodes", "/account/two-factor?handler=RecoveryCodes", Login, 422, 422, 422) { Body = "code=000000" },
+        new("POST /account/two-factor?handler=Disable", "/account/two-factor?handler=Disable", Login, 422, 422, 422) { Body = "code=000000" },
+        // Without a pending second step the page sends everyone back to /login itself (no sign-in challenge).
+        new("GET /login/code", "/login/code", BackToLogin, BackToLogin, BackToLogin, BackToLogin),
+        new("POST /login/code", "/login/code", 422, 422, 422, 422) { Body = "code=000000" },
+        new("GET /api/projects/{slug}/shared-variables", "/api/projects/{slug}/shared-variables", 401, 404, 200, 200),
+        new("PUT /api/projects/{slug}/shared-variables", "/api/projects/{slug}/shared-variables", 401, 404, 422, 422) { Body = "[\"NO_SUCH_SHARED_KEY\"]" },
         new("GET /tokens", "/tokens", Login, 200, 200, 200),
         new("POST /tokens?handler=Create", "/tokens?handler=Create", Login, 422, 422, 422) { Body = "name=&expiresInDays=" },
         new("POST /tokens?handler=Revoke", "/tokens?handler=Revoke&id={t}", Login, 404, 303, 404) { Fresh = Fresh.Token },
@@ -120,6 +131,11 @@ public static class AccessMatrix
         new("POST /variables?handler=Delete", "/variables?handler=Delete", Login, Denied, Denied, 303) { Body = "key=NO_SUCH_KEY" },
         new("POST /variables?handler=Env", "/variables?handler=Env", Login, Denied, Denied, 422) { Body = "env=1 bad line without equals" },
         new("GET /users", "/users", Login, Denied, Denied, 200),
+        new("POST /users?handler=TwoFactor", "/users?handler=TwoFactor", Login, Denied, Denied, 303) { Body = "required=false" },
+        new("GET /audit", "/audit", Login, Denied, Denied, 200),
+        new("GET /api/audit", "/api/audit", 401, 403, 403, 200),
+        new("GET /variables/access", "/variables/access?key=ADMIN_SHARED_TOKEN", Login, Denied, Denied, 200),
+        new("POST /variables/access?handler=Save", "/variables/access?handler=Save", Login, Denied, Denied, 422) { Body = "key=ADMIN_SHARED_TOKEN&mode=bogus" },
         new("GET /users/new", "/users/new", Login, Denied, Denied, 200),
         new("POST /users/new", "/users/new", Login, Denied, Denied, 422) { Body = "email=not-an-email&password=x&role=member" },
         new("GET /users/{id:long}", "/users/{u}", Login, Denied, Denied, 200),
