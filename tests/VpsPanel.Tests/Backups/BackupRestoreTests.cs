@@ -411,6 +411,8 @@ public sealed class BackupRestoreTests
             {
                 "audit_log" => "SELECT * FROM audit_log WHERE action NOT LIKE 'backup.%' ORDER BY rowid",
                 "sqlite_sequence" => "SELECT * FROM sqlite_sequence WHERE name <> 'audit_log' ORDER BY rowid",
+                // sessions and recovery_codes are WITHOUT ROWID tables: their first column is the key.
+                "sessions" or "recovery_codes" => $"SELECT * FROM \"{table}\" ORDER BY 1",
                 _ => $"SELECT * FROM \"{table}\" ORDER BY rowid",
             };
             using var r = q.ExecuteReader();

@@ -69,7 +69,7 @@ public sealed class DeployPipelineTests(ITestOutputHelper output)
             if (names.Length == 1) break;
             await Task.Delay(250);
         }
-        Assert.Equal([$"vpspanel-{env.Name()}-{second}"], names);
+        Assert.Equal([$"vpspanel-{env.PanelId}-{env.Name()}-{second}"], names);
 
         // Roll back to v1: its image is reused, nothing is cloned or built.
         var rollbackUrl = await env.DeploymentActionAsync(first, "Rollback");
