@@ -389,10 +389,7 @@ public sealed class AuditLogTests
 
         await using var browser = await Browser.LaunchAsync();
         var page = await browser.NewPageAsync();
-        await page.GotoAsync(panel.Url + "/login");
-        await page.FillAsync("#email", PanelSetup.AdminEmail);
-        await page.FillAsync("#password", PanelSetup.AdminPassword);
-        await page.ClickAsync("button[type=submit]");
+        await Browser.SignInAsync(page, panel.Url, PanelSetup.AdminEmail, PanelSetup.AdminPassword);
         await page.ClickAsync("nav a[href='/audit']");
         await page.WaitForSelectorAsync("#audit-log");
         var actions = await page.Locator("#audit-log .audit-action").AllTextContentsAsync();

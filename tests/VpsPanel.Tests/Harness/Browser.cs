@@ -31,6 +31,15 @@ public sealed class Browser : IAsyncDisposable
         return await ctx.NewPageAsync();
     }
 
+    /// <summary>Signs in through the real /login form, as a person would.</summary>
+    public static async Task SignInAsync(IPage page, string panelUrl, string email, string password)
+    {
+        await page.GotoAsync(panelUrl + "/login");
+        await page.FillAsync("#email", email);
+        await page.FillAsync("#password", password);
+        await page.ClickAsync("button[type=submit]");
+    }
+
     public async ValueTask DisposeAsync()
     {
         await Chromium.DisposeAsync();

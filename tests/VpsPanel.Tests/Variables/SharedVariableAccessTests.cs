@@ -218,10 +218,7 @@ public sealed class SharedVariableAccessTests
 
         await using var browser = await Browser.LaunchAsync();
         var page = await browser.NewPageAsync();
-        await page.GotoAsync(panel.Url + "/login");
-        await page.FillAsync("#email", PanelSetup.AdminEmail);
-        await page.FillAsync("#password", PanelSetup.AdminPassword);
-        await page.ClickAsync("button[type=submit]");
+        await Browser.SignInAsync(page, panel.Url, PanelSetup.AdminEmail, PanelSetup.AdminPassword);
         await page.WaitForSelectorAsync("nav a:has-text('Shared variables')");
         await page.ClickAsync("nav a:has-text('Shared variables')");
         await page.WaitForSelectorAsync("#shared-access tr[data-key=MAIL_TOKEN]");

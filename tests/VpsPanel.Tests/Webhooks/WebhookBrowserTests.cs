@@ -20,10 +20,7 @@ public sealed class WebhookBrowserTests
         var page = await browser.NewPageAsync();
         await page.Context.GrantPermissionsAsync(["clipboard-read", "clipboard-write"], new() { Origin = panel.Url });
 
-        await page.GotoAsync(panel.Url + "/login");
-        await page.FillAsync("#email", PanelSetup.AdminEmail);
-        await page.FillAsync("#password", PanelSetup.AdminPassword);
-        await page.ClickAsync("button[type=submit]");
+        await Browser.SignInAsync(page, panel.Url, PanelSetup.AdminEmail, PanelSetup.AdminPassword);
         await page.ClickAsync("nav a:has-text('Projects')");
         await page.ClickAsync("a:has-text('New project')");
         await page.FillAsync("#name", "hooked");
@@ -83,10 +80,7 @@ public sealed class WebhookBrowserTests
         var project = await api.CreateProjectAsync("leaky", "/tmp/vpspanel-missing-leaky.git", "leaky.test");
         await using var browser = await Browser.LaunchAsync();
         var page = await browser.NewPageAsync();
-        await page.GotoAsync(panel.Url + "/login");
-        await page.FillAsync("#email", PanelSetup.AdminEmail);
-        await page.FillAsync("#password", PanelSetup.AdminPassword);
-        await page.ClickAsync("button[type=submit]");
+        await Browser.SignInAsync(page, panel.Url, PanelSetup.AdminEmail, PanelSetup.AdminPassword);
         await page.WaitForSelectorAsync("nav a:has-text('Projects')");
         await page.GotoAsync($"{panel.Url}/projects/{project["id"]}");
 
