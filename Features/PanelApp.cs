@@ -17,6 +17,7 @@ using VpsPanel.Features.Git;
 using VpsPanel.Features.Health;
 using VpsPanel.Features.Settings;
 using VpsPanel.Features.Setup;
+using VpsPanel.Features.Shared;
 
 namespace VpsPanel.Features;
 
@@ -31,6 +32,8 @@ public static class PanelApp
         var dataDirLock = DataDirLock.AcquireForPanel(settings.DataDir);
         try { Db.Prepare(settings); }
         catch { dataDirLock.Dispose(); throw; }
+        // Before anything runs a child: marks them as this panel's, so the next start can find them (Shared/ProcGroups).
+        ProcGroups.MarkChildrenOf(settings.DataDir);
         Audit.AuditPruneJob.PruneAtStartup(settings);
 
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });

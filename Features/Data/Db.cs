@@ -116,6 +116,9 @@ public static class Migrations
         return list;
     }
 
+    /// <summary>The first line of a migration that must run with foreign keys off (see <see cref="Apply(SqliteConnection, IReadOnlyList{Migration})"/>).</summary>
+    public const string ForeignKeysOffMarker = "-- foreign_keys: off";
+
     public static int CurrentVersion(SqliteConnection c) => c.ExecuteScalar<int>("PRAGMA user_version;");
 
     /// <summary>Applies what is pending; returns how many were applied. Refuses a schema newer than the binary.</summary>
@@ -132,10 +135,17 @@ public static class Migrations
         var applied = 0;
         foreach (var m in migrations.Where(m => m.Version > current))
         {
-            using var tx = c.BeginTransaction();
+            // A migration that rebuilds a table other tables reference (SQLite's "12-step" ALTER) must run with
+            // foreign keys off, or DROP TABLE deletes the rows first and cascades; the pragma is a no-op inside a
+            // transaction, so it is switched here, and the keys are checked before the commit instead.
+            var foreignKeysOff = m.Sql.StartsWith(ForeignKeysOffMarker, StringComparison.Ordinal);
+            if (foreignKeysOff) c.Execute("PRAGMA foreign_keys = OFF;");
             try
             {
+                using var tx = c.BeginTransaction();
                 c.Execute(m.Sql, transaction: tx);
+                if (foreignKeysOff && c.Query("PRAGMA foreign_key_check;", transaction: tx).Any())
+                    throw new InvalidOperationException("it left rows whose foreign keys point nowhere");
                 c.Execute($"PRAGMA user_version = {m.Version};", transaction: tx);
                 tx.Commit();
                 applied++;
@@ -143,6 +153,10 @@ public static class Migrations
             catch (Exception e)
             {
                 throw new StartupException($"migration {m.Name} failed and was rolled back: {e.Message}");
+            }
+            finally
+            {
+                if (foreignKeysOff) c.Execute("PRAGMA foreign_keys = ON;");
             }
         }
         return applied;

@@ -7,8 +7,12 @@ namespace VpsPanel.Features.Deployments;
 /// Deployment logs: one append-only file per deployment under &lt;DataDir&gt;/logs, one timestamped line per event.
 /// The file is the record (the page and the SSE stream read it by byte offset), so a log survives restarts and a
 /// long log never has to be held in memory.
+/// The file is named after the deployment's id AND its random log key (issue 12, finding 4): ids repeat after restoring
+/// an older backup (and did after deleting a project), and an <c>&lt;id&gt;.log</c> name then appended one deployment's
+/// log to another's. The name is looked up in the row on every call (no cache that a restore could make stale); a
+/// deployment whose row is gone has no log.
 /// </summary>
-public sealed class DeployLog(PanelSettings settings)
+public sealed class DeployLog(PanelSettings settings, Data.Db db)
 {
     /// <summary>
     /// A build that prints without end must not fill the disk: past this size lines are dropped (and counted) and
@@ -19,26 +23,43 @@ public sealed class DeployLog(PanelSettings settings)
 
     public string Dir => Path.Combine(settings.DataDir, "logs");
 
-    public string PathOf(long deploymentId) => Path.Combine(Dir, $"{deploymentId}.log");
+    /// <summary>The log file of a deployment, or null when there is no such deployment (any more).</summary>
+    public string? PathOf(long deploymentId)
+    {
+        using var c = db.Open();
+        var (exists, key) = DeployStore.FindLogKey(c, deploymentId);
+        return exists ? FileOf(deploymentId, key) : null;
+    }
 
+    /// <summary>Rows from before migration 0014 have no key and keep the name they were written under.</summary>
+    public string FileOf(long deploymentId, string? logKey) =>
+        Path.Combine(Dir, logKey is null ? $"{deploymentId}.log" : $"{deploymentId}-{logKey}.log");
+
+    /// <summary>A writer for the deployment's log; one that keeps nothing when the row is gone (its project was deleted meanwhile).</summary>
     public Writer Open(long deploymentId)
     {
         Directory.CreateDirectory(Dir, Data.Db.OwnerOnlyDir);
         return new Writer(PathOf(deploymentId));
     }
 
+    /// <summary>Removes the log files of a deleted project's deployments (called after their rows are gone).</summary>
+    public void DeleteFiles(IEnumerable<(long Id, string? LogKey)> deployments)
+    {
+        foreach (var (id, key) in deployments) File.Delete(FileOf(id, key));
+    }
+
     /// <summary>Appends lines for one deployment; thread-safe, flushed per line so the live stream sees them at once.</summary>
     public sealed class Writer : IDisposable
     {
-        readonly FileStream _file;
+        readonly Stream _file;
         long _dropped;
 
         /// <summary>Secret values replaced by ******** before anything reaches the file, so the stored log never holds them.</summary>
         public Variables.SecretMask Mask { get; set; } = Variables.SecretMask.None;
 
-        public Writer(string path)
+        public Writer(string? path)
         {
-            _file = new FileStream(path, new FileStreamOptions
+            _file = path is null ? Stream.Null : new FileStream(path, new FileStreamOptions
             {
                 Mode = FileMode.Append, Access = FileAccess.Write, Share = FileShare.ReadWrite | FileShare.Delete,
                 UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
@@ -105,7 +126,7 @@ public sealed class DeployLog(PanelSettings settings)
     public (string Text, long Start, long End) ReadBefore(long deploymentId, long? end, int maxBytes)
     {
         var path = PathOf(deploymentId);
-        if (!File.Exists(path)) return ("", 0, 0);
+        if (path is null || !File.Exists(path)) return ("", 0, 0);
         using var f = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
         var stop = Math.Clamp(end ?? f.Length, 0, f.Length);
         var start = Math.Max(0, stop - maxBytes);
@@ -126,7 +147,7 @@ public sealed class DeployLog(PanelSettings settings)
     public (string Text, long Next) ReadAfter(long deploymentId, long offset, int maxBytes)
     {
         var path = PathOf(deploymentId);
-        if (!File.Exists(path)) return ("", offset);
+        if (path is null || !File.Exists(path)) return ("", offset);
         using var f = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
         if (offset >= f.Length) return ("", offset);
         var buf = new byte[Math.Min(maxBytes, f.Length - offset)];

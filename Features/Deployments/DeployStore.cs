@@ -74,12 +74,29 @@ public static class DeployStore
         c.ExecuteScalar<long>(
             """
             INSERT INTO deployments (project_id, status, trigger, requested_by, requested_commit, rollback_of, config_json,
-                                     commit_sha, commit_message, commit_author, image, created_at)
+                                     commit_sha, commit_message, commit_author, image, created_at, log_key)
             VALUES (@projectId, 'queued', @trigger, @requestedBy, @requestedCommit, @rollbackOf, @config,
-                    @commitSha, @commitMessage, @commitAuthor, @image, @now)
+                    @commitSha, @commitMessage, @commitAuthor, @image, @now, @logKey)
             RETURNING id
             """,
-            new { projectId, trigger, requestedBy, requestedCommit, rollbackOf, config = config.ToJson(), commitSha, commitMessage, commitAuthor, image, now }, tx);
+            new { projectId, trigger, requestedBy, requestedCommit, rollbackOf, config = config.ToJson(), commitSha, commitMessage, commitAuthor, image, now,
+                  logKey = NewLogKey() }, tx);
+
+    /// <summary>
+    /// 128 random bits, part of the deployment's log file name (DeployLog.PathOf). Random rather than derived from the
+    /// id or the time: after restoring an older backup the ids (and possibly the clock) repeat, but nothing in the
+    /// database or on disk can predict this value, so a new deployment can never open a log another one wrote.
+    /// </summary>
+    static string NewLogKey() => Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
+
+    /// <summary>The log key of a deployment (null for rows from before migration 0014), and whether the row exists at all.</summary>
+    public static (bool Exists, string? LogKey) FindLogKey(SqliteConnection c, long deploymentId) =>
+        c.QueryFirstOrDefault<(long, string?)>("SELECT id, log_key FROM deployments WHERE id = @deploymentId", new { deploymentId }) is var (id, key) && id != 0
+            ? (true, key) : (false, null);
+
+    /// <summary>Every deployment of a project with its log key: what deleting the project must take off the disk.</summary>
+    public static List<(long Id, string? LogKey)> ListLogKeysOfProject(SqliteConnection c, long projectId) =>
+        c.Query<(long, string?)>("SELECT id, log_key FROM deployments WHERE project_id = @projectId", new { projectId }).ToList();
 
     /// <summary>A deployment of the commit that is queued, running or live: what a push of that commit finds instead of queuing.</summary>
     public sealed record PendingDeployment(long Id, string Status);

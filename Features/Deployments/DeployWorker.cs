@@ -6,6 +6,7 @@ using VpsPanel.Features.Docker;
 using VpsPanel.Features.Domains;
 using VpsPanel.Features.Projects;
 using VpsPanel.Features.Settings;
+using VpsPanel.Features.Shared;
 
 namespace VpsPanel.Features.Deployments;
 
@@ -106,6 +107,7 @@ public sealed class DeployWorker(
     /// </summary>
     async Task RecoverAsync(CancellationToken ct)
     {
+        KillOrphanedChildren();
         try
         {
             using var c = db.Open();
@@ -113,7 +115,7 @@ public sealed class DeployWorker(
             foreach (var d in interrupted)
             {
                 logger.LogWarning("deployment {Id} was interrupted at {Status} by a panel restart; marked failed", d.Id, d.Status);
-                using (var log = new DeployLog(settings).Open(d.Id))
+                using (var log = new DeployLog(settings, db).Open(d.Id))
                     log.Important($"FAILED at {DeployStates.Label(d.Status)}: interrupted by panel restart");
                 if (d.ContainerName is { } name) await docker.RemoveContainerAsync(name, ct);
             }
@@ -142,6 +144,23 @@ public sealed class DeployWorker(
             logger.LogError(e, "startup recovery failed");
         }
         await RegenerateSitesAsync(ct);
+    }
+
+    /// <summary>
+    /// A git fetch (or any child) the previous instance started survives its kill -9; it is killed here, before the
+    /// queue starts, so it cannot write into a mirror the next deploy fetches into (issue 12, finding 8).
+    /// </summary>
+    void KillOrphanedChildren()
+    {
+        try
+        {
+            foreach (var p in ProcGroups.KillOrphans(settings.DataDir))
+                logger.LogWarning("killed {Process}, left running by the panel's previous run", p);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            logger.LogWarning("could not look for processes left by the panel's previous run: {Message}", e.Message);
+        }
     }
 
     /// <summary>

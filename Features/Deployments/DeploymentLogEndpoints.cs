@@ -42,7 +42,7 @@ public static class DeploymentLogEndpoints
     public static IResult LogFile(long id, DeployLog logs, SecretMask mask)
     {
         var path = logs.PathOf(id);
-        if (!File.Exists(path)) return Results.Text("", "text/plain; charset=utf-8");
+        if (path is null || !File.Exists(path)) return Results.Text("", "text/plain; charset=utf-8");
         return Results.Stream(async body =>
         {
             using var reader = new StreamReader(new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete));

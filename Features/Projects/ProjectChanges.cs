@@ -16,7 +16,7 @@ public sealed record ProjectCreated(long Id, string Slug, string WebhookSecret);
 /// disagree on a rule. Errors come back by form field name (name, gitUrl, branch, containerPort, …).
 /// </summary>
 public sealed class ProjectChanges(Db db, IDataProtectionProvider protection, GitCli git, DockerClient docker, Domains.DomainSites sites,
-    DeployWorker worker, PanelSettings settings, GitHosts gitHosts)
+    DeployWorker worker, PanelSettings settings, GitHosts gitHosts, DeployLog logs)
 {
     public async Task<(ProjectCreated? Created, Dictionary<string, string> Errors)> CreateAsync(
         ProjectForm form, long ownerId, bool isAdmin, CancellationToken ct)
@@ -113,7 +113,10 @@ public sealed class ProjectChanges(Db db, IDataProtectionProvider protection, Gi
         foreach (var image in await docker.ListImagesByLabelAsync(ours, ct))
             await docker.RemoveImageAsync(image, ct);
         git.DeleteProjectFiles(project.Id);
+        // The log files go after the rows: a run still finishing opens its log through its row, and finds none.
+        var logKeys = DeployStore.ListLogKeysOfProject(c, project.Id);
         ProjectStore.DeleteProject(c, project.Id);
+        logs.DeleteFiles(logKeys);
         // Once more now that the rows are gone: an apply that ran meanwhile (another project's deploy) rendered this
         // project from rows that still existed. Caddy refusing here changes nothing that matters: the site is gone.
         try { await sites.ApplyAllAsync(_ => { }, CancellationToken.None); }
