@@ -171,7 +171,7 @@ public sealed class DeployRun(
         try
         {
             await docker.BuildAsync(context, dockerfile, image, labels, buildArgs, settings.BuildMemoryBytes, log.Line, timeout.Token,
-                checkout: BuildDir(id), dataDir: settings.DataDir);
+                checkout: BuildDir(id), dataDir: settings.DataDir, extraHosts: [BuildContainers.MarkHost(labels[PanelIdentity.Label])]);
             built();
         }
         catch (OperationCanceledException) when (!cancel.IsCancellationRequested)

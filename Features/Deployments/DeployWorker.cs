@@ -120,6 +120,9 @@ public sealed class DeployWorker(
                 if (d.ContainerName is { } name) await docker.RemoveContainerAsync(name, ct);
             }
             var panel = PanelIdentity.Of(c);
+            await RemoveImagesOfInterruptedAsync(panel, interrupted, ct);
+            foreach (var id in await BuildContainers.RemoveLeftoversAsync(docker, panel, ct))
+                logger.LogInformation("removed build container {Id}, left by a build the engine did not finish", id);
             foreach (var ctr in await docker.ListContainersByLabelAsync([$"{PanelIdentity.Label}={panel}"], ct))
             {
                 if (!long.TryParse(ctr.Labels.GetValueOrDefault("vpspanel.deployment"), out var depId)) continue;
@@ -144,6 +147,22 @@ public sealed class DeployWorker(
             logger.LogError(e, "startup recovery failed");
         }
         await RegenerateSitesAsync(ct);
+    }
+
+    /// <summary>
+    /// The images built by deployments the restart failed (issue 12, finding 8): a failed deploy's own run removes its
+    /// image, but a run killed mid-step never got there, and nothing else ever would. Found by the labels every build
+    /// carries (the row's image column is only set once the build has finished, and a build may finish as the panel
+    /// dies). A rollback builds nothing: the image it carries is its source's, kept for rollback, and not touched.
+    /// </summary>
+    async Task RemoveImagesOfInterruptedAsync(string panel, IEnumerable<DeploymentRow> interrupted, CancellationToken ct)
+    {
+        foreach (var d in interrupted.Where(d => d.RollbackOf is null))
+            foreach (var image in await docker.ListImagesByLabelAsync([$"{PanelIdentity.Label}={panel}", $"vpspanel.deployment={d.Id}"], ct))
+            {
+                logger.LogInformation("removing image {Image} of interrupted deployment {Id}", image, d.Id);
+                await docker.RemoveImageAsync(image, ct);
+            }
     }
 
     /// <summary>

@@ -138,7 +138,7 @@ public sealed class DockerClient : IDisposable
     /// </summary>
     public async Task BuildAsync(string contextDir, string dockerfile, string tag, IReadOnlyDictionary<string, string> labels,
         IReadOnlyDictionary<string, string>? buildArgs, long memoryBytes, Action<string> onLog, CancellationToken ct,
-        string? checkout = null, string? dataDir = null)
+        string? checkout = null, string? dataDir = null, IReadOnlyList<string>? extraHosts = null)
     {
         checkout ??= contextDir;
         BuildContext.Check(contextDir, checkout, dataDir);
@@ -148,6 +148,8 @@ public sealed class DockerClient : IDisposable
         query.Append("&labels=").Append(Uri.EscapeDataString(JsonSerializer.Serialize(labels, DockerJson.Default.IReadOnlyDictionaryStringString)));
         if (buildArgs is { Count: > 0 })
             query.Append("&buildargs=").Append(Uri.EscapeDataString(JsonSerializer.Serialize(buildArgs, DockerJson.Default.IReadOnlyDictionaryStringString)));
+        // The classic builder gives its intermediate (RUN) containers none of the labels; these it does give them (BuildContainers).
+        foreach (var h in extraHosts ?? []) query.Append("&extrahosts=").Append(Uri.EscapeDataString(h));
         if (memoryBytes > 0)
             // memswap equal to memory: no swap on top, so a runaway build is stopped instead of thrashing the host.
             query.Append("&memory=").Append(memoryBytes).Append("&memswap=").Append(memoryBytes);
@@ -250,6 +252,23 @@ public sealed class DockerClient : IDisposable
     public async Task StopContainerAsync(string id, int timeoutSeconds, CancellationToken ct)
     {
         using var _ = await Send(HttpMethod.Post, $"containers/{Uri.EscapeDataString(id)}/stop?t={timeoutSeconds}", null, ct, okStatuses: [304, 404]);
+    }
+
+    /// <summary>Ids of the containers that are not running (created, exited or dead), whatever their labels.</summary>
+    public async Task<List<string>> ListStoppedContainerIdsAsync(CancellationToken ct)
+    {
+        var filters = JsonSerializer.Serialize(new Dictionary<string, string[]> { ["status"] = ["created", "exited", "dead"] }, DockerJson.Default.DictionaryStringStringArray);
+        using var res = await Send(HttpMethod.Get, $"containers/json?all=1&filters={Uri.EscapeDataString(filters)}", null, ct);
+        return JsonNode.Parse(await res.Content.ReadAsStringAsync(ct))!.AsArray().Select(c => (string)c!["Id"]!).ToList();
+    }
+
+    /// <summary>A container's extra /etc/hosts entries ("name:ip"); empty when it has none or is gone.</summary>
+    public async Task<List<string>> ContainerExtraHostsAsync(string id, CancellationToken ct)
+    {
+        using var res = await Send(HttpMethod.Get, $"containers/{Uri.EscapeDataString(id)}/json", null, ct, okStatuses: 404);
+        if ((int)res.StatusCode == 404) return [];
+        var hosts = JsonNode.Parse(await res.Content.ReadAsStringAsync(ct))!["HostConfig"]?["ExtraHosts"] as JsonArray;
+        return hosts?.Select(h => (string?)h ?? "").ToList() ?? [];
     }
 
     /// <summary>Force-removes a container; a container that is already gone is not an error.</summary>

@@ -38,6 +38,38 @@ public sealed class MigrationTests : IDisposable
     }
 
     [Fact]
+    public void The_deployments_rebuild_keeps_every_row_and_reference_and_ids_never_come_back()
+    {
+        using var c = Db.OpenFile(DbPath);
+        var upTo13 = Migrations.Embedded.Where(m => m.Version <= 13).ToList();
+        Migrations.Apply(c, upTo13);
+        c.Execute("""
+            INSERT INTO users (id, email, password_hash, role, security_stamp, created_at, updated_at) VALUES (1, 'a@example.com', 'x', 'admin', 's', 't', 't');
+            INSERT INTO projects (id, name, slug, owner_id, git_url, branch, container_port, created_at, updated_at) VALUES (1, 'p', 'p', 1, '/r.git', 'main', 80, 't', 't');
+            INSERT INTO deployments (id, project_id, status, trigger, requested_by, config_json, created_at, requested_via) VALUES (1, 1, 'retired', 'manual', 1, '{}', 't', 'web');
+            INSERT INTO deployments (id, project_id, status, trigger, rollback_of, config_json, created_at) VALUES (2, 1, 'live', 'rollback', 1, '{}', 't');
+            INSERT INTO deployment_steps (deployment_id, step, started_at) VALUES (1, 'building', 't'), (2, 'starting', 't');
+            INSERT INTO webhook_deliveries (project_id, received_at, outcome, reason, deployment_id) VALUES (1, 't', 'queued', 'r', 2);
+            """);
+        var before = c.Query<string>("SELECT id || status || coalesce(rollback_of, '') || coalesce(requested_via, '') FROM deployments ORDER BY id").ToList();
+
+        Assert.Equal(Migrations.Embedded.Count - 13, Migrations.Apply(c));
+
+        // Nothing cascaded away or was set to null by the DROP TABLE (foreign keys were off), and they are on again.
+        Assert.Equal(before, c.Query<string>("SELECT id || status || coalesce(rollback_of, '') || coalesce(requested_via, '') FROM deployments ORDER BY id").ToList());
+        Assert.Equal(2L, c.ExecuteScalar<long>("SELECT count(*) FROM deployment_steps"));
+        Assert.Equal(2L, c.ExecuteScalar<long>("SELECT deployment_id FROM webhook_deliveries"));
+        Assert.Equal(1L, c.ExecuteScalar<long>("PRAGMA foreign_keys"));
+        Assert.Empty(c.Query("PRAGMA foreign_key_check"));
+        Assert.Equal(1L, c.ExecuteScalar<long>("SELECT count(*) FROM sqlite_master WHERE name = 'deployments_one_live_per_project'"));
+        // AUTOINCREMENT: the highest id ever used is remembered, so deleting the newest rows does not free their ids.
+        c.Execute("DELETE FROM deployments WHERE id = 2");
+        var next = c.ExecuteScalar<long>("INSERT INTO deployments (project_id, status, trigger, config_json, created_at) VALUES (1, 'queued', 'manual', '{}', 't') RETURNING id");
+        Assert.Equal(3L, next);
+        Assert.Equal(0L, c.ExecuteScalar<long>("SELECT count(*) FROM deployment_steps WHERE deployment_id = 2"));
+    }
+
+    [Fact]
     public void A_failing_migration_rolls_back_entirely()
     {
         using var c = Db.OpenFile(DbPath);

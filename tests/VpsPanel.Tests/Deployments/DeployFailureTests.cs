@@ -136,7 +136,8 @@ public sealed class DeployFailureTests
         var project = await env.CreateProjectAsync(repo, $"{env.Name()}.test");
         var d = await env.DeployAsync(project);
         Assert.Equal("live", await env.WaitForEndAsync(d, TimeSpan.FromSeconds(300)));
-        var size = new FileInfo(Path.Combine(env.Panel.DataDir, "logs", $"{d}.log")).Length;
+        // Named <id>-<random key>.log (DeployLog): the one file of this deployment.
+        var size = new FileInfo(Assert.Single(Directory.GetFiles(Path.Combine(env.Panel.DataDir, "logs"), $"{d}-*.log"))).Length;
         Assert.InRange(size, 1, 9L * 1024 * 1024);
         var log = await env.LogAsync(d);
         Assert.Contains("log limit of 8 MiB reached", log);
