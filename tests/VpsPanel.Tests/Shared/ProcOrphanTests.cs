@@ -23,7 +23,8 @@ public sealed class ProcOrphanTests
         var project = await env.CreateProjectAsync(DeployEnv.ProjectFields(env.Name(), url, $"{env.Name()}.test"));
         var deploy = await env.DeployAsync(project);
         await env.WaitForStatusAsync(deploy, TimeSpan.FromSeconds(60), "cloning");
-        await WaitForAsync(() => GitProcessesFor(url).Count > 0 && server.Connections > 0, TimeSpan.FromSeconds(60), "git to connect to the stalling server");
+        try { await WaitForAsync(() => GitProcessesFor(url).Count > 0 && server.Connections > 0, TimeSpan.FromSeconds(60), "git to connect to the stalling server"); }
+        catch (TimeoutException e) { throw new TimeoutException($"{e.Message} ({server.Connections} connections). Log:\n{await env.LogAsync(deploy)}"); }
 
         env.Panel.KillHard();
         // A kill -9 cleans nothing up: the fetch is still there, waiting on the server that never answers.
@@ -90,7 +91,8 @@ public sealed class ProcOrphanTests
         }
     }
 
-    static List<string> GitProcessesFor(string url) => Processes(cmd => cmd.StartsWith("git") && cmd.Contains(url));
+    /// <summary>git and its helpers (git-remote-http), however started (the panel runs /usr/bin/git), working on the URL.</summary>
+    static List<string> GitProcessesFor(string url) => Processes(cmd => Path.GetFileName(cmd.Split(' ')[0]).StartsWith("git") && cmd.Contains(url));
 
     /// <summary>"pid cmdline" of the processes whose command line matches.</summary>
     static List<string> Processes(Func<string, bool> match)
