@@ -65,7 +65,8 @@ public sealed class LiveReconciler(Db db, PanelSettings settings, DockerClient d
             // The stream ended: the engine went away (or restarted). Check now, so the pages say so, then reconnect.
             Wake();
             try { await Task.Delay(backoff, stopping); } catch (OperationCanceledException) { return; }
-            backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, TimeSpan.FromSeconds(15).Ticks));
+            // Capped low: reconnecting to a local socket is cheap, and the app is started only once we are back.
+            backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, TimeSpan.FromSeconds(5).Ticks));
         }
     }
 

@@ -120,6 +120,12 @@ public sealed class ReliabilityTests
         Assert.Equal("switching", await env.StatusAsync(v2));
         Assert.Contains("waiting for Caddy", await env.LogAsync(v2));
         Assert.Equal("live", await env.StatusAsync(v1));
+        using (var api = await Api.TestApi.ForUserAsync(env.Panel, PanelSetup.AdminEmail))
+        {
+            var json = await api.GetAsync($"/api/deployments/{v2}");
+            Assert.Equal("switching", (string?)json["status"]);
+            Assert.Contains("waiting for Caddy", (string?)json["note"]);
+        }
 
         await env.Caddy.StartProcessAsync();
         Assert.Equal("live", await env.WaitForEndAsync(v2, TimeSpan.FromSeconds(60)));
