@@ -52,6 +52,18 @@ public sealed class DeployEnv : IAsyncDisposable
     public async Task<long> CreateProjectAsync(TestRepo repo, string domain, string? name = null) =>
         await CreateProjectAsync(ProjectFields(name ?? Name(), repo.Bare, domain, repo.Branch));
 
+    /// <summary>A project from a fresh repo whose first commit serves "v1", deployed and live through Caddy.</summary>
+    public async Task<(TestRepo Repo, long Project, string Domain, long Deployment)> DeployV1Async()
+    {
+        var repo = TestRepo.WithBusyboxApp("v1", Label);
+        var domain = $"{Name()}.test";
+        var project = await CreateProjectAsync(repo, domain);
+        var first = await DeployAsync(project);
+        Assert.Equal("live", await WaitForEndAsync(first));
+        Assert.Equal("v1", await ServedAsync(domain));
+        return (repo, project, domain, first);
+    }
+
     /// <summary>Presses Deploy (optionally for one commit); returns the new deployment's id.</summary>
     public async Task<long> DeployAsync(long projectId, string? commit = null)
     {

@@ -12,15 +12,14 @@ namespace VpsPanel.Tests.Deployments;
 /// </summary>
 public sealed class ReliabilityTests
 {
-    static async Task<(TestRepo Repo, long Project, string Domain, long Deployment)> LiveV1Async(DeployEnv env)
+    /// <summary>v1 live, v2 committed, Caddy killed, v2's deploy pressed: it will reach the switch with Caddy away.</summary>
+    static async Task<(DeployEnv Env, TestRepo Repo, string Domain, long V1, long V2)> DeployWithCaddyDownAsync(string retrySeconds)
     {
-        var repo = TestRepo.WithBusyboxApp("v1", env.Label);
-        var domain = $"{env.Name()}.test";
-        var project = await env.CreateProjectAsync(repo, domain);
-        var first = await env.DeployAsync(project);
-        Assert.Equal("live", await env.WaitForEndAsync(first));
-        Assert.Equal("v1", await env.ServedAsync(domain));
-        return (repo, project, domain, first);
+        var env = await DeployEnv.StartAsync(new Dictionary<string, string> { ["Deploy__CaddyRetrySeconds"] = retrySeconds });
+        var (repo, project, domain, v1) = await env.DeployV1Async();
+        repo.CommitApp("v2", env.Label, "v2");
+        env.Caddy.Kill();
+        return (env, repo, domain, v1, await env.DeployAsync(project));
     }
 
     [Fact]
@@ -32,7 +31,7 @@ public sealed class ReliabilityTests
             ["Docker__Socket"] = engine.Socket,
             ["Deploy__ReconcileSeconds"] = "30",
         });
-        var (repo, project, domain, live) = await LiveV1Async(env);
+        var (repo, project, domain, live) = await env.DeployV1Async();
         using var _ = repo;
         var slug = env.Name();
 
@@ -66,7 +65,7 @@ public sealed class ReliabilityTests
         var caddy = await TestCaddy.StartAsync();
         await using var proxy = new LoadHoldingProxy(caddy.AdminAddress);
         await using var env = await DeployEnv.StartAsync(new Dictionary<string, string> { ["Caddy__AdminAddress"] = proxy.Address }, caddy);
-        var (repo, project, domain, v1) = await LiveV1Async(env);
+        var (repo, project, domain, v1) = await env.DeployV1Async();
         using var _ = repo;
 
         using var steady = new SteadyRequests(env.Caddy, domain);
@@ -109,12 +108,9 @@ public sealed class ReliabilityTests
     [Fact]
     public async Task Caddy_down_at_the_switch_for_less_than_the_retry_window_the_deploy_shows_waiting_for_Caddy_and_goes_live_when_Caddy_returns()
     {
-        await using var env = await DeployEnv.StartAsync(new Dictionary<string, string> { ["Deploy__CaddyRetrySeconds"] = "240" });
-        var (repo, project, domain, v1) = await LiveV1Async(env);
-        using var _ = repo;
-        repo.CommitApp("v2", env.Label, "v2");
-        env.Caddy.Kill();
-        var v2 = await env.DeployAsync(project);
+        var (env, repo, domain, v1, v2) = await DeployWithCaddyDownAsync("240");
+        await using var _ = env;
+        using var __ = repo;
         await WaitForAsync(async () => (await env.Client.GetAsync($"/deployments/{v2}")).Text("#deploy-note")?.Contains("waiting for Caddy") == true,
             TimeSpan.FromSeconds(180));
         Assert.Equal("switching", await env.StatusAsync(v2));
@@ -137,12 +133,9 @@ public sealed class ReliabilityTests
     [Fact]
     public async Task Caddy_down_past_the_retry_window_fails_the_deploy_with_a_clear_reason_and_the_live_app_is_untouched()
     {
-        await using var env = await DeployEnv.StartAsync(new Dictionary<string, string> { ["Deploy__CaddyRetrySeconds"] = "5" });
-        var (repo, project, domain, v1) = await LiveV1Async(env);
-        using var _ = repo;
-        repo.CommitApp("v2", env.Label, "v2");
-        env.Caddy.Kill();
-        var v2 = await env.DeployAsync(project);
+        var (env, repo, domain, v1, v2) = await DeployWithCaddyDownAsync("5");
+        await using var _ = env;
+        using var __ = repo;
         Assert.Equal("failed", await env.WaitForEndAsync(v2, TimeSpan.FromSeconds(180)));
         var error = (await env.Client.GetAsync($"/deployments/{v2}")).Text("#deploy-error");
         Assert.Contains("Failed at switching", error);
