@@ -68,8 +68,12 @@ public static class PanelApp
         s.AddSingleton<DeployLog>();
         s.AddSingleton<DeployRun>();
         s.AddSingleton<DeployWorker>();
+        s.AddSingleton<LiveState>();
+        s.AddSingleton<LiveReconciler>();
+        s.AddSingleton<SwitchRecovery>();
         s.AddSingleton<Projects.ProjectChanges>();
         s.AddHostedService(sp => sp.GetRequiredService<DeployWorker>());
+        s.AddHostedService(sp => sp.GetRequiredService<LiveReconciler>());
         // Scheduled jobs: one AddQuartz for the whole panel, each job schedules itself from its settings.
         s.AddQuartz(q =>
         {

@@ -28,6 +28,43 @@ public sealed class CaddyAdmin(string adminAddress)
         catch (TaskCanceledException) when (!ct.IsCancellationRequested) { throw new CaddyException($"Caddy's admin API at {adminAddress} did not answer in time"); }
     }
 
+    /// <summary>
+    /// Every upstream address (reverse_proxy dial, e.g. 127.0.0.1:20123) in Caddy's running config: what Caddy
+    /// really routes to, which after a crash mid-switch can differ from both the database and the site files.
+    /// </summary>
+    public async Task<HashSet<string>> RoutedUpstreamsAsync(CancellationToken ct)
+    {
+        string text;
+        try
+        {
+            using var res = await _http.GetAsync("config/", ct);
+            if (!res.IsSuccessStatusCode) throw new CaddyException($"Caddy's admin API at {adminAddress} answered {(int)res.StatusCode} to GET /config/");
+            text = await res.Content.ReadAsStringAsync(ct);
+        }
+        catch (HttpRequestException e) { throw Unreachable(e); }
+        catch (TaskCanceledException) when (!ct.IsCancellationRequested) { throw new CaddyException($"Caddy's admin API at {adminAddress} did not answer in time"); }
+        var found = new HashSet<string>();
+        void Walk(JsonNode? n)
+        {
+            switch (n)
+            {
+                case JsonObject o:
+                    foreach (var (key, value) in o)
+                    {
+                        if (key == "dial" && value is JsonValue v && v.TryGetValue<string>(out var dial)) found.Add(dial);
+                        else Walk(value);
+                    }
+                    break;
+                case JsonArray a:
+                    foreach (var item in a) Walk(item);
+                    break;
+            }
+        }
+        try { Walk(JsonNode.Parse(text.Length == 0 ? "null" : text)); }
+        catch (System.Text.Json.JsonException e) { throw new CaddyException($"Caddy's admin API at {adminAddress} sent a config that is not JSON: {e.Message}"); }
+        return found;
+    }
+
     /// <summary>Turns a Caddyfile into JSON without applying it: the validation step before a reload.</summary>
     public Task<JsonNode> AdaptAsync(string caddyfile, CancellationToken ct) => PostCaddyfile("adapt", caddyfile, ct);
 

@@ -20,7 +20,7 @@ public sealed class DeployFailure(string message) : Exception(message);
 /// </summary>
 public sealed class DeployRun(
     Db db, PanelSettings settings, DockerClient docker, GitCli git, DomainSites sites, DeployLog logs,
-    IDataProtectionProvider protection, ILogger<DeployRun> logger)
+    IDataProtectionProvider protection, CaddyAdmin caddy, LiveState state, ILogger<DeployRun> logger)
 {
     static readonly HttpClient Health = new(new SocketsHttpHandler { AllowAutoRedirect = false, UseProxy = false }) { Timeout = Timeout.InfiniteTimeSpan };
 
@@ -99,8 +99,8 @@ public sealed class DeployRun(
             // The route is rendered from the project's domains as they are now (the Domains page applies changes at once).
             // Marked live inside the same lock, so no other apply can render the old port after this one.
             long? previous = null;
-            await sites.ApplyAllAsync(log.Important, CancellationToken.None, switchTo: (project.Id, port),
-                applied: () => previous = DeployStore.MarkLiveRetiringPrevious(c, id, project.Id));
+            await SwitchWaitingForCaddyAsync(id, log, cancel, () => sites.ApplyAllAsync(log.Important, CancellationToken.None, switchTo: (project.Id, port),
+                applied: () => previous = DeployStore.MarkLiveRetiringPrevious(c, id, project.Id)));
             log.Important($"==> live: {string.Join(", ", ProjectStore.ListDomains(c, project.Id))} → 127.0.0.1:{port}");
             if (previous is not { } prev) return null;
             var old = DeployStore.FindDeployment(c, prev);
@@ -303,6 +303,56 @@ public sealed class DeployRun(
             interval = TimeSpan.FromSeconds(1);
         }
         throw new DeployFailure($"the app did not answer GET {path} with 2xx/3xx after {settings.HealthRetries} tries (Deploy:HealthRetries)");
+    }
+
+    /// <summary>
+    /// The switch, retried while Caddy's admin API is unreachable: a built, healthy deployment is not thrown away
+    /// because Caddy was restarting. Attempts back off (1, 2, 4 … 10 s) for at most Deploy:CaddyRetrySeconds; the
+    /// deployment shows "waiting for Caddy" meanwhile and the live container keeps serving (nothing has changed yet:
+    /// a failed apply writes nothing or puts every file back). A refusal from a reachable Caddy fails at once, as
+    /// before. Cancel stops the waiting: the route has not moved, so the usual cleanup is right.
+    /// </summary>
+    async Task SwitchWaitingForCaddyAsync(long id, DeployLog.Writer log, CancellationToken cancel, Func<Task> apply)
+    {
+        var deadline = DateTime.UtcNow + settings.CaddyRetry;
+        var wait = TimeSpan.FromSeconds(1);
+        try
+        {
+            for (var attempt = 1; ; attempt++)
+            {
+                try
+                {
+                    await apply();
+                    if (attempt > 1) log.Important($"caddy: reachable again, switched on attempt {attempt}");
+                    return;
+                }
+                catch (CaddyException e)
+                {
+                    if (!await CaddyUnreachableAsync()) throw;
+                    if (DateTime.UtcNow + wait > deadline)
+                        throw new DeployFailure($"Caddy stayed unreachable for {settings.CaddyRetry.TotalSeconds:0} s (setting Deploy:CaddyRetrySeconds), so the switch was given up; " +
+                            $"the live deployment was not touched. Last error: {e.Message}");
+                    state.SetNote(id, $"waiting for Caddy (unreachable; retrying until {deadline:HH:mm:ss} UTC)");
+                    if (attempt == 1) log.Important($"==> waiting for Caddy: {e.Message}; retrying with back-off until {deadline:HH:mm:ss} UTC (Deploy:CaddyRetrySeconds)");
+                    else log.Line($"caddy still unreachable (attempt {attempt}); next try in {wait.TotalSeconds:0} s");
+                }
+                await Task.Delay(wait, cancel);
+                wait = TimeSpan.FromTicks(Math.Min(wait.Ticks * 2, TimeSpan.FromSeconds(10).Ticks));
+            }
+        }
+        finally
+        {
+            state.SetNote(id, null);
+        }
+    }
+
+    /// <summary>True when Caddy's admin API does not answer at all (as opposed to answering with a refusal).</summary>
+    async Task<bool> CaddyUnreachableAsync()
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(3));
+        try { await caddy.PingAsync(timeout.Token); return false; }
+        catch (CaddyException) { return true; }
+        catch (OperationCanceledException) { return true; }
     }
 
     /// <summary>Removes what a failed or cancelled deployment created; never the live container (a different name).</summary>

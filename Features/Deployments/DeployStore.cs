@@ -45,12 +45,12 @@ public static class DeployStates
 /// <summary>The queue's SQL: enqueue (superseding older queued rows), claim, step changes, and the end states.</summary>
 public static class DeployStore
 {
-    const string Columns =
+    internal const string Columns =
         "d.id, d.project_id, d.status, d.trigger, d.requested_by, u.email AS requested_by_email, d.requested_commit, d.rollback_of, " +
         "d.config_json, d.commit_sha, d.commit_message, d.commit_author, d.image, d.container_name, d.host_port, d.failed_step, " +
         "d.error, d.cancel_requested, d.created_at, d.started_at, d.finished_at";
 
-    const string From = "FROM deployments d LEFT JOIN users u ON u.id = d.requested_by";
+    internal const string From = "FROM deployments d LEFT JOIN users u ON u.id = d.requested_by";
 
     /// <summary>
     /// Queues a deployment. Older queued deployments of the same project become superseded in the same transaction:
@@ -258,4 +258,24 @@ public static class DeployStore
     /// <summary>Host ports used by containers the panel has running or about to run, so a new container gets a fresh one.</summary>
     public static HashSet<int> ListHostPortsInUse(SqliteConnection c) =>
         c.Query<int>("SELECT host_port FROM deployments WHERE host_port IS NOT NULL AND status IN ('starting', 'health_checking', 'switching', 'live')").ToHashSet();
+}
+
+/// <summary>The SQL of the live-container reconcile (LiveReconciler) and of the switch recovery (SwitchRecovery).</summary>
+public static class LiveStore
+{
+    public sealed record LiveContainer(long Id, long ProjectId, string Slug, string ContainerName, long? HostPort);
+
+    /// <summary>Every live deployment that has a container (a live row always has one; the filter is for old rows).</summary>
+    public static List<LiveContainer> ListLiveContainers(SqliteConnection c) =>
+        c.Query<LiveContainer>(
+            """
+            SELECT d.id, d.project_id, p.slug, d.container_name, d.host_port
+            FROM deployments d JOIN projects p ON p.id = d.project_id
+            WHERE d.status = 'live' AND d.container_name IS NOT NULL
+            ORDER BY d.id
+            """).AsList();
+
+    /// <summary>Deployments a crash left in the switching step: the route may already point at them.</summary>
+    public static List<DeploymentRow> ListSwitchingDeployments(SqliteConnection c) =>
+        c.Query<DeploymentRow>($"SELECT {DeployStore.Columns} {DeployStore.From} WHERE d.status = 'switching'").AsList();
 }

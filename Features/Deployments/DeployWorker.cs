@@ -16,7 +16,7 @@ namespace VpsPanel.Features.Deployments;
 /// (a deploy was queued or finished) and otherwise polls every few seconds, so nothing waits on a lost signal.
 /// </summary>
 public sealed class DeployWorker(
-    Db db, PanelSettings settings, DeployRun run, DockerClient docker, DomainSites sites, ILogger<DeployWorker> logger) : BackgroundService
+    Db db, PanelSettings settings, DeployRun run, DockerClient docker, DomainSites sites, SwitchRecovery switches, ILogger<DeployWorker> logger) : BackgroundService
 {
     readonly ConcurrentDictionary<long, CancellationTokenSource> _running = new();
     readonly ConcurrentDictionary<Task, byte> _retiring = new();
@@ -100,41 +100,33 @@ public sealed class DeployWorker(
     }
 
     /// <summary>
-    /// After a crash or kill -9: deployments left mid-step become failed ("interrupted by panel restart") and what
-    /// they started is removed. The live deployment is a different row: its container is not touched, and if the
-    /// crash came mid-switch the site files are regenerated (see RegenerateSitesAsync) to point at the live container again.
-    /// Leftover containers of retired deployments (a drain cut short) are removed too.
+    /// After a crash or kill -9, in this order, so that no container is removed while Caddy may still route to it:
+    /// 1. deployments left mid-switch are decided from what Caddy really routes (SwitchRecovery): finished, or failed;
+    /// 2. the other deployments left mid-step become failed ("interrupted by panel restart");
+    /// 3. every site file is rendered from the database and Caddy reloaded: route and database agree;
+    /// 4. only then are the containers of the failed deployments removed, and leftovers of retired ones (a drain cut
+    ///    short). Should Caddy be unreachable at 3, the containers of failed switches stay (the next start removes
+    ///    them): one of them may still be what Caddy routes to.
+    /// The live deployment's container is never touched here.
     /// </summary>
     async Task RecoverAsync(CancellationToken ct)
     {
         KillOrphanedChildren();
+        var afterRoute = new List<string>();
+        List<DeploymentRow> interrupted = [];
         try
         {
             using var c = db.Open();
-            var interrupted = DeployStore.FailInterruptedDeployments(c);
+            afterRoute = await switches.ResolveAsync(c, ct);
+            interrupted = DeployStore.FailInterruptedDeployments(c);
             foreach (var d in interrupted)
             {
                 logger.LogWarning("deployment {Id} was interrupted at {Status} by a panel restart; marked failed", d.Id, d.Status);
                 using (var log = new DeployLog(settings, db).Open(d.Id))
                     log.Important($"FAILED at {DeployStates.Label(d.Status)}: interrupted by panel restart");
+                // Never routed to (only a switching deployment can be), so it can go before the route is rewritten.
                 if (d.ContainerName is { } name) await docker.RemoveContainerAsync(name, ct);
             }
-            var panel = PanelIdentity.Of(c);
-            await RemoveImagesOfInterruptedAsync(panel, interrupted, ct);
-            foreach (var id in await BuildContainers.RemoveLeftoversAsync(docker, panel, ct))
-                logger.LogInformation("removed build container {Id}, left by a build the engine did not finish", id);
-            foreach (var ctr in await docker.ListContainersByLabelAsync([$"{PanelIdentity.Label}={panel}"], ct))
-            {
-                if (!long.TryParse(ctr.Labels.GetValueOrDefault("vpspanel.deployment"), out var depId)) continue;
-                var status = DeployStore.FindStatus(c, depId);
-                if (status is null or DeployStates.Retired or DeployStates.Failed or DeployStates.Cancelled)
-                {
-                    logger.LogInformation("removing leftover container {Name} (deployment {Id}, {Status})", ctr.Name, depId, status ?? "deleted");
-                    await docker.RemoveContainerAsync(ctr.Id, ct);
-                }
-            }
-            var builds = Path.Combine(settings.DataDir, "builds");
-            if (Directory.Exists(builds)) Directory.Delete(builds, recursive: true);
         }
         catch (Exception e) when (e is DockerException or CaddyException or IOException)
         {
@@ -146,7 +138,43 @@ public sealed class DeployWorker(
             // A bug here must not take the whole panel (and its pages) down with it.
             logger.LogError(e, "startup recovery failed");
         }
-        await RegenerateSitesAsync(ct);
+        var routed = await RegenerateSitesAsync(ct);
+        if (!routed && afterRoute.Count > 0)
+            logger.LogWarning("kept the containers {Names} of interrupted switches: Caddy could not be reloaded, so it may still route to them", string.Join(", ", afterRoute));
+        try
+        {
+            if (routed) foreach (var name in afterRoute) await docker.RemoveContainerAsync(name, ct);
+            await RemoveLeftoverContainersAsync(keep: routed ? [] : afterRoute, ct);
+            // After the containers: an image still used by a container cannot be removed.
+            using var c = db.Open();
+            var panel = PanelIdentity.Of(c);
+            await RemoveImagesOfInterruptedAsync(panel, interrupted, ct);
+            foreach (var id in await BuildContainers.RemoveLeftoversAsync(docker, panel, ct))
+                logger.LogInformation("removed build container {Id}, left by a build the engine did not finish", id);
+        }
+        catch (Exception e) when (e is DockerException or IOException)
+        {
+            logger.LogWarning("startup recovery could not remove leftover containers: {Message}", e.Message);
+        }
+    }
+
+    /// <summary>Containers of ours whose deployment is retired, failed, cancelled or gone; and the build dirs.</summary>
+    async Task RemoveLeftoverContainersAsync(List<string> keep, CancellationToken ct)
+    {
+        using var c = db.Open();
+        var panel = PanelIdentity.Of(c);
+        foreach (var ctr in await docker.ListContainersByLabelAsync([$"{PanelIdentity.Label}={panel}"], ct))
+        {
+            if (!long.TryParse(ctr.Labels.GetValueOrDefault("vpspanel.deployment"), out var depId) || keep.Contains(ctr.Name)) continue;
+            var status = DeployStore.FindStatus(c, depId);
+            if (status is null or DeployStates.Retired or DeployStates.Failed or DeployStates.Cancelled)
+            {
+                logger.LogInformation("removing leftover container {Name} (deployment {Id}, {Status})", ctr.Name, depId, status ?? "deleted");
+                await docker.RemoveContainerAsync(ctr.Id, ct);
+            }
+        }
+        var builds = Path.Combine(settings.DataDir, "builds");
+        if (Directory.Exists(builds)) Directory.Delete(builds, recursive: true);
     }
 
     /// <summary>
@@ -186,12 +214,17 @@ public sealed class DeployWorker(
     /// Every site file is rendered again from the database at startup: a crash mid-switch, a panel upgrade that
     /// renders differently, or a hand-edited file all end here. Caddy being down only costs a warning.
     /// </summary>
-    async Task RegenerateSitesAsync(CancellationToken ct)
+    async Task<bool> RegenerateSitesAsync(CancellationToken ct)
     {
-        try { await sites.ApplyAllAsync(m => logger.LogInformation("{Message}", m), ct); }
+        try
+        {
+            await sites.ApplyAllAsync(m => logger.LogInformation("{Message}", m), ct);
+            return true;
+        }
         catch (Exception e) when (e is CaddyException or IOException or TimeoutException or OperationCanceledException)
         {
             logger.LogWarning("could not regenerate the Caddy site files at startup: {Message}", e.Message);
+            return false;
         }
     }
 }

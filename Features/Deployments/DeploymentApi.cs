@@ -22,12 +22,14 @@ public static class DeploymentApi
     /// <summary>
     /// A deployment. `status` is one of the state machine's names (queued, cloning, building, starting,
     /// health_checking, switching, live, failed, cancelled, superseded, retired); `step` is the step it is at while
-    /// running, or the step it failed or was cancelled at.
+    /// running, or the step it failed or was cancelled at. `note` (single deployment only) is a passing state such as
+    /// "waiting for Caddy"; `containerDown` says why a live deployment's container is not running.
     /// </summary>
     public sealed record DeploymentJson(
         long Id, string Project, string Status, string? Step, string Trigger, string? RequestedVia, string? RequestedBy,
         string? RequestedCommit, string? CommitSha, string? CommitMessage, string? CommitAuthor, long? RollbackOf, string? Error,
-        string CreatedAt, string? StartedAt, string? FinishedAt, double? DurationSeconds, List<StepJson>? Steps);
+        string CreatedAt, string? StartedAt, string? FinishedAt, double? DurationSeconds, List<StepJson>? Steps,
+        string? Note = null, string? ContainerDown = null);
 
     public static void Map(RouteGroupBuilder api)
     {
@@ -62,10 +64,14 @@ public static class DeploymentApi
                 .Select(d => Json(c, d, project.Slug, withSteps: false)));
         }).WithSummary("A project's deployments, newest first (?limit=, default 50)").Produces<List<DeploymentJson>>();
 
-        api.MapGet("/deployments/{id:long}", (long id, HttpContext ctx, Db db) =>
+        api.MapGet("/deployments/{id:long}", (long id, HttpContext ctx, Db db, LiveState live) =>
         {
             using var c = db.Open();
-            return FindVisible(c, ctx, id) is (var d, var slug) ? Results.Ok(Json(c, d, slug, withSteps: true)) : NotFound(id);
+            return FindVisible(c, ctx, id) is (var d, var slug) ? Results.Ok(Json(c, d, slug, withSteps: true) with
+            {
+                Note = live.NoteOf(d.Id),
+                ContainerDown = d.Status == DeployStates.Live && live.DownOf(d.Id) is { } down ? LiveState.Describe(down) : null,
+            }) : NotFound(id);
         }).WithSummary("One deployment: status, step, commit, timings per step, error").Produces<DeploymentJson>();
 
         api.MapGet("/deployments/{id:long}/log", async (long id, bool? follow, HttpContext ctx, Db db, DeployLog logs, IDataProtectionProvider protection) =>

@@ -12,7 +12,7 @@ namespace VpsPanel.Features.Deployments;
 /// /deployments/{id}: status, steps with durations, the log (its tail; earlier lines on demand; new lines live over
 /// SSE), and the actions: cancel, roll back to this deployment's image, redeploy this commit.
 /// </summary>
-public sealed class ShowModel(Db db, DeployLog logs, DeployWorker worker, DockerClient docker, PanelSettings settings,
+public sealed class ShowModel(Db db, DeployLog logs, DeployWorker worker, DockerClient docker, PanelSettings settings, LiveState live,
     Microsoft.AspNetCore.DataProtection.IDataProtectionProvider protection) : PageModel
 {
     /// <summary>How much of the log the page shows at first; the rest loads on demand, so a 50 MB log stays fast.</summary>
@@ -27,6 +27,10 @@ public sealed class ShowModel(Db db, DeployLog logs, DeployWorker worker, Docker
     public long LogEnd { get; private set; }
     public bool CanRollBack { get; private set; }
     public string Scheme => settings.AutomaticHttps ? "https" : "http";
+    /// <summary>"waiting for Caddy" and the like, while it runs (LiveState).</summary>
+    public string? Note => Deployment is { } d ? live.NoteOf(d.Id) : null;
+    /// <summary>Set when this is the live deployment and its container is not running (LiveReconciler).</summary>
+    public ContainerDown? Down => Deployment is { Status: DeployStates.Live } d ? live.DownOf(d.Id) : null;
 
     /// <summary>The deployment if the user may see its project; null (a 404) otherwise.</summary>
     bool Load(long id)

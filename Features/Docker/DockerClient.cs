@@ -329,6 +329,36 @@ public sealed class DockerClient : IDisposable
             (string)c["Image"]!, (string)c["State"]!, (string)c["Status"]!, FromJson(c["Labels"]))).ToList();
     }
 
+    /// <summary>
+    /// Follows the engine's event stream for containers carrying every label, limited to the given actions (die,
+    /// stop, start, ...): <paramref name="connected"/> runs once the engine accepted the request, <paramref name="onEvent"/>
+    /// gets each action as it happens. Returns when the engine closes the stream; throws when it cannot be reached
+    /// or goes away mid-stream (the caller reconnects).
+    /// </summary>
+    public async Task WatchContainerEventsAsync(string[] labels, string[] actions, Action connected, Action<string> onEvent, CancellationToken ct)
+    {
+        var filters = JsonSerializer.Serialize(new Dictionary<string, string[]> { ["type"] = ["container"], ["label"] = labels, ["event"] = actions },
+            DockerJson.Default.DictionaryStringStringArray);
+        using var res = await Send(HttpMethod.Get, $"events?filters={Uri.EscapeDataString(filters)}", null, ct, HttpCompletionOption.ResponseHeadersRead);
+        connected();
+        try
+        {
+            await using var body = await res.Content.ReadAsStreamAsync(ct);
+            using var reader = new StreamReader(body);
+            while (await reader.ReadLineAsync(ct) is { } line)
+            {
+                if (line.Length == 0) continue;
+                string? action = null;
+                try { action = JsonNode.Parse(line)?["Action"]?.GetValue<string>(); } catch (JsonException) { }
+                onEvent(action ?? "?");
+            }
+        }
+        catch (Exception e) when (e is IOException or HttpRequestException)
+        {
+            throw new DockerException($"the Docker engine at {SocketPath} closed its event stream: {e.Message}");
+        }
+    }
+
     public async Task<bool> ImageExistsAsync(string name, CancellationToken ct)
     {
         using var res = await Send(HttpMethod.Get, $"images/{Uri.EscapeDataString(name)}/json", null, ct, okStatuses: 404);

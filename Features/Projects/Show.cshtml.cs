@@ -10,10 +10,12 @@ using VpsPanel.Features.Settings;
 namespace VpsPanel.Features.Projects;
 
 /// <summary>/projects/{id}: the project, its live deployment and history; Deploy (the branch head, or one commit); the deploy key.</summary>
-public sealed class ShowModel(Db db, DeployWorker worker, GitCli git, PanelSettings settings, IDataProtectionProvider protection) : PageModel
+public sealed class ShowModel(Db db, DeployWorker worker, GitCli git, PanelSettings settings, IDataProtectionProvider protection, LiveState liveState) : PageModel
 {
     public ProjectRow? Project { get; private set; }
     public DeploymentRow? Live { get; private set; }
+    /// <summary>Set when the live deployment's container is not running (LiveReconciler).</summary>
+    public ContainerDown? LiveDown => Live is { } l ? liveState.DownOf(l.Id) : null;
     public List<DeploymentRow> History { get; private set; } = [];
     public Dictionary<string, string> Errors { get; } = [];
     public bool Saved { get; private set; }

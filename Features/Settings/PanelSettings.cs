@@ -47,6 +47,8 @@ public static partial class SettingsTable
         new("Deploy:HealthTimeoutSeconds", "5", "a whole number of seconds from 1 to 300", Int(1, 300)),
         new("Deploy:HealthRetries", "30", "a whole number from 1 to 1000", Int(1, 1000)),
         new("Deploy:DrainSeconds", "2", "a whole number of seconds from 0 to 600", Int(0, 600)),
+        new("Deploy:CaddyRetrySeconds", "120", "a whole number of seconds from 0 to 3600 (how long a healthy deploy waits for an unreachable Caddy at the switch before it fails)", Int(0, 3600)),
+        new("Deploy:ReconcileSeconds", "30", "a whole number of seconds from 2 to 3600 (how often live containers are checked and restarted when down, besides Docker events)", Int(2, 3600)),
         new("Apps:MemoryMb", "1024", "a whole number of MiB from 6 to 1048576 (memory limit of each app container; a project may set its own)", Int(6, 1048576)),
         new("Apps:Cpus", "1", "a number of CPUs from 0.01 to 1024, at most two decimals, e.g. 0.5 (CPU limit of each app container; a project may set its own)", v => PanelSettings.ParseCpus(v) is not null),
         new("Apps:PidsLimit", "512", "a whole number from 16 to 4194304 (processes and threads one app container may have; a project may set its own)", Int(16, 4194304)),
@@ -100,6 +102,8 @@ public sealed class PanelSettings
     public bool GitAllowPrivateNetworks { get; init; }
     public string TrustedProxies { get; init; } = "127.0.0.1,::1";
     public int AuditRetentionDays { get; init; } = 365;
+    public TimeSpan CaddyRetry { get; init; } = TimeSpan.FromSeconds(120);
+    public TimeSpan ReconcileInterval { get; init; } = TimeSpan.FromSeconds(30);
 
     /// <summary>The raw effective value of every key (derived defaults filled in), in table order.</summary>
     public required IReadOnlyList<(Setting Setting, string Value)> Effective { get; init; }
@@ -183,6 +187,8 @@ public sealed class PanelSettings
             GitAllowPrivateNetworks = bool.Parse(values["Git:AllowPrivateNetworks"]),
             TrustedProxies = values["Panel:TrustedProxies"],
             AuditRetentionDays = I("Audit:RetentionDays"),
+            CaddyRetry = TimeSpan.FromSeconds(I("Deploy:CaddyRetrySeconds")),
+            ReconcileInterval = TimeSpan.FromSeconds(I("Deploy:ReconcileSeconds")),
             Effective = SettingsTable.All.Select(s => (s, values[s.Key])).ToList(),
         };
     }

@@ -18,9 +18,10 @@ public sealed class DeployEnv : IAsyncDisposable
     public required Dictionary<string, string> Settings { get; init; }
     public string Label { get; } = "deploy-" + Guid.NewGuid().ToString("N")[..10];
 
-    public static async Task<DeployEnv> StartAsync(IDictionary<string, string>? extra = null)
+    /// <summary>Starts the world; a test that must put something between the panel and Caddy starts Caddy itself.</summary>
+    public static async Task<DeployEnv> StartAsync(IDictionary<string, string>? extra = null, TestCaddy? startedCaddy = null)
     {
-        var caddy = await TestCaddy.StartAsync();
+        var caddy = startedCaddy ?? await TestCaddy.StartAsync();
         var settings = caddy.PanelSettings();
         settings["Deploy__PortRange"] = "20000-29999";
         settings["Deploy__HealthRetries"] = "15";
@@ -50,6 +51,18 @@ public sealed class DeployEnv : IAsyncDisposable
 
     public async Task<long> CreateProjectAsync(TestRepo repo, string domain, string? name = null) =>
         await CreateProjectAsync(ProjectFields(name ?? Name(), repo.Bare, domain, repo.Branch));
+
+    /// <summary>A project from a fresh repo whose first commit serves "v1", deployed and live through Caddy.</summary>
+    public async Task<(TestRepo Repo, long Project, string Domain, long Deployment)> DeployV1Async()
+    {
+        var repo = TestRepo.WithBusyboxApp("v1", Label);
+        var domain = $"{Name()}.test";
+        var project = await CreateProjectAsync(repo, domain);
+        var first = await DeployAsync(project);
+        Assert.Equal("live", await WaitForEndAsync(first));
+        Assert.Equal("v1", await ServedAsync(domain));
+        return (repo, project, domain, first);
+    }
 
     /// <summary>Presses Deploy (optionally for one commit); returns the new deployment's id.</summary>
     public async Task<long> DeployAsync(long projectId, string? commit = null)

@@ -10,12 +10,7 @@ public sealed class DeployFailureTests
     static async Task<(DeployEnv Env, TestRepo Repo, long Project, string Domain)> LiveV1Async(IDictionary<string, string>? settings = null)
     {
         var env = await DeployEnv.StartAsync(settings);
-        var repo = TestRepo.WithBusyboxApp("v1", env.Label);
-        var domain = $"{env.Name()}.test";
-        var project = await env.CreateProjectAsync(repo, domain);
-        var first = await env.DeployAsync(project);
-        Assert.Equal("live", await env.WaitForEndAsync(first));
-        Assert.Equal("v1", await env.ServedAsync(domain));
+        var (repo, project, domain, _) = await env.DeployV1Async();
         return (env, repo, project, domain);
     }
 

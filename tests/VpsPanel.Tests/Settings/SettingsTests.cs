@@ -63,6 +63,11 @@ public sealed class SettingsTests
     [InlineData("Apps:PidsLimit", "8")]
     [InlineData("Apps:LogMaxSizeMb", "0")]
     [InlineData("Apps:LogMaxFiles", "101")]
+    [InlineData("Deploy:CaddyRetrySeconds", "-1")]
+    [InlineData("Deploy:CaddyRetrySeconds", "3601")]
+    [InlineData("Deploy:CaddyRetrySeconds", "2m")]
+    [InlineData("Deploy:ReconcileSeconds", "1")]
+    [InlineData("Deploy:ReconcileSeconds", "soon")]
     public void An_invalid_value_names_the_key_and_what_is_allowed(string key, string value)
     {
         var e = Assert.Throws<SettingsException>(() => Load((key, value)));

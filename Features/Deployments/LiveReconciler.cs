@@ -1,0 +1,152 @@
+using System.Threading.Channels;
+using VpsPanel.Features.Data;
+using VpsPanel.Features.Docker;
+using VpsPanel.Features.Settings;
+
+namespace VpsPanel.Features.Deployments;
+
+/// <summary>
+/// Keeps "live" true: every live deployment's container must be running. Docker's own restart policy is not
+/// enough: after dockerd was killed and came back, containers stayed `Exited (137)` with restart count 0 despite
+/// unless-stopped, and the panel kept calling them live. So this checks at startup, on every Docker event of our
+/// containers (die, stop, oom, start; the stream is reconnected with back-off when the engine goes away, and a
+/// reconnect checks at once), and every Deploy:ReconcileSeconds. A stopped container is shown as down (pages, API),
+/// written to its deployment's log, and started again with bounded attempts and back-off; a missing one needs a
+/// redeploy and is only shown. While the engine is unreachable every live app is shown down: nothing can say otherwise.
+/// </summary>
+public sealed class LiveReconciler(Db db, PanelSettings settings, DockerClient docker, DeployLog logs, LiveState state, ILogger<LiveReconciler> logger)
+    : BackgroundService
+{
+    /// <summary>Restarts tried per down period; then it stays down (shown) until someone redeploys or it comes back.</summary>
+    public const int MaxRestartAttempts = 5;
+
+    static readonly string[] Actions = ["die", "stop", "oom", "start", "kill", "destroy"];
+
+    readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
+
+    public void Wake() => _wake.Writer.TryWrite(true);
+
+    protected override async Task ExecuteAsync(CancellationToken stopping)
+    {
+        var events = WatchEventsAsync(stopping);
+        while (!stopping.IsCancellationRequested)
+        {
+            try { await ReconcileOnceAsync(stopping); }
+            catch (OperationCanceledException) when (stopping.IsCancellationRequested) { break; }
+            catch (Exception e) { logger.LogError(e, "reconciling live containers failed"); }
+            using var wait = CancellationTokenSource.CreateLinkedTokenSource(stopping);
+            wait.CancelAfter(settings.ReconcileInterval);
+            try { await _wake.Reader.ReadAsync(wait.Token); }
+            catch (OperationCanceledException) { }
+            // Events come in bursts (die, then stop): one check after the burst is enough.
+            try { await Task.Delay(200, stopping); } catch (OperationCanceledException) { }
+            _wake.Reader.TryRead(out _);
+        }
+        try { await events; } catch (OperationCanceledException) { }
+    }
+
+    async Task WatchEventsAsync(CancellationToken stopping)
+    {
+        var backoff = TimeSpan.FromSeconds(1);
+        while (!stopping.IsCancellationRequested)
+        {
+            try
+            {
+                string panel;
+                using (var c = db.Open()) panel = PanelIdentity.Of(c);
+                await docker.WatchContainerEventsAsync([$"{PanelIdentity.Label}={panel}"], Actions,
+                    connected: () => { backoff = TimeSpan.FromSeconds(1); Wake(); }, onEvent: _ => Wake(), stopping);
+            }
+            catch (OperationCanceledException) when (stopping.IsCancellationRequested) { return; }
+            catch (Exception e) when (e is DockerException or IOException or HttpRequestException)
+            {
+                logger.LogDebug("docker events: {Message}", e.Message);
+            }
+            // The stream ended: the engine went away (or restarted). Check now, so the pages say so, then reconnect.
+            Wake();
+            try { await Task.Delay(backoff, stopping); } catch (OperationCanceledException) { return; }
+            // Capped low: reconnecting to a local socket is cheap, and the app is started only once we are back.
+            backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, TimeSpan.FromSeconds(5).Ticks));
+        }
+    }
+
+    /// <summary>One pass over every live deployment. Public so a test of the panel's own process is not needed to see one.</summary>
+    public async Task ReconcileOnceAsync(CancellationToken ct)
+    {
+        List<LiveStore.LiveContainer> live;
+        using (var c = db.Open()) live = LiveStore.ListLiveContainers(c);
+        state.KeepOnly(live.Select(l => l.Id));
+        foreach (var d in live)
+        {
+            ContainerState? s;
+            try
+            {
+                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+                timeout.CancelAfter(TimeSpan.FromSeconds(5));
+                s = await docker.InspectContainerAsync(d.ContainerName, timeout.Token);
+            }
+            catch (Exception e) when (e is DockerException or IOException || (e is OperationCanceledException && !ct.IsCancellationRequested))
+            {
+                MarkDown(d, "the Docker engine is not reachable");
+                continue;
+            }
+            if (s is { Running: true })
+            {
+                if (state.SetUp(d.Id)) Log(d, $"container {d.ContainerName} is running again");
+                continue;
+            }
+            var reason = s is null
+                ? "the container no longer exists (redeploy to start a new one)"
+                : $"the container is {s.Status} (exit code {s.ExitCode})";
+            var down = MarkDown(d, reason);
+            if (s is not null && down.Attempts < MaxRestartAttempts && DateTime.UtcNow >= down.NextAttemptAt)
+                await RestartAsync(d, down, ct);
+        }
+    }
+
+    ContainerDown MarkDown(LiveStore.LiveContainer d, string reason)
+    {
+        var old = state.DownOf(d.Id);
+        var now = DateTime.UtcNow;
+        // The first time, a restart may be tried at once; the engine being away is no reason to count an attempt.
+        var down = old is null ? new ContainerDown(now, reason, 0, now) : old with { Reason = reason };
+        state.SetDown(d.Id, down);
+        if (old is null || old.Reason != reason) Log(d, $"live, but {reason}", warn: true);
+        return down;
+    }
+
+    async Task RestartAsync(LiveStore.LiveContainer d, ContainerDown down, CancellationToken ct)
+    {
+        var attempt = down.Attempts + 1;
+        // 5 s, 10 s, 20 s, 40 s between attempts: a crash loop is not hammered, a one-off stop is fixed at once.
+        var next = DateTime.UtcNow + TimeSpan.FromSeconds(5 * Math.Pow(2, attempt - 1));
+        state.SetDown(d.Id, down with { Attempts = attempt, NextAttemptAt = next });
+        try
+        {
+            await docker.StartContainerAsync(d.ContainerName, ct);
+            var after = await docker.InspectContainerAsync(d.ContainerName, ct);
+            if (after is { Running: true })
+            {
+                state.SetUp(d.Id);
+                Log(d, $"started container {d.ContainerName} again (attempt {attempt}/{MaxRestartAttempts}); it is running");
+            }
+            else Log(d, $"started container {d.ContainerName} again (attempt {attempt}/{MaxRestartAttempts}) but it is {after?.Status ?? "gone"}", warn: true);
+        }
+        catch (DockerException e)
+        {
+            Log(d, $"could not start container {d.ContainerName} (attempt {attempt}/{MaxRestartAttempts}): {e.Message}", warn: true);
+        }
+    }
+
+    void Log(LiveStore.LiveContainer d, string message, bool warn = false)
+    {
+        if (warn) logger.LogWarning("{Project} deployment {Id}: {Message}", d.Slug, d.Id, message);
+        else logger.LogInformation("{Project} deployment {Id}: {Message}", d.Slug, d.Id, message);
+        try
+        {
+            using var w = logs.Open(d.Id);
+            w.Important($"[{DateTime.UtcNow:yyyy-MM-dd HH:mm:ss} UTC] {message}");
+        }
+        catch (IOException e) { logger.LogWarning("could not write the log of deployment {Id}: {Message}", d.Id, e.Message); }
+    }
+}
