@@ -84,7 +84,9 @@ public static partial class UserStore
         if (!IsBcrypt(user.PasswordHash))
             return user.PasswordHash != "" && OldHasher.VerifyHashedPassword(user, user.PasswordHash, password) != PasswordVerificationResult.Failed;
         try { return BCrypt.Net.BCrypt.EnhancedVerify(password, user.PasswordHash, PreHash); }
-        catch (BCrypt.Net.SaltParseException) { return false; } // a damaged hash in the row: no sign-in, no 500
+        // A damaged hash in the row: no sign-in, no 500. (The library throws SaltParseException for a bad salt, but
+        // ArgumentOutOfRangeException for one that is too short.)
+        catch (Exception e) when (e is BCrypt.Net.SaltParseException or ArgumentException) { return false; }
     }
 
     /// <summary>Whether a (verified) hash should be made again: an old-format hash, or bcrypt with a lower cost than now.</summary>
@@ -92,7 +94,7 @@ public static partial class UserStore
     {
         if (!IsBcrypt(hash)) return true;
         try { return BCrypt.Net.BCrypt.PasswordNeedsRehash(hash, BcryptWorkFactor); }
-        catch (BCrypt.Net.SaltParseException) { return true; }
+        catch (Exception e) when (e is BCrypt.Net.SaltParseException or ArgumentException) { return true; }
     }
 
     /// <summary>

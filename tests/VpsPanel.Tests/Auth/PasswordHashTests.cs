@@ -71,7 +71,7 @@ public sealed class PasswordHashTests
         Assert.True(UserStore.VerifyPassword(user, LongPassword));
         // Same first 72 bytes (18 emoji), different after: plain bcrypt would accept it; the SHA-384 pre-hash does not.
         var sameStart = string.Concat(Enumerable.Repeat("😀", 24)) + "😁";
-        Assert.Equal(LongPassword[..72], sameStart[..72]);
+        Assert.Equal(Encoding.UTF8.GetBytes(LongPassword)[..72], Encoding.UTF8.GetBytes(sameStart)[..72]);
         Assert.False(UserStore.VerifyPassword(user, sameStart));
         Assert.False(UserStore.VerifyPassword(user, LongPassword[..36]));
         // A damaged hash in the row is a failed sign-in, not an exception.
