@@ -53,10 +53,12 @@ public sealed class CommitsSinceLiveBrowserTests
         File.WriteAllText(Path.Combine(repo.Work, "index.html"), "v5");
         var msg = Path.Combine(repo.Dir, "huge-msg");
         File.WriteAllText(msg, huge + "\n");
-        TestRepo.Run(repo.Work, "commit", "--quiet", "-a", "-F", msg);
+        TestRepo.Run(repo.Work, "add", "-A");
+        TestRepo.Run(repo.Work, "commit", "--quiet", "-F", msg);
         File.WriteAllText(Path.Combine(repo.Work, "index.html"), "v6");
         File.WriteAllBytes(msg, [.. "caf"u8, 0xE9, 0xFF, 0x1B, .. " <i>broken</i>\n"u8]);
-        TestRepo.Run(repo.Work, "commit", "--quiet", "-a", "-F", msg);
+        TestRepo.Run(repo.Work, "add", "-A");
+        TestRepo.Run(repo.Work, "commit", "--quiet", "-F", msg);
         TestRepo.Run(repo.Work, "push", "--quiet", "origin", "HEAD:refs/heads/main");
         var third = await env.DeployAsync(projectId);
         Assert.Equal("live", await env.WaitForEndAsync(third));
