@@ -46,13 +46,13 @@ public sealed class AccountModel(Db db) : PageModel
         // This session stays (its cookie names it); every other one ends.
         UserStore.UpdatePasswordAndEndSessions(c, user.Id, NewPassword!, User.SessionToken());
         Audit.AuditLog.Record(c, HttpContext, "user.password_change", user.Email, "by the user, on /account");
-        return Shared.Htmx.RedirectAfterPost(HttpContext, "/account?done=password");
+        return Shared.PostRedirect.To(HttpContext, "/account?done=password");
     }
 
     public IActionResult OnPostEndOthers()
     {
         using var c = db.Open();
         Sessions.EndOtherSessionsOfUser(c, User.UserId(), User.SessionToken());
-        return Shared.Htmx.RedirectAfterPost(HttpContext, "/account?done=sessions");
+        return Shared.PostRedirect.To(HttpContext, "/account?done=sessions");
     }
 }

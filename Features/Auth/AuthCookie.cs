@@ -1,4 +1,5 @@
 using System.Security.Claims;
+using Htmx;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
 using VpsPanel.Features.Data;
@@ -32,10 +33,10 @@ public static class AuthCookie
 
     static Task RedirectOrStatus(RedirectContext<CookieAuthenticationOptions> ctx, int status)
     {
-        if (ctx.Request.Path.StartsWithSegments("/api") || ctx.Request.Headers["HX-Request"] == "true")
+        if (ctx.Request.Path.StartsWithSegments("/api") || ctx.Request.IsHtmx())
         {
             ctx.Response.StatusCode = status;
-            if (status == 401) ctx.Response.Headers["HX-Redirect"] = "/login";
+            if (status == 401) ctx.Response.Htmx(h => h.Redirect("/login"));
         }
         // The framework makes this absolute from the request's Host header, which the client chooses: keep the
         // path and query only, so a forged Host never comes back in a Location.

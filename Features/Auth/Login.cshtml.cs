@@ -51,17 +51,19 @@ public sealed class LoginModel(Db db, LoginThrottle throttle, IDataProtectionPro
             return Page();
         }
 
+        // The password was right: an old-format hash becomes bcrypt now, whatever the second step does.
+        UserStore.RehashIfNeeded(c, user, Password!);
         var target = Url.IsLocalUrl(ReturnUrl) ? ReturnUrl! : "/";
         if (TwoFactor.IsEnabled(c, user.Id))
         {
             // The failures stay counted until the code is right too: a stolen password alone does not clear them.
             SecondStep.Begin(HttpContext, protection, user, target);
-            return Shared.Htmx.RedirectAfterPost(HttpContext, "/login/code");
+            return Shared.PostRedirect.To(HttpContext, "/login/code");
         }
         throttle.RecordSuccess(address, email);
         await AuthCookie.SignInAsync(HttpContext, user);
         Audit.AuditLog.RecordAs(c, HttpContext, user.Id, user.Email, "auth.sign_in", user.Email, "", "web");
-        return Shared.Htmx.RedirectAfterPost(HttpContext, target);
+        return Shared.PostRedirect.To(HttpContext, target);
     }
 
     /// <summary>The throttled answer both sign-in steps give: 429 and when to come back (the page shows the message).</summary>

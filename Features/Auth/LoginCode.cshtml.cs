@@ -54,6 +54,6 @@ public sealed class LoginCodeModel(Db db, LoginThrottle throttle, IDataProtectio
         throttle.RecordSuccess(address, user.Email);
         await AuthCookie.SignInAsync(HttpContext, user);
         Audit.AuditLog.RecordAs(c, HttpContext, user.Id, user.Email, "auth.sign_in", user.Email, "with a two-factor code", "web");
-        return Shared.Htmx.RedirectAfterPost(HttpContext, Url.IsLocalUrl(returnUrl) ? returnUrl : "/");
+        return Shared.PostRedirect.To(HttpContext, Url.IsLocalUrl(returnUrl) ? returnUrl : "/");
     }
 }

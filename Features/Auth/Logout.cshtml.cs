@@ -14,6 +14,6 @@ public sealed class LogoutModel : PageModel
     {
         if (User.Identity?.IsAuthenticated == true) Audit.AuditLog.Record(HttpContext, "auth.sign_out", User.Identity.Name ?? "");
         await AuthCookie.SignOutAsync(HttpContext);
-        return Shared.Htmx.RedirectAfterPost(HttpContext, "/login");
+        return Shared.PostRedirect.To(HttpContext, "/login");
     }
 }

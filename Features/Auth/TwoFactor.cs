@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using Dapper;
+using Htmx;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.Data.Sqlite;
 using OtpNet;
@@ -166,9 +167,9 @@ public static class TwoFactor
             || path.StartsWithSegments("/static") || path.StartsWithSegments("/api") || path.StartsWithSegments("/healthz")
             || path.StartsWithSegments("/webhooks") || path.StartsWithSegments("/caddy"))
             return next(ctx);
-        if (ctx.Request.Headers["HX-Request"] == "true")
+        if (ctx.Request.IsHtmx())
         {
-            ctx.Response.Headers["HX-Redirect"] = EnrolPath;
+            ctx.Response.Htmx(h => h.Redirect(EnrolPath));
             ctx.Response.StatusCode = StatusCodes.Status204NoContent;
         }
         else ctx.Response.Redirect(EnrolPath);

@@ -82,6 +82,6 @@ public sealed class TwoFactorSetupModel(Db db, IDataProtectionProvider protectio
                      || (!string.IsNullOrEmpty(Password) && UserStore.CheckPassword(user, Password));
         if (!proven) return Invalid("disable", "Enter a current code from your app or your password to turn two-factor sign-in off.");
         TwoFactor.RemoveTwoFactor(c, user.Id);
-        return Shared.Htmx.RedirectAfterPost(HttpContext, TwoFactor.EnrolPath + "?off=1");
+        return Shared.PostRedirect.To(HttpContext, TwoFactor.EnrolPath + "?off=1");
     }
 }

@@ -154,6 +154,12 @@ public static class DeployStore
     public static DeploymentRow? FindLiveDeployment(SqliteConnection c, long projectId, SqliteTransaction? tx = null) =>
         c.QuerySingleOrDefault<DeploymentRow>($"SELECT {Columns} {From} WHERE d.project_id = @projectId AND d.status = 'live'", new { projectId }, tx);
 
+    /// <summary>The newest deployment before <paramref name="id"/> that went live (live now or retired since) with a known commit.</summary>
+    public static DeploymentRow? FindDeploymentLiveBefore(SqliteConnection c, long projectId, long id) =>
+        c.QuerySingleOrDefault<DeploymentRow>(
+            $"SELECT {Columns} {From} WHERE d.project_id = @projectId AND d.id < @id AND d.status IN ('live', 'retired') AND d.commit_sha IS NOT NULL ORDER BY d.id DESC LIMIT 1",
+            new { projectId, id });
+
     public static List<StepRow> ListSteps(SqliteConnection c, long deploymentId) =>
         c.Query<StepRow>("SELECT step, started_at, finished_at FROM deployment_steps WHERE deployment_id = @deploymentId ORDER BY started_at",
             new { deploymentId }).AsList();

@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Mvc.RazorPages;
 using VpsPanel.Features.Auth;
 using VpsPanel.Features.Data;
 using VpsPanel.Features.Docker;
+using VpsPanel.Features.Git;
 using VpsPanel.Features.Projects;
 using VpsPanel.Features.Settings;
 
@@ -13,7 +14,7 @@ namespace VpsPanel.Features.Deployments;
 /// SSE), and the actions: cancel, roll back to this deployment's image, redeploy this commit.
 /// </summary>
 public sealed class ShowModel(Db db, DeployLog logs, DeployWorker worker, DockerClient docker, PanelSettings settings, LiveState live,
-    Microsoft.AspNetCore.DataProtection.IDataProtectionProvider protection) : PageModel
+    Microsoft.AspNetCore.DataProtection.IDataProtectionProvider protection, GitCli git) : PageModel
 {
     /// <summary>How much of the log the page shows at first; the rest loads on demand, so a 50 MB log stays fast.</summary>
     public const int TailBytes = 64 * 1024;
@@ -31,6 +32,14 @@ public sealed class ShowModel(Db db, DeployLog logs, DeployWorker worker, Docker
     public string? Note => Deployment is { } d ? live.NoteOf(d.Id) : null;
     /// <summary>Set when this is the live deployment and its container is not running (LiveReconciler).</summary>
     public ContainerDown? Down => Deployment is { Status: DeployStates.Live } d ? live.DownOf(d.Id) : null;
+
+    /// <summary>How many commits the "since the live version" list shows; the rest are counted ("and 12 more").</summary>
+    public const int MaxCommitsListed = 50;
+    /// <summary>The deployment that was live before this one (the newest earlier one that went live); null: the first.</summary>
+    public DeploymentRow? PreviousLive { get; private set; }
+    public CommitRange? SinceLive { get; private set; }
+    /// <summary>Why the commits could not be listed (the mirror is gone, a commit was force-pushed away).</summary>
+    public string? SinceLiveProblem { get; private set; }
 
     /// <summary>The deployment if the user may see its project; null (a 404) otherwise.</summary>
     bool Load(long id)
@@ -51,9 +60,24 @@ public sealed class ShowModel(Db db, DeployLog logs, DeployWorker worker, Docker
     {
         if (!Load(id)) return NotFound();
         await CheckRollbackAsync(ct);
+        LoadCommitsSinceLive();
         (LogTail, LogStart, LogEnd) = logs.ReadBefore(id, null, TailBytes);
         LogTail = (DeploymentLogEndpoints.MaskIfVisible(HttpContext, db, protection, id) ?? Variables.SecretMask.None).Apply(LogTail);
         return Page();
+    }
+
+    /// <summary>
+    /// live..this, read from the project's mirror on each render (not stored at deploy time: the mirror has the
+    /// commits anyway, and a page of an old deployment still shows what it brought). "Live" is the deployment that
+    /// was live when this one was queued: the newest earlier one that went live (live now, or retired since).
+    /// </summary>
+    void LoadCommitsSinceLive()
+    {
+        var d = Deployment!;
+        using (var c = db.Open()) PreviousLive = DeployStore.FindDeploymentLiveBefore(c, d.ProjectId, d.Id);
+        if (PreviousLive is null || d.CommitSha is null) return;
+        try { SinceLive = GitRepo.CommitsBetween(git.MirrorPath(d.ProjectId), PreviousLive.CommitSha!, d.CommitSha, MaxCommitsListed); }
+        catch (GitException e) { SinceLiveProblem = e.Message; }
     }
 
     /// <summary>The status/steps/actions fragment the page refreshes when the stream reports a status change.</summary>
@@ -69,7 +93,7 @@ public sealed class ShowModel(Db db, DeployLog logs, DeployWorker worker, Docker
         if (!Load(id)) return NotFound();
         using var c = db.Open();
         if (DeployActions.Cancel(c, worker, id)) Audit.AuditLog.Record(c, HttpContext, "deploy.cancel", Project!.Slug, $"deployment {id}");
-        return Shared.Htmx.RedirectAfterPost(HttpContext, $"/deployments/{id}");
+        return Shared.PostRedirect.To(HttpContext, $"/deployments/{id}");
     }
 
     /// <summary>Queues a deployment that starts this one's image with this one's stored configuration: no clone, no build.</summary>
@@ -81,7 +105,7 @@ public sealed class ShowModel(Db db, DeployLog logs, DeployWorker worker, Docker
         using var c = db.Open();
         var newId = DeployActions.RollBackTo(c, worker, Deployment!, User.UserId(), "web");
         Audit.AuditLog.Record(c, HttpContext, "deploy.rollback", Project!.Slug, $"deployment {newId} restores deployment {id}");
-        return Shared.Htmx.RedirectAfterPost(HttpContext, $"/deployments/{newId}");
+        return Shared.PostRedirect.To(HttpContext, $"/deployments/{newId}");
     }
 
     /// <summary>Builds this deployment's commit again, with the project's current configuration.</summary>
@@ -92,7 +116,7 @@ public sealed class ShowModel(Db db, DeployLog logs, DeployWorker worker, Docker
         using var c = db.Open();
         var newId = DeployActions.Deploy(c, worker, ProjectStore.FindProjectById(c, Deployment.ProjectId)!, User.UserId(), sha, "web");
         Audit.AuditLog.Record(c, HttpContext, "deploy.queue", Project!.Slug, $"deployment {newId} of commit {sha} (redeploy of deployment {id})");
-        return Shared.Htmx.RedirectAfterPost(HttpContext, $"/deployments/{newId}");
+        return Shared.PostRedirect.To(HttpContext, $"/deployments/{newId}");
     }
 
     IActionResult Refuse(string message)

@@ -79,7 +79,7 @@ public sealed class EditModel(Db db, DomainSites sites, PanelSettings settings) 
             return Page();
         }
         Audit.AuditLog.Record(c, HttpContext, "domains.change", Project!.Slug, Audit.AuditLog.Domains(domains, RedirectAliases, RedirectWww));
-        return Shared.Htmx.RedirectAfterPost(HttpContext, $"/projects/{id}/domains?saved=1");
+        return Shared.PostRedirect.To(HttpContext, $"/projects/{id}/domains?saved=1");
     }
 
     bool Load(long id)

@@ -232,21 +232,14 @@ public sealed partial class GitCli(string dataDir, GitHosts hosts)
         if (!r.Ok) throw new GitException($"git {string.Join(' ', args.Take(2))} failed: {Describe(r)}");
     }
 
-    /// <summary>The commit a deploy will build: the branch head, or an exact commit that must exist in the mirror.</summary>
-    public async Task<CommitInfo> ResolveAsync(long projectId, string branch, string? exactCommit, CancellationToken ct)
+    /// <summary>
+    /// The commit a deploy will build: the branch head, or an exact commit that must exist in the mirror. Read in
+    /// process (<see cref="GitRepo"/>): no git process for what is a lookup in the object database.
+    /// </summary>
+    public Task<CommitInfo> ResolveAsync(long projectId, string branch, string? exactCommit, CancellationToken ct)
     {
-        var mirror = MirrorPath(projectId);
-        string rev;
-        if (exactCommit is not null)
-        {
-            if (!IsSha(exactCommit)) throw new GitException("a commit must be given as its full 40-character SHA");
-            rev = exactCommit + "^{commit}";
-        }
-        else rev = $"refs/heads/{branch}";
-        var r = await Git(["--git-dir", mirror, "log", "-1", "--format=%H%x00%an <%ae>%x00%s", rev, "--"], GitAuth.None, LocalTimeout, ct);
-        if (!r.Ok) throw new GitException(exactCommit is null ? $"the branch \"{branch}\" has no commits" : $"the commit {exactCommit} is not in the repository (on any fetched branch)");
-        var parts = r.Stdout.TrimEnd('\n').Split('\0');
-        return new CommitInfo(parts[0], parts.ElementAtOrDefault(1) ?? "", parts.ElementAtOrDefault(2) ?? "");
+        ct.ThrowIfCancellationRequested();
+        return Task.FromResult(GitRepo.ReadCommit(MirrorPath(projectId), branch, exactCommit));
     }
 
     public static bool IsSha(string s) => s.Length == 40 && s.All(char.IsAsciiHexDigitLower);

@@ -30,7 +30,7 @@ public sealed class EditModel(Db db, ProjectChanges changes) : PageModel
         Errors = await changes.UpdateAsync(Project, Form, User.IsAdmin(), ct);
         if (Errors.Count > 0) return Invalid();
         Audit.AuditLog.Record(HttpContext, "project.edit", Project.Slug, $"{Form.GitUrl} branch {Form.Branch}");
-        return Shared.Htmx.RedirectAfterPost(HttpContext, $"/projects/{id}?saved=1");
+        return Shared.PostRedirect.To(HttpContext, $"/projects/{id}?saved=1");
     }
 
     /// <summary>Deletes the project and everything it has on this machine, once its short name is typed to confirm.</summary>
@@ -48,7 +48,7 @@ public sealed class EditModel(Db db, ProjectChanges changes) : PageModel
             return Invalid();
         }
         Audit.AuditLog.Record(HttpContext, "project.delete", Project.Slug);
-        return Shared.Htmx.RedirectAfterPost(HttpContext, "/projects");
+        return Shared.PostRedirect.To(HttpContext, "/projects");
     }
 
     IActionResult Invalid()

@@ -22,6 +22,6 @@ public sealed class NewModel(ProjectChanges changes) : PageModel
             return Page();
         }
         Audit.AuditLog.Record(HttpContext, "project.create", created.Slug, $"from {Form.GitUrl} branch {Form.Branch}");
-        return Shared.Htmx.RedirectAfterPost(HttpContext, $"/projects/{created.Id}");
+        return Shared.PostRedirect.To(HttpContext, $"/projects/{created.Id}");
     }
 }

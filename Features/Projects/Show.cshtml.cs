@@ -62,7 +62,7 @@ public sealed class ShowModel(Db db, DeployWorker worker, GitCli git, PanelSetti
         using var c = db.Open();
         var deploymentId = DeployActions.Deploy(c, worker, Project!, User.UserId(), Commit, "web");
         Audit.AuditLog.Record(c, HttpContext, "deploy.queue", Project!.Slug, $"deployment {deploymentId}" + (string.IsNullOrEmpty(Commit) ? $" of branch {Project.Branch}" : $" of commit {Commit}"));
-        return Shared.Htmx.RedirectAfterPost(HttpContext, $"/deployments/{deploymentId}");
+        return Shared.PostRedirect.To(HttpContext, $"/deployments/{deploymentId}");
     }
 
     public async Task<IActionResult> OnPostGenerateKeyAsync(long id, CancellationToken ct)
@@ -70,7 +70,7 @@ public sealed class ShowModel(Db db, DeployWorker worker, GitCli git, PanelSetti
         if (!Load(id)) return NotFound();
         using var c = db.Open();
         await DeployKey.GenerateAsync(c, protection, git, id, Project!.Slug, ct);
-        return Shared.Htmx.RedirectAfterPost(HttpContext, $"/projects/{id}");
+        return Shared.PostRedirect.To(HttpContext, $"/projects/{id}");
     }
 
     /// <summary>Replaces the webhook secret (leaked, or unreadable after a key ring change); the old one stops working at once.</summary>
@@ -80,6 +80,6 @@ public sealed class ShowModel(Db db, DeployWorker worker, GitCli git, PanelSetti
         using var c = db.Open();
         Webhooks.WebhookStore.ReplaceSecret(c, protection, id);
         Audit.AuditLog.Record(c, HttpContext, "webhook_secret.rotate", Project!.Slug);
-        return Shared.Htmx.RedirectAfterPost(HttpContext, $"/projects/{id}#webhook");
+        return Shared.PostRedirect.To(HttpContext, $"/projects/{id}#webhook");
     }
 }

@@ -55,7 +55,7 @@ public sealed class IndexModel(Db db, DomainSites sites, PanelSettings settings)
             return Page();
         }
         Audit.AuditLog.Record(c, HttpContext, "settings.change", "settings", $"base domain \"{next.BaseDomain}\", panel domain \"{next.PanelDomain}\"");
-        return Shared.Htmx.RedirectAfterPost(HttpContext, "/settings?saved=1");
+        return Shared.PostRedirect.To(HttpContext, "/settings?saved=1");
     }
 
     /// <summary>The canonical domain, or "" when empty; a message on the field otherwise. The base may be typed as *.base.</summary>

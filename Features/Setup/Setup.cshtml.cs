@@ -46,6 +46,6 @@ public sealed class SetupModel(Db db, SetupToken token) : PageModel
         token.Consume();
 
         await AuthCookie.SignInAsync(HttpContext, UserStore.FindUserByEmail(c, email)!);
-        return Shared.Htmx.RedirectAfterPost(HttpContext, "/");
+        return Shared.PostRedirect.To(HttpContext, "/");
     }
 }

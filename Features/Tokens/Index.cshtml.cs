@@ -51,6 +51,6 @@ public sealed class IndexModel(Db db) : PageModel
         using var c = db.Open();
         if (!ApiTokens.RevokeToken(c, id, User.UserId())) return NotFound();
         Audit.AuditLog.Record(c, HttpContext, "token.revoke", $"token {id}");
-        return Shared.Htmx.RedirectAfterPost(HttpContext, "/tokens");
+        return Shared.PostRedirect.To(HttpContext, "/tokens");
     }
 }

@@ -45,7 +45,7 @@ public sealed class EditModel(Db db) : PageModel
         tx.Commit();
         if (Role != Target.Role) Audit.AuditLog.Record(c, HttpContext, "user.role_change", Target.Email, $"{Target.Role} to {Role}");
         if (Disabled != Target.Disabled) Audit.AuditLog.Record(c, HttpContext, Disabled ? "user.disable" : "user.enable", Target.Email);
-        return Shared.Htmx.RedirectAfterPost(HttpContext, $"/users/{id}?saved=access");
+        return Shared.PostRedirect.To(HttpContext, $"/users/{id}?saved=access");
     }
 
     public IActionResult OnPostPassword(long id)
@@ -63,6 +63,6 @@ public sealed class EditModel(Db db) : PageModel
         }
         UserStore.UpdatePasswordAndEndSessions(c, id, NewPassword!);
         Audit.AuditLog.Record(c, HttpContext, "user.password_reset", Target.Email, "by an admin, on /users");
-        return Shared.Htmx.RedirectAfterPost(HttpContext, $"/users/{id}?saved=password");
+        return Shared.PostRedirect.To(HttpContext, $"/users/{id}?saved=password");
     }
 }

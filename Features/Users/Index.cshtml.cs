@@ -27,6 +27,6 @@ public sealed class IndexModel(Db db) : PageModel
     {
         using var c = db.Open();
         TwoFactor.SetRequired(c, required);
-        return Shared.Htmx.RedirectAfterPost(HttpContext, "/users?saved=1");
+        return Shared.PostRedirect.To(HttpContext, "/users?saved=1");
     }
 }

@@ -29,6 +29,6 @@ public sealed class NewModel(Db db) : PageModel
             return Page();
         }
         Audit.AuditLog.Record(c, HttpContext, "user.create", email, $"role {Role}");
-        return Shared.Htmx.RedirectAfterPost(HttpContext, "/users");
+        return Shared.PostRedirect.To(HttpContext, "/users");
     }
 }

@@ -37,8 +37,6 @@ public static partial class UserStore
     public const int MaxPasswordLength = 1024;
     public const int MaxEmailLength = 254;
 
-    static readonly PasswordHasher<UserRow> Hasher = new();
-
     [GeneratedRegex(@"^[^@\s<>""]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$")]
     private static partial Regex EmailPattern();
 
@@ -60,17 +58,63 @@ public static partial class UserStore
         return null;
     }
 
-    public static string HashPassword(string password) => Hasher.HashPassword(null!, password);
+    /// <summary>
+    /// bcrypt cost: 2^12 rounds. Measured on the 2-core dev box (README "Passwords"): about 0.25 s a hash idle, more
+    /// under load. Raising it later is safe: a hash with a lower cost is replaced at its user's next sign-in.
+    /// </summary>
+    public const int BcryptWorkFactor = 12;
 
-    public static bool VerifyPassword(UserRow user, string password) =>
-        Hasher.VerifyHashedPassword(user, user.PasswordHash, password) != PasswordVerificationResult.Failed;
+    /// <summary>
+    /// bcrypt reads only the first 72 bytes of its input, so a long password (up to <see cref="MaxPasswordLength"/>
+    /// characters, 4 bytes each in UTF-8) would be cut silently. The library's SHA-384 pre-hash ("enhanced") feeds
+    /// bcrypt a 64-character base64 digest of all the bytes instead: every character counts, and no password the
+    /// old hasher accepted is refused now (refusing would lock out users whose long password still signs in).
+    /// </summary>
+    const BCrypt.Net.HashType PreHash = BCrypt.Net.HashType.SHA384;
+
+    // Hashes from before bcrypt (ASP.NET Core Identity's PBKDF2 format): still verified, replaced at the next sign-in.
+    static readonly PasswordHasher<UserRow> OldHasher = new();
+
+    public static string HashPassword(string password) => BCrypt.Net.BCrypt.EnhancedHashPassword(password, PreHash, BcryptWorkFactor);
+
+    static bool IsBcrypt(string hash) => hash.StartsWith("$2", StringComparison.Ordinal);
+
+    public static bool VerifyPassword(UserRow user, string password)
+    {
+        if (!IsBcrypt(user.PasswordHash))
+            return user.PasswordHash != "" && OldHasher.VerifyHashedPassword(user, user.PasswordHash, password) != PasswordVerificationResult.Failed;
+        try { return BCrypt.Net.BCrypt.EnhancedVerify(password, user.PasswordHash, PreHash); }
+        // A damaged hash in the row: no sign-in, no 500. (The library throws SaltParseException for a bad salt, but
+        // ArgumentOutOfRangeException for one that is too short.)
+        catch (Exception e) when (e is BCrypt.Net.SaltParseException or ArgumentException) { return false; }
+    }
+
+    /// <summary>Whether a (verified) hash should be made again: an old-format hash, or bcrypt with a lower cost than now.</summary>
+    public static bool NeedsRehash(string hash)
+    {
+        if (!IsBcrypt(hash)) return true;
+        try { return BCrypt.Net.BCrypt.PasswordNeedsRehash(hash, BcryptWorkFactor); }
+        catch (Exception e) when (e is BCrypt.Net.SaltParseException or ArgumentException) { return true; }
+    }
+
+    /// <summary>
+    /// After a right password: replaces an old-format (or cheaper) hash with a current one. The security stamp and the
+    /// sessions stay: the password is the same, only its hash changed. Guarded by the old hash, so a password changed
+    /// in between is not overwritten.
+    /// </summary>
+    public static void RehashIfNeeded(SqliteConnection c, UserRow user, string password)
+    {
+        if (!NeedsRehash(user.PasswordHash)) return;
+        c.Execute("UPDATE users SET password_hash = @hash WHERE id = @id AND password_hash = @old",
+            new { id = user.Id, hash = HashPassword(password), old = user.PasswordHash });
+    }
 
     /// <summary>A hash of a random password, for <see cref="CheckPassword"/> to verify against when there is no user.</summary>
     static readonly Lazy<UserRow> NoUser = new(() => new UserRow { PasswordHash = HashPassword(Convert.ToHexString(RandomNumberGenerator.GetBytes(16))) });
 
     /// <summary>
-    /// Whether the password is the user's. Verifies a hash whether or not the user exists (a dummy one when not),
-    /// so the time taken does not reveal which emails have accounts.
+    /// Whether the password is the user's. Verifies a hash whether or not the user exists (a dummy bcrypt one when
+    /// not), so the time taken does not reveal which emails have accounts.
     /// </summary>
     public static bool CheckPassword(UserRow? user, string? password)
     {

@@ -79,7 +79,7 @@ public sealed class AccessModel(Db db) : PageModel
         // Grants are kept only where they apply, so the page never shows ticks that do nothing.
         var chosen = Mode == SharedVariableAccess.Chosen;
         SharedVariableAccess.ReplaceAccess(c, Key, Mode, chosen ? ChosenUsers : [], chosen ? ChosenProjects : []);
-        return Shared.Htmx.RedirectAfterPost(HttpContext, "/variables?saved=1#shared-access");
+        return Shared.PostRedirect.To(HttpContext, "/variables?saved=1#shared-access");
     }
 
     /// <summary>The ticked ids that are among the offered choices; anything else is reported, not saved.</summary>

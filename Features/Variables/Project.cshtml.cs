@@ -122,7 +122,7 @@ public sealed class ProjectModel(Db db, IDataProtectionProvider protection) : Pa
         return SavedRedirect(Project.Id);
     }
 
-    IActionResult SavedRedirect(long id) => Features.Shared.Htmx.RedirectAfterPost(HttpContext, $"/projects/{id}/variables?saved=1");
+    IActionResult SavedRedirect(long id) => Features.Shared.PostRedirect.To(HttpContext, $"/projects/{id}/variables?saved=1");
 
     IActionResult Invalid()
     {

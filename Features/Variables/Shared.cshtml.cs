@@ -85,6 +85,6 @@ public sealed class SharedModel(Db db, IDataProtectionProvider protection) : Pag
         }
         using var c = db.Open();
         if (VariableStore.ReplaceVariables(c, protection, null, set, User.UserId()) is { Count: > 0 } changed) Audit.AuditLog.Record(c, HttpContext, "variables.change", "(shared)", Audit.AuditLog.Keys(changed));
-        return Shared.Htmx.RedirectAfterPost(HttpContext, "/variables?saved=1");
+        return Shared.PostRedirect.To(HttpContext, "/variables?saved=1");
     }
 }

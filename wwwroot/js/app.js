@@ -26,8 +26,8 @@ function startLogStream(pre) {
   pre.dataset.started = "1";
   const es = new EventSource(pre.dataset.stream);
   const refresh = () => {
-    const summary = document.getElementById("summary");
-    if (summary && window.htmx) htmx.ajax("GET", pre.dataset.summary, { target: "#summary", swap: "outerHTML" });
+    // The pre carries the request (hx-get, from the page and handler names; target #summary): trigger it.
+    if (document.getElementById("summary") && window.htmx) htmx.trigger(pre, "refresh");
   };
   es.addEventListener("log", (e) => {
     if (!pre.isConnected) return es.close();
