@@ -372,8 +372,10 @@ public sealed class DeployRun(
         // connection is the engine's.
         if (step != DeployStates.Switching && DockerErrors.LostConnection(e, docker.SocketPath, $"the {DeployStates.Label(step)} step") is { } lost)
             return lost;
-        if (Shared.DiskSpace.IsFull(e))
-            return $"{e.Message.TrimEnd('.', ' ', '\n')} ({Shared.DiskSpace.Describe(step == DeployStates.Cloning ? BuildDir(id) : settings.DataDir)})";
+        // Git does not always say ENOSPC in words, so a disk with (almost) nothing left when the step failed counts too.
+        var disk = step == DeployStates.Cloning ? BuildDir(id) : settings.DataDir;
+        if (Shared.DiskSpace.IsFull(e) || Shared.DiskSpace.FreeBytes(disk) < 1024 * 1024)
+            return $"{e.Message.TrimEnd('.', ' ', '\n')} ({Shared.DiskSpace.Describe(disk)})";
         return e.Message;
     }
 

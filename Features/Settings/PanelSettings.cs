@@ -235,7 +235,7 @@ public sealed class PanelSettings
         {
             // The JSON provider says "Failed to load configuration from file '…'" and keeps the parser's line and
             // position in the inner exception; both belong in the one line the operator gets.
-            var detail = e.InnerException?.Message is { } inner ? $": {inner}" : "";
+            var detail = e.InnerException?.Message is { } inner ? $": {inner.ReplaceLineEndings(" ")}" : "";
             var file = files.FirstOrDefault(f => e.Message.Contains(f)) ?? "appsettings.json";
             throw new SettingsException($"the settings file {file} is not valid JSON{detail}");
         }

@@ -9,9 +9,18 @@ public static class DiskSpace
         for (Exception? x = e; x is not null; x = x.InnerException)
             if (x.Message.Contains("No space left on device", StringComparison.OrdinalIgnoreCase)
                 || x.Message.Contains("disk is full", StringComparison.OrdinalIgnoreCase)
+                // git's own wording when a checkout fills the disk ("sha1 file '…/index.lock' write error. Out of diskspace").
+                || x.Message.Contains("Out of diskspace", StringComparison.OrdinalIgnoreCase)
                 || x.HResult == 28 /* ENOSPC, as .NET reports it for file writes */)
                 return true;
         return false;
+    }
+
+    /// <summary>Bytes free for this process on the disk holding <paramref name="path"/> (or its nearest existing parent); null if unknown.</summary>
+    public static long? FreeBytes(string path)
+    {
+        try { return new DriveInfo(ExistingAncestor(path)).AvailableFreeSpace; }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException) { return null; }
     }
 
     /// <summary>"no space left on /var/lib/vpspanel/builds (the disk mounted at /var/lib, ext4): 12 KiB of 20 GiB free".</summary>

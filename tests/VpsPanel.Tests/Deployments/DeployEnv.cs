@@ -18,7 +18,7 @@ public sealed class DeployEnv : IAsyncDisposable
     public required Dictionary<string, string> Settings { get; init; }
     public string Label { get; } = "deploy-" + Guid.NewGuid().ToString("N")[..10];
 
-    public static async Task<DeployEnv> StartAsync(IDictionary<string, string>? extra = null)
+    public static async Task<DeployEnv> StartAsync(IDictionary<string, string>? extra = null, string? dataDir = null)
     {
         var caddy = await TestCaddy.StartAsync();
         var settings = caddy.PanelSettings();
@@ -27,7 +27,7 @@ public sealed class DeployEnv : IAsyncDisposable
         settings["Deploy__HealthTimeoutSeconds"] = "2";
         settings["Deploy__DrainSeconds"] = "1";
         if (extra is not null) foreach (var (k, v) in extra) settings[k] = v;
-        var panel = await PanelProcess.StartAsync(settings);
+        var panel = await PanelProcess.StartAsync(settings, dataDir);
         var client = await PanelSetup.SignedInAdminAsync(panel);
         return new DeployEnv { Caddy = caddy, Panel = panel, Client = client, Settings = settings };
     }
