@@ -160,12 +160,23 @@ public static class PanelApp
         var urls = app.Configuration["urls"] is { Length: > 0 } u ? u : "http://localhost:5000";
         foreach (var url in urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
-            try { Microsoft.AspNetCore.Http.BindingAddress.Parse(url); }
-            catch (FormatException e)
+            string? problem;
+            try
             {
-                throw new StartupException($"the listen address \"{url}\" (--urls / ASPNETCORE_URLS) is not valid: {e.Message} " +
-                    "(expected e.g. http://127.0.0.1:8080)", ExitCodes.BadSetting);
+                var a = Microsoft.AspNetCore.Http.BindingAddress.Parse(url);
+                // Kestrel's parser is lenient: "http://127.0.0.1:notaport" became host "127.0.0.1:notaport" and the
+                // panel listened on *:80. So a TCP address must also be a plain http(s) URL with a numeric port and no path
+                // (the wildcards * and + stand for "any address").
+                var probe = url.Replace("://*", "://any.invalid", StringComparison.Ordinal).Replace("://+", "://any.invalid", StringComparison.Ordinal);
+                problem = a.IsUnixPipe ? null
+                    : !Uri.TryCreate(probe, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https") ? "it is not an http(s) URL with a host and a port"
+                    : uri.AbsolutePath != "/" || uri.Query != "" ? "it has a path; give only scheme, host and port"
+                    : null;
             }
+            catch (FormatException e) { problem = e.Message; }
+            if (problem is not null)
+                throw new StartupException($"the listen address \"{url}\" (--urls / ASPNETCORE_URLS) is not valid: {problem} " +
+                    "(expected e.g. http://127.0.0.1:8080)", ExitCodes.BadSetting);
         }
         try { await app.StartAsync(); }
         catch (IOException e) when (e.InnerException is Microsoft.AspNetCore.Connections.AddressInUseException)
