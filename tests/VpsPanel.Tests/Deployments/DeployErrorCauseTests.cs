@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using VpsPanel.Tests.Harness;
 
 namespace VpsPanel.Tests.Deployments;
@@ -39,7 +38,7 @@ public sealed class DeployErrorCauseTests
     {
         // The data dir on a small tmpfs of its own: the mirror fits, a second copy of the big file (the checkout) does not.
         var mount = Paths.NewTempDir("vpspanel-full-");
-        Run("mount", "-t", "tmpfs", "-o", "size=40m,mode=0700", "vpspanel-test-full", mount);
+        Cmd.Run("mount", "-t", "tmpfs", "-o", "size=40m,mode=0700", "vpspanel-test-full", mount);
         try
         {
             await using (var env = await DeployEnv.StartAsync(dataDir: mount))
@@ -77,21 +76,11 @@ public sealed class DeployErrorCauseTests
             // The stopped panel's last file handles can outlive it by a moment; then a lazy unmount.
             for (var i = 0; ; i++)
             {
-                try { Run("umount", mount); break; }
+                try { Cmd.Run("umount", mount); break; }
                 catch (InvalidOperationException) when (i < 10) { await Task.Delay(1000); }
-                catch (InvalidOperationException) { Run("umount", "-l", mount); break; }
+                catch (InvalidOperationException) { Cmd.Run("umount", "-l", mount); break; }
             }
             Paths.DeleteQuietly(mount);
         }
-    }
-
-    static void Run(string file, params string[] args)
-    {
-        var psi = new ProcessStartInfo(file) { RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        var err = p.StandardError.ReadToEnd();
-        p.WaitForExit();
-        if (p.ExitCode != 0) throw new InvalidOperationException($"{file} {string.Join(' ', args)} failed: {err}");
     }
 }

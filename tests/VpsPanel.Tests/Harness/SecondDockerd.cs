@@ -30,9 +30,9 @@ public sealed class SecondDockerd : IAsyncDisposable
         var dir = Path.Combine("/tmp", "vpd-" + id);
         Directory.CreateDirectory(dir);
         var bridge = "vpt" + id;
-        Run("ip", "link", "add", "name", bridge, "type", "bridge");
-        Run("ip", "addr", "add", $"10.213.{Random.Shared.Next(1, 254)}.1/24", "dev", bridge);
-        Run("ip", "link", "set", bridge, "up");
+        Cmd.Run("ip", "link", "add", "name", bridge, "type", "bridge");
+        Cmd.Run("ip", "addr", "add", $"10.213.{Random.Shared.Next(1, 254)}.1/24", "dev", bridge);
+        Cmd.Run("ip", "link", "set", bridge, "up");
         var psi = new ProcessStartInfo("dockerd") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var a in new[]
                  {
@@ -65,7 +65,7 @@ public sealed class SecondDockerd : IAsyncDisposable
     public void KillHard()
     {
         if (_process.HasExited) return;
-        Run("kill", "-9", _process.Id.ToString());
+        Cmd.Run("kill", "-9", _process.Id.ToString());
         _process.WaitForExit(10_000);
     }
 
@@ -73,7 +73,7 @@ public sealed class SecondDockerd : IAsyncDisposable
     {
         if (!_process.HasExited)
         {
-            Run("kill", "-TERM", _process.Id.ToString());
+            Cmd.Run("kill", "-TERM", _process.Id.ToString());
             using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(20));
             try { await _process.WaitForExitAsync(cts.Token); }
             catch (OperationCanceledException) { KillHard(); }
@@ -92,20 +92,10 @@ public sealed class SecondDockerd : IAsyncDisposable
         var mounts = File.ReadAllLines("/proc/mounts").Select(l => l.Split(' ')[1]).Where(m => m.StartsWith(Dir + "/", StringComparison.Ordinal))
             .OrderByDescending(m => m.Length).ToList();
         foreach (var m in mounts)
-            try { Run("umount", "-l", m); } catch (InvalidOperationException) { }
-        try { Run("ip", "link", "del", _bridge); } catch (InvalidOperationException) { }
+            try { Cmd.Run("umount", "-l", m); } catch (InvalidOperationException) { }
+        try { Cmd.Run("ip", "link", "del", _bridge); } catch (InvalidOperationException) { }
         Paths.DeleteQuietly(Dir);
         _process.Dispose();
     }
 
-    static void Run(string file, params string[] args)
-    {
-        var psi = new ProcessStartInfo(file) { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        p.StandardOutput.ReadToEnd();
-        var err = p.StandardError.ReadToEnd();
-        p.WaitForExit();
-        if (p.ExitCode != 0) throw new InvalidOperationException($"{file} {string.Join(' ', args)} failed: {err}");
-    }
 }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using VpsPanel.Features.Settings;
@@ -61,30 +60,21 @@ public sealed class StartupErrorTests
             },
             binary: "/usr/bin/setpriv");
 
-    static void Run(string file, params string[] args)
-    {
-        var psi = new ProcessStartInfo(file) { RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        var err = p.StandardError.ReadToEnd();
-        p.WaitForExit();
-        if (p.ExitCode != 0) throw new InvalidOperationException($"{file} {string.Join(' ', args)} failed: {err}");
-    }
 
     /// <summary>A read-only tmpfs mounted on a new directory; unmounted and removed by the returned action.</summary>
     static (string Dir, Action Unmount) ReadOnlyMount(string parent)
     {
         var dir = Path.Combine(parent, "ro");
         Directory.CreateDirectory(dir);
-        Run("mount", "-t", "tmpfs", "-o", "ro,size=1m,mode=0700", "vpspanel-test-ro", dir);
-        return (dir, () => Run("umount", dir));
+        Cmd.Run("mount", "-t", "tmpfs", "-o", "ro,size=1m,mode=0700", "vpspanel-test-ro", dir);
+        return (dir, () => Cmd.Run("umount", dir));
     }
 
     static string NobodysDir(string parent, string name, UnixFileMode mode)
     {
         var dir = Path.Combine(parent, name);
         Directory.CreateDirectory(dir);
-        Run("chown", $"{Nobody}:{Nobody}", dir);
+        Cmd.Run("chown", $"{Nobody}:{Nobody}", dir);
         File.SetUnixFileMode(dir, mode);
         return dir;
     }
