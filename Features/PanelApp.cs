@@ -29,8 +29,15 @@ public static class PanelApp
         var config = PanelSettings.BuildConfiguration(args);
         var settings = PanelSettings.Load(config);
         // Before the migrations: a second panel (or a restore in progress) on the same data dir must not touch it.
+        DataDirCheck.ForPanel(settings);
         var dataDirLock = DataDirLock.AcquireForPanel(settings.DataDir);
-        try { Db.Prepare(settings); }
+        try
+        {
+            Db.Prepare(settings);
+            // Checked here, not when the first site is written: the startup regeneration in DeployWorker used to throw
+            // on an unwritable sites dir, which stopped the host with exit status 0 (systemd never restarted it).
+            DataDirCheck.Writable(settings.CaddySitesDir, "Caddy:SitesDir", ExitCodes.SitesDir, create: true);
+        }
         catch { dataDirLock.Dispose(); throw; }
         // Before anything runs a child: marks them as this panel's, so the next start can find them (Shared/ProcGroups).
         ProcGroups.MarkChildrenOf(settings.DataDir);
@@ -44,6 +51,9 @@ public static class PanelApp
         builder.Logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Information);
         builder.Logging.AddFilter("Microsoft.AspNetCore.DataProtection", LogLevel.Error);
         builder.Logging.AddFilter("Quartz", LogLevel.Warning);
+        // The host logs a failed start or a failed background service with its whole stack trace; Program.cs reports
+        // those as one line naming the cause (and exits non-zero), so the host's copy would only bury that line.
+        builder.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.None);
         builder.WebHost.ConfigureKestrel(k =>
         {
             k.AddServerHeader = false;
@@ -147,6 +157,52 @@ public static class PanelApp
         app.MapRazorPages();
         return app;
     }
+
+    /// <summary>
+    /// Starts the host. A listen address that is malformed or cannot be bound stops startup with one line naming
+    /// --urls/ASPNETCORE_URLS (Kestrel's own exceptions say neither, and came with a stack trace and exit 134).
+    /// </summary>
+    public static async Task StartAsync(WebApplication app)
+    {
+        var urls = app.Configuration["urls"] is { Length: > 0 } u ? u : "http://localhost:5000";
+        foreach (var url in urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            string? problem;
+            try
+            {
+                var a = Microsoft.AspNetCore.Http.BindingAddress.Parse(url);
+                // Kestrel's parser is lenient: "http://127.0.0.1:notaport" became host "127.0.0.1:notaport" and the
+                // panel listened on *:80. So a TCP address must also be a plain http(s) URL with a numeric port and no path
+                // (the wildcards * and + stand for "any address").
+                var probe = url.Replace("://*", "://any.invalid", StringComparison.Ordinal).Replace("://+", "://any.invalid", StringComparison.Ordinal);
+                problem = a.IsUnixPipe ? null
+                    : !Uri.TryCreate(probe, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https") ? "it is not an http(s) URL with a host and a port"
+                    : uri.AbsolutePath != "/" || uri.Query != "" ? "it has a path; give only scheme, host and port"
+                    : null;
+            }
+            catch (FormatException e) { problem = e.Message; }
+            if (problem is not null)
+                throw new StartupException($"the listen address \"{url}\" (--urls / ASPNETCORE_URLS) is not valid: {problem} " +
+                    "(expected e.g. http://127.0.0.1:8080)", ExitCodes.BadSetting);
+        }
+        try { await app.StartAsync(); }
+        catch (IOException e) when (e.InnerException is Microsoft.AspNetCore.Connections.AddressInUseException)
+        {
+            throw new StartupException($"cannot listen on {urls} (--urls / ASPNETCORE_URLS): the address is already in use by another program; " +
+                "stop it or choose another address", ExitCodes.Listen);
+        }
+        catch (IOException e) when (e.Message.StartsWith("Failed to bind", StringComparison.Ordinal))
+        {
+            throw new StartupException($"cannot listen on {urls} (--urls / ASPNETCORE_URLS): {e.InnerException?.Message ?? e.Message}", ExitCodes.Listen);
+        }
+    }
+
+    /// <summary>The background service whose failure stopped the host, with its message; null after an ordinary stop.</summary>
+    public static string? FailedPart(WebApplication app) =>
+        app.Services.GetServices<IHostedService>().OfType<BackgroundService>()
+            .Where(b => b.ExecuteTask is { IsFaulted: true })
+            .Select(b => $"{b.GetType().Name} failed: {b.ExecuteTask!.Exception!.GetBaseException().Message.ReplaceLineEndings(" ")}")
+            .FirstOrDefault();
 
     // AddRazorPages is marked "not trim-safe" because MVC finds page models, handlers and bound properties by
     // reflection. Those all live in this assembly, which the trimmer never trims (TrimmerRootAssembly in the csproj),

@@ -25,7 +25,7 @@ public static class BackupCommands
                 Console.WriteLine(file);
                 return 0;
             }
-            catch (BackupException e) { throw new CliException(e.Message); }
+            catch (BackupException e) { throw new CliException(e.Message, e.ExitCode); }
         });
         return cmd;
     }
@@ -40,7 +40,7 @@ public static class BackupCommands
             var settings = CliApp.LoadSettings(p);
             RestoreBackup.Result r;
             try { r = await RestoreBackup.RunAsync(settings, p.GetValue(file)!, p.GetValue(force), ct); }
-            catch (BackupException e) { throw new CliException(e.Message); }
+            catch (BackupException e) { throw new CliException(e.Message, e.ExitCode); }
             var m = r.Manifest;
             Audit.AuditLog.RecordBackup(settings, "backup.restore", Path.GetFullPath(p.GetValue(file)!), "cli", $"made by vpspanel {m.PanelVersion} at {m.CreatedAt}");
             Console.WriteLine($"restored {Path.GetFullPath(p.GetValue(file)!)} (made by vpspanel {m.PanelVersion} at {m.CreatedAt}, schema version {m.SchemaVersion}) into {settings.DataDir}");

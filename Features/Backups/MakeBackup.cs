@@ -12,7 +12,10 @@ using VpsPanel.Features.Shared;
 namespace VpsPanel.Features.Backups;
 
 /// <summary>A backup or restore that cannot go on; the message says why and what to do. Nothing was changed.</summary>
-public sealed class BackupException(string message) : Exception(message);
+public sealed class BackupException(string message, int exitCode = ExitCodes.Failed) : Exception(message)
+{
+    public int ExitCode { get; } = exitCode;
+}
 
 public sealed record BackupEntry(string Path, long Size, string Sha256);
 
@@ -52,7 +55,13 @@ public static class MakeBackup
         var target = TargetFile(settings, destination);
         var dir = Path.GetDirectoryName(target)!;
         var work = Path.Combine(dir, $".backup-{Guid.NewGuid():N}");
-        Directory.CreateDirectory(work, OwnerOnlyDir);
+        // The work dir sits next to the archive so the final rename stays in one file system; a PATH in /proc, on a
+        // read-only mount or in someone else's directory fails here, before anything was copied.
+        try { Directory.CreateDirectory(work, OwnerOnlyDir); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new BackupException($"cannot write a backup into {dir} (the PATH argument, or <DataDir>/backups): {DataDirCheck.Cause(e)}", ExitCodes.PathArgument);
+        }
         try
         {
             // Everything is copied into the work dir first, so the hashes in the manifest and the archived bytes
@@ -90,6 +99,10 @@ public static class MakeBackup
         catch (UnauthorizedAccessException e)
         {
             throw new BackupException($"permission denied while making the backup ({e.Message}); run it as the panel's user, e.g. sudo -u vpspanel vpspanel backup");
+        }
+        catch (IOException e)
+        {
+            throw new BackupException($"could not write the backup {target}: {DataDirCheck.Cause(e)}", ExitCodes.PathArgument);
         }
         finally
         {

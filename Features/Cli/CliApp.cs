@@ -84,15 +84,16 @@ public static class CliApp
     }
 
     /// <summary>
-    /// Opens the database, migrating it first (the CLI may run before the panel ever has). A panel may be running on
+    /// Opens the database, migrating it first (the CLI may run before the panel ever has); the data dir must exist
+    /// (a StartupException, printed by Program.cs, otherwise). A panel may be running on
     /// the same file: the CLI's connections never checkpoint on close (see Db.NeverCheckpointOnClose, and its limits);
     /// the panel checkpoints them itself. Commands that only read use Db.OpenReadOnly.
     /// </summary>
     public static Db OpenDb(ParseResult p)
     {
         var settings = LoadSettings(p);
-        try { Db.Prepare(settings, neverCheckpointOnClose: true); }
-        catch (StartupException e) { throw new CliException(e.Message, 3); }
+        DataDirCheck.ForCli(settings);
+        Db.Prepare(settings, neverCheckpointOnClose: true);
         return new Db(settings) { NeverCheckpointOnClose = true };
     }
 }

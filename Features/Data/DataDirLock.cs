@@ -33,7 +33,13 @@ public sealed class DataDirLock : IDisposable
                 UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
             });
         }
-        catch (IOException) { return null; }
+        // Only a held lock means "another process": a read-only or full disk is an IOException too, and used to be
+        // reported as a second panel. .NET words a failed flock as a sharing violation ("used by another process").
+        catch (IOException e) when (e.Message.Contains("another process", StringComparison.Ordinal)) { return null; }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new StartupException($"cannot create the lock file {PathIn(dataDir)} in the data dir (Panel:DataDir): {DataDirCheck.Cause(e)}");
+        }
         // The pid is for a person reading the file; the lock is what counts.
         f.SetLength(0);
         f.Write(Encoding.ASCII.GetBytes($"{Environment.ProcessId}\n"));
@@ -45,7 +51,7 @@ public sealed class DataDirLock : IDisposable
     public static DataDirLock AcquireForPanel(string dataDir) =>
         TryAcquire(dataDir) ?? throw new StartupException(
             $"another vpspanel process is already using the data dir {dataDir} (it holds {PathIn(dataDir)}). " +
-            "Stop it first, or give this one another Panel:DataDir.");
+            "Stop it first, or give this one another Panel:DataDir.", ExitCodes.DataDirInUse);
 
     public void Dispose() => _file.Dispose();
 }

@@ -114,9 +114,19 @@ public sealed class DeployRun(
         }
         catch (Exception e) when (e is DeployFailure or BuildContextException or GitException or DockerException or CaddyException or IOException or HttpRequestException or OperationCanceledException)
         {
-            log.Important($"FAILED at {DeployStates.Label(step)}: {e.Message}");
+            var message = mask.Apply(Explain(e, step, id));
+            // The checkout is what filled the disk, most likely: free it before writing the log and the row, or the
+            // write of the failure fails too and its "SQLite Error 13: database or disk is full" replaces the cause.
+            DeleteBuildDir(id);
+            try { log.Important($"FAILED at {DeployStates.Label(step)}: {message}"); }
+            catch (IOException) { logger.LogWarning("deployment {Id} failed at {Step}: {Message} (the deployment log could not be written)", id, step, message); }
             await CleanUpAsync(containerName, builtImage, log);
-            DeployStore.FinishUnsuccessfully(c, id, DeployStates.Failed, mask.Apply(e.Message));
+            try { DeployStore.FinishUnsuccessfully(c, id, DeployStates.Failed, message); }
+            catch (Microsoft.Data.Sqlite.SqliteException again)
+            {
+                // Still say what failed first; the worker records this message (or startup recovery ends the row).
+                throw new DeployFailure($"{message} (recording the failure then failed too: {again.Message})");
+            }
         }
         catch (Exception e)
         {
@@ -400,6 +410,23 @@ public sealed class DeployRun(
             logger.LogWarning("retiring {Name} after deployment {Id}: {Message}", name, id, e.Message);
             log($"retiring {name} failed: {e.Message}");
         }
+    }
+
+    /// <summary>
+    /// The failure as the operator should read it: a Docker engine that went away mid-call, and a full disk (which
+    /// one, and how much is left), are said in so many words instead of the HTTP stack's or git's own wording.
+    /// </summary>
+    string Explain(Exception e, string step, long id)
+    {
+        // Only the switch talks to something other than Docker over HTTP (Caddy); every other step's broken
+        // connection is the engine's.
+        if (step != DeployStates.Switching && DockerErrors.LostConnection(e, docker.SocketPath, $"the {DeployStates.Label(step)} step") is { } lost)
+            return lost;
+        // Git does not always say ENOSPC in words, so a disk with (almost) nothing left when the step failed counts too.
+        var disk = step == DeployStates.Cloning ? BuildDir(id) : settings.DataDir;
+        if (Shared.DiskSpace.IsFull(e) || Shared.DiskSpace.FreeBytes(disk) < 1024 * 1024)
+            return $"{e.Message.TrimEnd('.', ' ', '\n')} ({Shared.DiskSpace.Describe(disk)})";
+        return e.Message;
     }
 
     void DeleteBuildDir(long id)

@@ -76,11 +76,14 @@ public sealed class DeployWorker(
             }
             catch (Exception e)
             {
-                logger.LogError(e, "deployment {Id}: the worker could not run it", id);
+                // A DeployFailure here is a known failure whose recording failed (DeployRun says both); anything else is a bug.
+                var message = e is DeployFailure ? e.Message : "internal error: " + e.Message;
+                if (e is DeployFailure) logger.LogError("deployment {Id} failed: {Message}", id, message);
+                else logger.LogError(e, "deployment {Id}: the worker could not run it", id);
                 try
                 {
                     using var c = db.Open();
-                    DeployStore.FinishUnsuccessfully(c, id, DeployStates.Failed, "internal error: " + e.Message);
+                    DeployStore.FinishUnsuccessfully(c, id, DeployStates.Failed, message);
                 }
                 catch (Exception again) { logger.LogError(again, "deployment {Id}: could not record the failure", id); }
             }

@@ -2,11 +2,41 @@ using System.Globalization;
 
 namespace VpsPanel.Features.Settings;
 
-/// <summary>A setting the operator got wrong; startup stops with this message.</summary>
+/// <summary>A setting the operator got wrong; startup stops with this message and <see cref="ExitCodes.BadSetting"/>.</summary>
 public sealed class SettingsException(string message) : Exception(message);
 
-/// <summary>Anything else that must stop startup with a plain message (e.g. a schema newer than the binary).</summary>
-public sealed class StartupException(string message) : Exception(message);
+/// <summary>
+/// Anything else that must stop startup (or a local CLI command) with one plain line and its own exit code, e.g. a
+/// data dir that is a file, a port already taken, a schema newer than the binary. Program.cs prints it.
+/// </summary>
+public sealed class StartupException(string message, int exitCode = ExitCodes.DataDir) : Exception(message)
+{
+    public int ExitCode { get; } = exitCode;
+}
+
+/// <summary>
+/// The process exit codes, one per cause (README "Exit codes"). systemd's Restart=on-failure needs anything fatal to
+/// be non-zero, and a script or a person can tell "fix the setting" from "free the port" without parsing text.
+/// </summary>
+public static class ExitCodes
+{
+    /// <summary>A command failed for a reason its message gives; or an unexpected error (a bug).</summary>
+    public const int Failed = 1;
+    /// <summary>A setting, the settings file or the command line is invalid (including --urls).</summary>
+    public const int BadSetting = 2;
+    /// <summary>The data dir (Panel:DataDir) or its database cannot be used. Remote CLI commands: the panel cannot be reached.</summary>
+    public const int DataDir = 3;
+    /// <summary>Another vpspanel process holds the data dir.</summary>
+    public const int DataDirInUse = 5;
+    /// <summary>The panel cannot listen on its address (--urls / ASPNETCORE_URLS): taken, or not allowed.</summary>
+    public const int Listen = 6;
+    /// <summary>Caddy:SitesDir cannot be created or written.</summary>
+    public const int SitesDir = 7;
+    /// <summary>A path given to a CLI command cannot be used (e.g. `backup PATH`).</summary>
+    public const int PathArgument = 8;
+    /// <summary>The panel started, then stopped because a part of it failed (it is named on stderr).</summary>
+    public const int StoppedByError = 9;
+}
 
 /// <summary>One row of the settings table: the key, its default, what is allowed, and whether it is a secret.</summary>
 public sealed record Setting(string Key, string Default, string Allowed, Func<string, bool> IsValid, bool Secret = false);
@@ -194,14 +224,33 @@ public sealed class PanelSettings
     }
 
     /// <summary>The configuration sources every entry point uses: defaults, appsettings, env vars, command line.</summary>
-    public static IConfigurationRoot BuildConfiguration(string[] args) =>
-        new ConfigurationBuilder()
-            .AddJsonFile(Path.Combine(AppContext.BaseDirectory, "appsettings.json"), optional: true)
-            .AddJsonFile(EtcSettingsFile, optional: true)
-            .AddEnvironmentVariables()
-            .AddEnvironmentVariables("VpsPanel__")
-            .AddCommandLine(args)
-            .Build();
+    public static IConfigurationRoot BuildConfiguration(string[] args)
+    {
+        var files = new[] { Path.Combine(AppContext.BaseDirectory, "appsettings.json"), EtcSettingsFile };
+        try
+        {
+            return new ConfigurationBuilder()
+                .AddJsonFile(files[0], optional: true)
+                .AddJsonFile(files[1], optional: true)
+                .AddEnvironmentVariables()
+                .AddEnvironmentVariables("VpsPanel__")
+                .AddCommandLine(args)
+                .Build();
+        }
+        catch (InvalidDataException e)
+        {
+            // The JSON provider says "Failed to load configuration from file '…'" and keeps the parser's line and
+            // position in the inner exception; both belong in the one line the operator gets.
+            var detail = e.InnerException?.Message is { } inner ? $": {inner.ReplaceLineEndings(" ")}" : "";
+            var file = files.FirstOrDefault(f => e.Message.Contains(f)) ?? "appsettings.json";
+            throw new SettingsException($"the settings file {file} is not valid JSON{detail}");
+        }
+        catch (FormatException e)
+        {
+            // A command-line switch without a value, e.g. a trailing `--urls`.
+            throw new SettingsException($"the command line is not valid: {e.Message}");
+        }
+    }
 
     /// <summary>What `vpspanel config` prints: every key, its effective value, secrets masked.</summary>
     public string Describe() =>

@@ -183,7 +183,7 @@ public sealed class BackupRestoreTests
     {
         await using var panel = await PanelProcess.StartAsync(NoSchedule);
         var e = await Assert.ThrowsAsync<InvalidOperationException>(() => PanelProcess.StartAsync(NoSchedule, dataDir: panel.DataDir));
-        Assert.Contains("exited with code 3", e.Message);
+        Assert.Contains("exited with code 5", e.Message);
         Assert.Contains($"another vpspanel process is already using the data dir {panel.DataDir}", e.Message);
     }
 

@@ -19,7 +19,7 @@ public sealed class DeployEnv : IAsyncDisposable
     public string Label { get; } = "deploy-" + Guid.NewGuid().ToString("N")[..10];
 
     /// <summary>Starts the world; a test that must put something between the panel and Caddy starts Caddy itself.</summary>
-    public static async Task<DeployEnv> StartAsync(IDictionary<string, string>? extra = null, TestCaddy? startedCaddy = null)
+    public static async Task<DeployEnv> StartAsync(IDictionary<string, string>? extra = null, TestCaddy? startedCaddy = null, string? dataDir = null)
     {
         var caddy = startedCaddy ?? await TestCaddy.StartAsync();
         var settings = caddy.PanelSettings();
@@ -28,7 +28,7 @@ public sealed class DeployEnv : IAsyncDisposable
         settings["Deploy__HealthTimeoutSeconds"] = "2";
         settings["Deploy__DrainSeconds"] = "1";
         if (extra is not null) foreach (var (k, v) in extra) settings[k] = v;
-        var panel = await PanelProcess.StartAsync(settings);
+        var panel = await PanelProcess.StartAsync(settings, dataDir);
         var client = await PanelSetup.SignedInAdminAsync(panel);
         return new DeployEnv { Caddy = caddy, Panel = panel, Client = client, Settings = settings };
     }
