@@ -18,9 +18,10 @@ public sealed class DeployEnv : IAsyncDisposable
     public required Dictionary<string, string> Settings { get; init; }
     public string Label { get; } = "deploy-" + Guid.NewGuid().ToString("N")[..10];
 
-    public static async Task<DeployEnv> StartAsync(IDictionary<string, string>? extra = null)
+    /// <summary>Starts the world; <paramref name="caddy"/> (disposed with it) when the test needs its Caddy before the panel.</summary>
+    public static async Task<DeployEnv> StartAsync(IDictionary<string, string>? extra = null, TestCaddy? caddy = null)
     {
-        var caddy = await TestCaddy.StartAsync();
+        caddy ??= await TestCaddy.StartAsync();
         var settings = caddy.PanelSettings();
         settings["Deploy__PortRange"] = "20000-29999";
         settings["Deploy__HealthRetries"] = "15";
