@@ -10,6 +10,9 @@ using VpsPanel.Features.Settings;
 if (args.Length > 0 && CliApp.IsCommand(args[0]))
     return await CliApp.RunAsync(args);
 
+// Before the server starts its threads: how much freed native memory they may keep (Shared/RuntimeKnobs).
+VpsPanel.Features.Shared.RuntimeKnobs.LimitMallocArenas();
+
 try
 {
     var app = PanelApp.Build(args);
