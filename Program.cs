@@ -15,6 +15,8 @@ try
     if (args.Length > 0 && CliApp.IsCommand(args[0]))
         return await CliApp.RunAsync(args);
 
+    // Before the server starts its threads: how much freed native memory they may keep (Shared/RuntimeKnobs).
+    VpsPanel.Features.Shared.RuntimeKnobs.LimitMallocArenas();
     await using var app = PanelApp.Build(args);
     await PanelApp.StartAsync(app);
     await app.WaitForShutdownAsync();

@@ -7,6 +7,10 @@
 # busybox app (warm build cache, one changed file) the time from "deploy pressed" to "new version served through
 # Caddy", split by step, against a baseline measured in the same run: `docker build` of the same change + `docker run`
 # + first 200 from the container. Absolute times are noisy on a shared 2-core machine; read the ratio.
+# BENCH_SITES=N first gives the panel N more live projects (one site file each, all proxied to one unused port), so
+# the switch step (render, validate, write, reload Caddy) can be compared at 30 and 120 live sites; the median
+# switch time is printed at the end. BENCH_NO_BASELINE=1 skips the docker build+run baseline (for many rounds, e.g.
+# `BENCH_NO_BASELINE=1 BENCH_SMAPS=1 bash bench/deploy.sh 50` for memory after 50 deploys; ratios then read 1.00).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-5}
@@ -48,6 +52,20 @@ size=$(du -m "$work/app/vpspanel" | cut -f1)
 panel=$(port)
 export Panel__DataDir=$work/data Caddy__AdminAddress=http://127.0.0.1:$admin Caddy__Caddyfile=$work/caddy/Caddyfile \
   Caddy__SitesDir=$work/caddy/sites Caddy__AutomaticHttps=false Deploy__PortRange=30000-30999 Deploy__DrainSeconds=1
+seed_sites() {
+  # The CLI creates and migrates the database; the panel then renders every seeded site at startup.
+  printf 'bench-password-123\n' | "$work/app/vpspanel" user add --email bench@example.com --admin --data-dir "$work/data" >/dev/null
+  sqlite3 "$work/data/vpspanel.db" <<SQL
+WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $1)
+INSERT INTO projects (name, slug, owner_id, git_url, branch, container_port, created_at, updated_at)
+SELECT 'seed-' || i, 'seed-' || i, (SELECT min(id) FROM users), '/nonexistent.git', 'main', 8080, '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z' FROM n;
+INSERT INTO project_domains (project_id, hostname, position) SELECT id, slug || '.bench.test', 0 FROM projects WHERE slug LIKE 'seed-%';
+INSERT INTO deployments (project_id, status, trigger, config_json, host_port, created_at)
+SELECT id, 'live', 'manual', '{}', 39999, '2026-01-01T00:00:00.000Z' FROM projects WHERE slug LIKE 'seed-%';
+SQL
+}
+sites=${BENCH_SITES:-0}
+[ "$sites" -gt 0 ] && seed_sites "$sites"
 start=$(now)
 (cd "$work/app" && exec ./vpspanel --urls "http://127.0.0.1:$panel" >"$work/panel.log" 2>&1) &
 panel_pid=$!
@@ -59,7 +77,7 @@ sleep 5
 rss=$(memory)
 printf 'binary %s MB, startup to first 200 on /healthz %.2f s, idle RSS after 5 s %s MB\n' "$size" "$startup" "$rss"
 
-printf 'bench-password-123\n' | "$work/app/vpspanel" user add --email bench@example.com --admin --data-dir "$work/data" >/dev/null
+[ "$sites" -gt 0 ] || printf 'bench-password-123\n' | "$work/app/vpspanel" user add --email bench@example.com --admin --data-dir "$work/data" >/dev/null
 token=$("$work/app/vpspanel" token create --user bench@example.com --name bench --data-dir "$work/data")
 api() { curl -fsS -H "Authorization: Bearer $token" -H 'Content-Type: application/json' "$@"; }
 json() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
@@ -110,16 +128,24 @@ baseline_once() {
   docker rm -f "$cid" >/dev/null
 }
 
-sum_total=0; sum_base=0
+sum_total=0; sum_base=0; switches=""
 for r in $(seq 1 "$rounds"); do
   commit "v$r"
   deploy_and_wait "v$r"
-  baseline_once "v$r"
+  if [ -n "${BENCH_NO_BASELINE:-}" ]; then base=$total; else baseline_once "v$r"; fi
   printf 'round %s: panel %.2f s (%s) | docker build+run %.2f s | ratio %.2f\n' "$r" "$total" "$steps" "$base" "$(echo "$total / $base" | bc -l)"
+  switches="$switches $(sed -n 's/.*switching=\([0-9.]*\).*/\1/p' <<<"$steps")"
   sum_total=$(echo "$sum_total + $total" | bc); sum_base=$(echo "$sum_base + $base" | bc)
 done
 printf 'mean over %s rounds: panel %.2f s, docker build+run %.2f s, ratio %.2f\n' "$rounds" \
   "$(echo "$sum_total / $rounds" | bc -l)" "$(echo "$sum_base / $rounds" | bc -l)" "$(echo "$sum_total / $sum_base" | bc -l)"
+printf 'switch step with %s more live sites: median %s s over %s rounds (%s)\n' "$sites" \
+  "$(tr ' ' '\n' <<<"$switches" | grep . | sort -n | awk '{v[NR]=$1} END {print (NR%2 ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2)}')" "$rounds" "${switches# }"
 rss=$(memory)
 printf 'panel RSS after the deploys: %s MB\n' "$rss"
-[ -n "${BENCH_SMAPS:-}" ] && cat "/proc/$panel_pid/smaps_rollup" && grep -E "^(VmRSS|RssAnon|RssFile|RssShmem)" "/proc/$panel_pid/status"
+if [ -n "${BENCH_SMAPS:-}" ]; then cat "/proc/$panel_pid/smaps_rollup" && grep -E "^(VmRSS|RssAnon|RssFile|RssShmem)" "/proc/$panel_pid/status"; fi
+# BENCH_GCDUMP=file: a managed heap dump of the panel after the deploys (dotnet-gcdump on PATH), and its biggest types.
+if [ -n "${BENCH_GCDUMP:-}" ]; then
+  dotnet-gcdump collect -p "$panel_pid" -o "$BENCH_GCDUMP" >/dev/null && dotnet-gcdump report "$BENCH_GCDUMP" | head -40
+  printf 'panel RSS after the heap dump: %s MB\n' "$(memory)"
+fi

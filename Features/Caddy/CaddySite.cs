@@ -25,8 +25,8 @@ public sealed record TlsOptions(bool AutomaticHttps, bool InternalTls = false, s
 
 /// <summary>
 /// The panel's Caddy site files: one file per project (plus the panel's own) in Caddy:SitesDir, which the main
-/// Caddyfile imports. Rendering is a pure function (tested by exact text); applying replaces the whole set of
-/// files (temp + rename) and reloads Caddy under one lock, and puts every previous file back when Caddy refuses.
+/// Caddyfile imports. Rendering is a pure function (tested by exact text); applying writes only the files whose text
+/// changed (temp + rename), reloads Caddy once under one lock, and puts the previous files back when Caddy refuses.
 /// </summary>
 public sealed class CaddySite(PanelSettings settings, CaddyAdmin caddy)
 {
@@ -102,12 +102,13 @@ public sealed class CaddySite(PanelSettings settings, CaddyAdmin caddy)
     public string SitePath(string fileName) => Path.Combine(settings.CaddySitesDir, fileName);
 
     /// <summary>
-    /// Makes the sites directory hold exactly the files <paramref name="render"/> returns (file name → text; every
-    /// other *.caddy file there goes) and reloads Caddy with the main Caddyfile. Each file is validated by Caddy
-    /// first, so a bad one is reported before anything is written; when the reload fails, every previous file is put
-    /// back (and Caddy reloaded with them) before this throws. Rendering and <paramref name="applied"/> (e.g. marking
-    /// a deployment live) run inside the lock, so two changes can never render from the same old state and the
-    /// later one undo the earlier.
+    /// Full regeneration (startup reconcile, settings, a deleted project): makes the sites directory hold exactly the
+    /// files <paramref name="render"/> returns (file name → text; every other *.caddy file there goes) and reloads
+    /// Caddy once with the main Caddyfile. Only files whose text differs from what is on disk are validated and
+    /// rewritten; the others keep their inode and mtime. When the reload fails, every changed file is put back (and
+    /// Caddy reloaded with them) before this throws. Rendering and <paramref name="applied"/> (e.g. marking a
+    /// deployment live) run inside the lock, so two changes can never render from the same old state and the later
+    /// one undo the earlier.
     /// </summary>
     public async Task ApplyAllAsync(Func<IReadOnlyDictionary<string, string>> render, Action<string> log, CancellationToken ct, Action? applied = null)
     {
@@ -116,28 +117,11 @@ public sealed class CaddySite(PanelSettings settings, CaddyAdmin caddy)
         {
             var files = render();
             Directory.CreateDirectory(settings.CaddySitesDir);
-            foreach (var (name, text) in files)
-            {
-                try { await caddy.AdaptAsync(text, ct); }
-                catch (CaddyException e) { throw new CaddyException($"{e.Message} (checking site file {name}; nothing was changed)"); }
-            }
-            var previous = Directory.EnumerateFiles(settings.CaddySitesDir, "*.caddy")
-                .ToDictionary(p => Path.GetFileName(p), p => File.ReadAllText(p));
-            var changed = files.Count != previous.Count || files.Any(f => previous.GetValueOrDefault(f.Key) != f.Value);
-            WriteSet(files, previous.Keys);
-            try
-            {
-                await LoadMainCaddyfileAsync(ct);
-                if (changed) log($"caddy: loaded {settings.CaddyCaddyfile} with {files.Count} site file(s) in {settings.CaddySitesDir}");
-            }
-            catch (Exception e) when (e is CaddyException or IOException)
-            {
-                log($"caddy: reload failed, restoring the previous site files: {e.Message}");
-                WriteSet(previous, files.Keys);
-                try { await LoadMainCaddyfileAsync(CancellationToken.None); }
-                catch (Exception again) when (again is CaddyException or IOException) { log($"caddy: reloading the previous config also failed: {again.Message}"); }
-                throw;
-            }
+            var wanted = new Dictionary<string, string?>(files.Select(f => KeyValuePair.Create(f.Key, (string?)f.Value)));
+            foreach (var path in Directory.EnumerateFiles(settings.CaddySitesDir, "*.caddy"))
+                wanted.TryAdd(Path.GetFileName(path), null);
+            var changed = await ApplyChangesAsync(wanted, log, ct);
+            if (changed > 0) log($"caddy: loaded {settings.CaddyCaddyfile} with {files.Count} site file(s) in {settings.CaddySitesDir} ({changed} changed)");
             applied?.Invoke();
         }
         finally
@@ -146,19 +130,83 @@ public sealed class CaddySite(PanelSettings settings, CaddyAdmin caddy)
         }
     }
 
-    void WriteSet(IReadOnlyDictionary<string, string> files, IEnumerable<string> existing)
+    /// <summary>
+    /// One site file: a deploy's switch or one project's domains. <paramref name="render"/> returns the file's text,
+    /// or null when the project has no site (any file of that name goes). Only this file is validated and, if its text
+    /// changed, written; every other site file is left alone; Caddy is reloaded once. Cost does not grow with the
+    /// number of sites on the panel's side (Caddy itself still loads the whole config). Same lock, restore-on-failure
+    /// and <paramref name="applied"/> contract as <see cref="ApplyAllAsync"/>.
+    /// </summary>
+    public async Task ApplyOneAsync(string fileName, Func<string?> render, Action<string> log, CancellationToken ct, Action? applied = null)
+    {
+        await Lock.WaitAsync(ct);
+        try
+        {
+            var text = render();
+            Directory.CreateDirectory(settings.CaddySitesDir);
+            if (await ApplyChangesAsync(new Dictionary<string, string?> { [fileName] = text }, log, ct) > 0)
+                log($"caddy: {(text is null ? "removed" : "wrote")} {fileName} in {settings.CaddySitesDir} and loaded {settings.CaddyCaddyfile}");
+            applied?.Invoke();
+        }
+        finally
+        {
+            Lock.Release();
+        }
+    }
+
+    /// <summary>
+    /// Under the lock: brings the named files to the wanted text (null: no file), validating each changed one first,
+    /// so a bad one is reported before anything is written. Then reloads Caddy once, even when nothing changed, so the
+    /// running config is what the directory says (Caddy may have been restarted, or a reload lost). Returns how many
+    /// files changed.
+    /// </summary>
+    async Task<int> ApplyChangesAsync(Dictionary<string, string?> wanted, Action<string> log, CancellationToken ct)
+    {
+        var previous = new Dictionary<string, string?>();
+        foreach (var (name, text) in wanted)
+        {
+            var old = ReadSiteFile(name);
+            if (old != text) previous[name] = old;
+        }
+        foreach (var name in previous.Keys)
+        {
+            if (wanted[name] is not { } text) continue;
+            try { await caddy.AdaptAsync(text, ct); }
+            catch (CaddyException e) { throw new CaddyException($"{e.Message} (checking site file {name}; nothing was changed)"); }
+        }
+        WriteSet(previous.Keys.ToDictionary(n => n, n => wanted[n]));
+        try
+        {
+            await LoadMainCaddyfileAsync(ct);
+        }
+        catch (Exception e) when (e is CaddyException or IOException)
+        {
+            log($"caddy: reload failed, restoring the previous site files: {e.Message}");
+            WriteSet(previous);
+            try { await LoadMainCaddyfileAsync(CancellationToken.None); }
+            catch (Exception again) when (again is CaddyException or IOException) { log($"caddy: reloading the previous config also failed: {again.Message}"); }
+            throw;
+        }
+        return previous.Count;
+    }
+
+    string? ReadSiteFile(string name)
+    {
+        try { return File.ReadAllText(SitePath(name)); }
+        catch (FileNotFoundException) { return null; }
+    }
+
+    /// <summary>Writes (temp file in the same directory, then rename: nobody ever reads half a file) or deletes (null) each file.</summary>
+    void WriteSet(IReadOnlyDictionary<string, string?> files)
     {
         foreach (var (name, text) in files)
         {
             var path = SitePath(name);
-            if (File.Exists(path) && File.ReadAllText(path) == text) continue;
-            // Temp file in the same directory, then rename: Caddy (or an operator's reload) never reads half a file.
+            if (text is null) { File.Delete(path); continue; }
             var tmp = path + ".tmp";
             File.WriteAllText(tmp, text);
             File.Move(tmp, path, overwrite: true);
         }
-        foreach (var name in existing.Where(n => !files.ContainsKey(n)).ToList())
-            File.Delete(SitePath(name));
     }
 
     async Task LoadMainCaddyfileAsync(CancellationToken ct)

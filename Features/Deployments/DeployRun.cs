@@ -99,7 +99,8 @@ public sealed class DeployRun(
             // The route is rendered from the project's domains as they are now (the Domains page applies changes at once).
             // Marked live inside the same lock, so no other apply can render the old port after this one.
             long? previous = null;
-            await SwitchWaitingForCaddyAsync(id, log, cancel, () => sites.ApplyAllAsync(log.Important, CancellationToken.None, switchTo: (project.Id, port),
+            // Only this project's site file is rendered, validated and written; the other sites are not touched.
+            await SwitchWaitingForCaddyAsync(id, log, cancel, () => sites.ApplyProjectAsync(project.Id, log.Important, CancellationToken.None, switchTo: (project.Id, port),
                 applied: () => previous = DeployStore.MarkLiveRetiringPrevious(c, id, project.Id)));
             log.Important($"==> live: {string.Join(", ", ProjectStore.ListDomains(c, project.Id))} → 127.0.0.1:{port}");
             if (previous is not { } prev) return null;

@@ -91,6 +91,7 @@ public sealed class DeployWorker(
             {
                 _running.TryRemove(id, out _);
                 cts.Dispose();
+                ReturnMemoryWhenIdle();
                 Wake();
             }
         }, CancellationToken.None);
@@ -99,7 +100,20 @@ public sealed class DeployWorker(
     void Track(Task t)
     {
         _retiring[t] = 0;
-        t.ContinueWith(done => _retiring.TryRemove(done, out _), TaskScheduler.Default);
+        t.ContinueWith(done =>
+        {
+            _retiring.TryRemove(done, out _);
+            ReturnMemoryWhenIdle();
+        }, TaskScheduler.Default);
+    }
+
+    /// <summary>
+    /// A deploy is a burst (build output, JSON, processes) between long idle stretches; once no deploy runs or drains,
+    /// the memory it used is given back instead of being kept for the next one (Shared/RuntimeKnobs).
+    /// </summary>
+    void ReturnMemoryWhenIdle()
+    {
+        if (_running.IsEmpty && _retiring.IsEmpty) Shared.RuntimeKnobs.ReturnFreeMemory();
     }
 
     /// <summary>

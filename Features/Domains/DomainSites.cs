@@ -8,9 +8,10 @@ using VpsPanel.Features.Settings;
 namespace VpsPanel.Features.Domains;
 
 /// <summary>
-/// "Apply": renders every site file from the database (each project with a live deployment, and the panel's own
-/// site when it has a domain) and hands the whole set to <see cref="CaddySite.ApplyAllAsync"/>, which validates,
-/// writes, reloads and restores under one lock. Every change that moves a route goes through here.
+/// "Apply": renders site files from the database (each project with a live deployment, and the panel's own site when
+/// it has a domain) and hands them to <see cref="CaddySite"/>, which validates, writes, reloads and restores under
+/// one lock. Every change that moves a route goes through here: one project's change renders that project's file
+/// only (<see cref="ApplyProjectAsync"/>); startup and panel-wide settings render them all (<see cref="ApplyAllAsync"/>).
 /// </summary>
 public sealed class DomainSites(Db db, PanelSettings settings, CaddySite caddy, IServer server, IHostApplicationLifetime lifetime)
 {
@@ -28,6 +29,23 @@ public sealed class DomainSites(Db db, PanelSettings settings, CaddySite caddy, 
         }, log, ct, applied);
     }
 
+    /// <summary>
+    /// Renders and applies one project's site file only (a deploy's switch, a change of its domains): the other site
+    /// files are neither rendered, validated nor touched, so the cost does not grow with the number of live sites.
+    /// A project that is gone or has nothing live loses its file. Same arguments as <see cref="ApplyAllAsync"/>.
+    /// </summary>
+    public async Task ApplyProjectAsync(long projectId, Action<string> log, CancellationToken ct, (long ProjectId, int Port)? switchTo = null, Action? applied = null)
+    {
+        string slug;
+        using (var c = db.Open())
+            slug = ProjectDomains.FindRoutedProject(c, projectId)?.Slug ?? throw new InvalidOperationException($"project {projectId} does not exist");
+        await caddy.ApplyOneAsync(CaddySite.FileName(slug), () =>
+        {
+            using var c = db.Open();
+            return ProjectDomains.FindRoutedProject(c, projectId) is { } p ? RenderProject(c, PanelOptions.Load(c), TlsOptions.From(settings), p, switchTo) : null;
+        }, log, ct, applied);
+    }
+
     /// <summary>The site files the database says there should be: file name → text.</summary>
     public static Dictionary<string, string> RenderAll(SqliteConnection c, TlsOptions tls, string panelUpstream, long? without, (long ProjectId, int Port)? switchTo)
     {
@@ -36,16 +54,22 @@ public sealed class DomainSites(Db db, PanelSettings settings, CaddySite caddy, 
         foreach (var p in ProjectDomains.ListRoutedProjects(c))
         {
             if (p.Id == without) continue;
-            var port = switchTo is { } s && s.ProjectId == p.Id ? s.Port : p.LivePort;
-            if (port is not { } hostPort) continue;
-            var setup = ProjectDomains.FindDomainSetup(c, p.Id);
-            var domains = setup.Domains.ToList();
-            if (options.DefaultDomain(p.Slug) is { } dd && domains.All(d => d.Host != dd)) domains.Add(new SiteDomain(dd));
-            if (domains.Count == 0) continue;
-            files[CaddySite.FileName(p.Slug)] = CaddySite.Render(new ProjectSite(p.Slug, domains, setup.RedirectAliases, setup.RedirectWww, (int)hostPort), tls);
+            if (RenderProject(c, options, tls, p, switchTo) is { } text) files[CaddySite.FileName(p.Slug)] = text;
         }
         if (options.PanelDomain != "") files[CaddySite.PanelFile] = CaddySite.RenderPanel(options.PanelDomain, panelUpstream, tls);
         return files;
+    }
+
+    /// <summary>One project's site file, or null when it has nothing live to route to or no domain.</summary>
+    static string? RenderProject(SqliteConnection c, PanelOptions options, TlsOptions tls, ProjectDomains.RoutedProject p, (long ProjectId, int Port)? switchTo)
+    {
+        var port = switchTo is { } s && s.ProjectId == p.Id ? s.Port : p.LivePort;
+        if (port is not { } hostPort) return null;
+        var setup = ProjectDomains.FindDomainSetup(c, p.Id);
+        var domains = setup.Domains.ToList();
+        if (options.DefaultDomain(p.Slug) is { } dd && domains.All(d => d.Host != dd)) domains.Add(new SiteDomain(dd));
+        if (domains.Count == 0) return null;
+        return CaddySite.Render(new ProjectSite(p.Slug, domains, setup.RedirectAliases, setup.RedirectWww, (int)hostPort), tls);
     }
 
     /// <summary>
@@ -67,7 +91,7 @@ public sealed class DomainSites(Db db, PanelSettings settings, CaddySite caddy, 
         if (!live) return null;
         try
         {
-            await ApplyAllAsync(_ => { }, ct);
+            await ApplyProjectAsync(projectId, _ => { }, ct);
             return null;
         }
         catch (CaddyException e)

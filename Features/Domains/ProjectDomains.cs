@@ -93,6 +93,14 @@ public static class ProjectDomains
             FROM projects p ORDER BY p.slug
             """, transaction: tx).AsList();
 
+    public static RoutedProject? FindRoutedProject(SqliteConnection c, long projectId) =>
+        c.QuerySingleOrDefault<RoutedProject>(
+            """
+            SELECT p.id, p.name, p.slug, p.owner_id,
+                   (SELECT d.host_port FROM deployments d WHERE d.project_id = p.id AND d.status = 'live') AS live_port
+            FROM projects p WHERE p.id = @projectId
+            """, new { projectId });
+
     /// <summary>Who answers on a hostname: a project (its id, name and owner), or the panel itself (project id 0).</summary>
     public sealed record Claim(string Host, long ProjectId, string ProjectName, long OwnerId);
 

@@ -18,7 +18,7 @@ public sealed class DeployEnv : IAsyncDisposable
     public required Dictionary<string, string> Settings { get; init; }
     public string Label { get; } = "deploy-" + Guid.NewGuid().ToString("N")[..10];
 
-    /// <summary>Starts the world; a test that must put something between the panel and Caddy starts Caddy itself.</summary>
+    /// <summary>Starts the world; a test that must put something between the panel and Caddy starts Caddy itself (disposed with it).</summary>
     public static async Task<DeployEnv> StartAsync(IDictionary<string, string>? extra = null, TestCaddy? startedCaddy = null, string? dataDir = null)
     {
         var caddy = startedCaddy ?? await TestCaddy.StartAsync();
