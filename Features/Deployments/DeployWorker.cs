@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Threading.Channels;
+using Docker.DotNet.Models;
 using VpsPanel.Features.Caddy;
 using VpsPanel.Features.Data;
 using VpsPanel.Features.Docker;
@@ -15,7 +16,7 @@ namespace VpsPanel.Features.Deployments;
 /// (a deploy was queued or finished) and otherwise polls every few seconds, so nothing waits on a lost signal.
 /// </summary>
 public sealed class DeployWorker(
-    Db db, PanelSettings settings, DeployRun run, DockerClient docker, DomainSites sites, ILogger<DeployWorker> logger) : BackgroundService
+    Db db, PanelSettings settings, DeployRun run, DockerEngine engine, DomainSites sites, ILogger<DeployWorker> logger) : BackgroundService
 {
     readonly ConcurrentDictionary<long, CancellationTokenSource> _running = new();
     readonly ConcurrentDictionary<Task, byte> _retiring = new();
@@ -109,29 +110,32 @@ public sealed class DeployWorker(
         try
         {
             using var c = db.Open();
+            var docker = await engine.ClientAsync(ct);
             var interrupted = DeployStore.FailInterruptedDeployments(c);
             foreach (var d in interrupted)
             {
                 logger.LogWarning("deployment {Id} was interrupted at {Status} by a panel restart; marked failed", d.Id, d.Status);
                 using (var log = new DeployLog(settings).Open(d.Id))
                     log.Important($"FAILED at {DeployStates.Label(d.Status)}: interrupted by panel restart");
-                if (d.ContainerName is { } name) await docker.RemoveContainerAsync(name, ct);
+                if (d.ContainerName is { } name) await docker.RemoveContainerIfExistsAsync(name, ct);
             }
             var panel = PanelIdentity.Of(c);
-            foreach (var ctr in await docker.ListContainersByLabelAsync([$"{PanelIdentity.Label}={panel}"], ct))
+            var containers = await docker.Containers.ListContainersAsync(
+                new ContainersListParameters { All = true, Filters = DockerAbsentOk.LabelFilter($"{PanelIdentity.Label}={panel}") }, ct);
+            foreach (var ctr in containers)
             {
-                if (!long.TryParse(ctr.Labels.GetValueOrDefault("vpspanel.deployment"), out var depId)) continue;
+                if (!ctr.Labels.TryGetValue("vpspanel.deployment", out var dep) || !long.TryParse(dep, out var depId)) continue;
                 var status = DeployStore.FindStatus(c, depId);
                 if (status is null or DeployStates.Retired or DeployStates.Failed or DeployStates.Cancelled)
                 {
-                    logger.LogInformation("removing leftover container {Name} (deployment {Id}, {Status})", ctr.Name, depId, status ?? "deleted");
-                    await docker.RemoveContainerAsync(ctr.Id, ct);
+                    logger.LogInformation("removing leftover container {Name} (deployment {Id}, {Status})", ctr.Names.FirstOrDefault()?.TrimStart('/'), depId, status ?? "deleted");
+                    await docker.RemoveContainerIfExistsAsync(ctr.ID, ct);
                 }
             }
             var builds = Path.Combine(settings.DataDir, "builds");
             if (Directory.Exists(builds)) Directory.Delete(builds, recursive: true);
         }
-        catch (Exception e) when (e is DockerException or CaddyException or IOException)
+        catch (Exception e) when (DockerEngine.IsDockerError(e) || e is CaddyException or IOException)
         {
             // Docker or Caddy being down must not keep the queue from starting; the rows are already failed.
             logger.LogWarning("startup recovery could not finish: {Message}", e.Message);
