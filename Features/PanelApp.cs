@@ -68,7 +68,7 @@ public static class PanelApp
         s.AddSingleton<Db>();
         s.AddSingleton<SetupToken>();
         s.AddSingleton<LoginThrottle>();
-        s.AddSingleton(DockerClient.ForSocket(settings.DockerSocket));
+        s.AddSingleton(new DockerEngine(settings.DockerSocket));
         s.AddSingleton(new CaddyAdmin(settings.CaddyAdminAddress));
         s.AddSingleton<SystemStatus>();
         s.AddSingleton(GitHosts.From(settings));

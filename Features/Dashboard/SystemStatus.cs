@@ -15,7 +15,7 @@ public sealed record StatusReport(Check Database, Check Docker, Check Caddy, Che
 }
 
 /// <summary>What a new user needs to know works: the database, the Docker engine, Caddy and disk space.</summary>
-public sealed class SystemStatus(PanelSettings settings, Db db, DockerClient docker, CaddyAdmin caddy)
+public sealed class SystemStatus(PanelSettings settings, Db db, DockerEngine engine, CaddyAdmin caddy)
 {
     static readonly TimeSpan CheckTimeout = TimeSpan.FromSeconds(3);
     const long LowDiskBytes = 2L * 1024 * 1024 * 1024;
@@ -61,10 +61,13 @@ public sealed class SystemStatus(PanelSettings settings, Db db, DockerClient doc
         cts.CancelAfter(CheckTimeout);
         try
         {
-            var v = await docker.VersionAsync(cts.Token);
-            return new Check("Docker", true, $"reachable: Docker Engine {v.Version} (API {v.ApiVersion}, {v.Os}/{v.Arch})");
+            var docker = await engine.ClientAsync(cts.Token);
+            var v = await docker.System.GetVersionAsync(cts.Token);
+            // The version in use is the negotiated one (Docker/DockerEngine), which may be older than the engine's own.
+            return new Check("Docker", true,
+                $"reachable: Docker Engine {v.Version} ({v.Os}/{v.Arch}); API {engine.ApiVersion} in use (engine up to {v.APIVersion}, panel up to {DockerEngine.LibraryApiVersion})");
         }
-        catch (Exception e) when (e is DockerException or OperationCanceledException or IOException)
+        catch (Exception e) when (DockerEngine.IsDockerError(e) || e is OperationCanceledException)
         {
             var detail = e is OperationCanceledException ? $"the Docker engine at {settings.DockerSocket} did not answer in time" : e.Message;
             return new Check("Docker", false, detail,

@@ -14,7 +14,7 @@ namespace VpsPanel.Features.Deployments;
 /// read from the engine on each request (nothing is stored), every line masked with the project's current secrets
 /// and the deployment's own. The API's container-logs endpoint reads through <see cref="ReadMaskedAsync"/> too.
 /// </summary>
-public sealed class ContainerLogsModel(Db db, DockerClient docker, IDataProtectionProvider protection) : PageModel
+public sealed class ContainerLogsModel(Db db, DockerEngine engine, IDataProtectionProvider protection) : PageModel
 {
     public const int DefaultTail = 200, MaxTail = 5000;
 
@@ -49,9 +49,9 @@ public sealed class ContainerLogsModel(Db db, DockerClient docker, IDataProtecti
         ContainerLogs? logs;
         try
         {
-            logs = await ReadMaskedAsync(docker, deployment, n, mask, ct);
+            logs = await ReadMaskedAsync(engine, deployment, n, mask, ct);
         }
-        catch (DockerException e)
+        catch (Exception e) when (DockerEngine.IsDockerError(e))
         {
             // The engine is down or refused: say so on this page rather than the generic error page.
             EngineError = e.Message;
@@ -79,10 +79,10 @@ public sealed class ContainerLogsModel(Db db, DockerClient docker, IDataProtecti
         : $"Deployment {d.Id} has no container: it ended ({d.Status}) before one was started.";
 
     /// <summary>The container's last lines, each masked whole; null when the deployment has no container (any more).</summary>
-    public static async Task<ContainerLogs?> ReadMaskedAsync(DockerClient docker, DeploymentRow d, int tail, SecretMask mask, CancellationToken ct)
+    public static async Task<ContainerLogs?> ReadMaskedAsync(DockerEngine engine, DeploymentRow d, int tail, SecretMask mask, CancellationToken ct)
     {
         if (d.ContainerName is not { } name) return null;
-        if (await docker.ContainerLogsAsync(name, tail, MaxBytes, ct) is not { } logs) return null;
+        if (await engine.ContainerLogsAsync(name, tail, MaxBytes, ct) is not { } logs) return null;
         return logs with { Lines = logs.Lines.Select(l => l with { Text = mask.Apply(l.Text) }).ToList() };
     }
 }

@@ -28,8 +28,8 @@ public static class DeployActions
     }
 
     /// <summary>Only a deployment that was live once (retired now) is known to work; failed ones had their image removed.</summary>
-    public static async Task<bool> CanRollBackToAsync(DockerClient docker, DeploymentRow d, CancellationToken ct) =>
-        d.Image is { } image && d.Status == DeployStates.Retired && await docker.ImageExistsAsync(image, ct);
+    public static async Task<bool> CanRollBackToAsync(DockerEngine engine, DeploymentRow d, CancellationToken ct) =>
+        d.Image is { } image && d.Status == DeployStates.Retired && await (await engine.ClientAsync(ct)).ImageExistsAsync(image, ct);
 
     public const string CannotRollBack = "Only a retired deployment whose image still exists can be rolled back to.";
 

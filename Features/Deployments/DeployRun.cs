@@ -1,4 +1,5 @@
 using System.Net.Sockets;
+using Docker.DotNet;
 using Microsoft.AspNetCore.DataProtection;
 using VpsPanel.Features.Caddy;
 using VpsPanel.Features.Data;
@@ -19,7 +20,7 @@ public sealed class DeployFailure(string message) : Exception(message);
 /// removes what this deployment created. The worker decides when this runs; this decides nothing about the queue.
 /// </summary>
 public sealed class DeployRun(
-    Db db, PanelSettings settings, DockerClient docker, GitCli git, DomainSites sites, DeployLog logs,
+    Db db, PanelSettings settings, DockerEngine engine, GitCli git, DomainSites sites, DeployLog logs,
     IDataProtectionProvider protection, CaddyAdmin caddy, LiveState state, ILogger<DeployRun> logger)
 {
     static readonly HttpClient Health = new(new SocketsHttpHandler { AllowAutoRedirect = false, UseProxy = false }) { Timeout = Timeout.InfiniteTimeSpan };
@@ -63,7 +64,7 @@ public sealed class DeployRun(
             {
                 image = d.Image ?? throw new DeployFailure("the deployment to roll back to has no image");
                 Step(DeployStates.Starting);
-                if (!await docker.ImageExistsAsync(image, cancel))
+                if (!await (await engine.ClientAsync(cancel)).ImageExistsAsync(image, cancel))
                     throw new DeployFailure($"the image {image} of deployment {source} no longer exists; redeploy its commit instead");
                 log.Important($"rollback to deployment {source}: reusing image {image}, no build");
             }
@@ -113,7 +114,7 @@ public sealed class DeployRun(
             await CleanUpAsync(containerName, builtImage, log);
             DeployStore.FinishUnsuccessfully(c, id, DeployStates.Cancelled, $"cancelled during {DeployStates.Label(step)}");
         }
-        catch (Exception e) when (e is DeployFailure or BuildContextException or GitException or DockerException or CaddyException or IOException or HttpRequestException or OperationCanceledException)
+        catch (Exception e) when (e is DeployFailure or BuildContextException or GitException or CaddyException or OperationCanceledException || DockerEngine.IsDockerError(e))
         {
             var message = mask.Apply(Explain(e, step, id));
             // The checkout is what filled the disk, most likely: free it before writing the log and the row, or the
@@ -181,6 +182,7 @@ public sealed class DeployRun(
         timeout.CancelAfter(settings.BuildTimeout);
         try
         {
+            var docker = await engine.ClientAsync(timeout.Token);
             await docker.BuildAsync(context, dockerfile, image, labels, buildArgs, settings.BuildMemoryBytes, log.Line, timeout.Token,
                 checkout: BuildDir(id), dataDir: settings.DataDir, extraHosts: [BuildContainers.MarkHost(labels[PanelIdentity.Label])]);
             built();
@@ -238,25 +240,26 @@ public sealed class DeployRun(
     {
         var (memory, nanoCpus, pids) = limits.Effective(settings);
         log.Important($"limits: memory {memory / (1024 * 1024)} MiB, {ProjectLimits.CpusOf(nanoCpus)} CPUs, {pids} processes; log {settings.LogMaxFiles} × {settings.LogMaxSizeMb} MiB");
+        var docker = await engine.ClientAsync(cancel);
         // A container of this name can only be left from an interrupted earlier attempt of this very deployment.
-        await docker.RemoveContainerAsync(name, cancel);
+        await docker.RemoveContainerIfExistsAsync(name, cancel);
         for (var attempt = 1; ; attempt++)
         {
             var port = PickFreePort(c);
             DeployStore.UpdateContainer(c, id, name, port);
             log.Important($"starting container {name} from {image} on 127.0.0.1:{port} → {containerPort}");
-            await docker.CreateContainerAsync(new ContainerSpec(name, image, labels, containerPort, port, Env: env,
-                MemoryBytes: memory, NanoCpus: nanoCpus, PidsLimit: pids, LogMaxSizeMb: settings.LogMaxSizeMb, LogMaxFiles: settings.LogMaxFiles), cancel);
+            await docker.Containers.CreateContainerAsync(new ContainerSpec(name, image, labels, containerPort, port, Env: env,
+                MemoryBytes: memory, NanoCpus: nanoCpus, PidsLimit: pids, LogMaxSizeMb: settings.LogMaxSizeMb, LogMaxFiles: settings.LogMaxFiles).Parameters(), cancel);
             try
             {
-                await docker.StartContainerAsync(name, cancel);
+                await docker.Containers.StartContainerAsync(name, null, cancel);
                 return port;
             }
-            catch (DockerException e) when (attempt < 5 && (e.Message.Contains("already allocated") || e.Message.Contains("address already in use")))
+            catch (DockerApiException e) when (attempt < 5 && (e.Message.Contains("already allocated") || e.Message.Contains("address already in use")))
             {
                 // Another program took the port between our check and Docker's bind: try the next one.
                 log.Line($"port {port} was taken meanwhile, trying another");
-                await docker.RemoveContainerAsync(name, cancel);
+                await docker.RemoveContainerIfExistsAsync(name, cancel);
             }
         }
     }
@@ -306,7 +309,7 @@ public sealed class DeployRun(
             catch (OperationCanceledException) when (!cancel.IsCancellationRequested) { outcome = $"no answer within {settings.HealthTimeout.TotalSeconds:0} s"; }
             catch (HttpRequestException e) { outcome = e.InnerException?.Message ?? e.Message; }
             log.Line($"health check {attempt}/{settings.HealthRetries}: GET {path}: {outcome}");
-            var state = await docker.InspectContainerAsync(container, cancel);
+            var state = (await (await engine.ClientAsync(cancel)).InspectContainerOrNullAsync(container, cancel))?.State;
             if (state is null || !state.Running)
                 throw new DeployFailure($"the container stopped (status {state?.Status ?? "gone"}, exit code {state?.ExitCode}) before it became healthy");
             await Task.Delay(interval, cancel);
@@ -371,18 +374,19 @@ public sealed class DeployRun(
     {
         try
         {
+            var docker = await engine.ClientAsync(CancellationToken.None);
             if (container is not null)
             {
-                await docker.RemoveContainerAsync(container, CancellationToken.None);
+                await docker.RemoveContainerIfExistsAsync(container, CancellationToken.None);
                 log.Important($"removed container {container}");
             }
             if (image is not null)
             {
-                await docker.RemoveImageAsync(image, CancellationToken.None);
+                await docker.RemoveImageIfUnusedAsync(image, CancellationToken.None);
                 log.Important($"removed image {image}");
             }
         }
-        catch (DockerException e)
+        catch (Exception e) when (DockerEngine.IsDockerError(e))
         {
             log.Important($"cleanup: {e.Message}");
         }
@@ -402,11 +406,13 @@ public sealed class DeployRun(
         try
         {
             // The drain was the grace period; an app that ignores SIGTERM (PID 1 often does) gets a short extra wait.
-            await docker.StopContainerAsync(name, 3, CancellationToken.None);
-            await docker.RemoveContainerAsync(name, CancellationToken.None);
+            var docker = await engine.ClientAsync(CancellationToken.None);
+            try { await docker.Containers.StopContainerAsync(name, new global::Docker.DotNet.Models.ContainerStopParameters { WaitBeforeKillSeconds = 3 }, CancellationToken.None); }
+            catch (DockerContainerNotFoundException) { }
+            await docker.RemoveContainerIfExistsAsync(name, CancellationToken.None);
             log($"retired deployment {old.Id}: container {name} stopped and removed (image {old.Image} kept for rollback)");
         }
-        catch (DockerException e)
+        catch (Exception e) when (DockerEngine.IsDockerError(e))
         {
             logger.LogWarning("retiring {Name} after deployment {Id}: {Message}", name, id, e.Message);
             log($"retiring {name} failed: {e.Message}");
@@ -421,13 +427,13 @@ public sealed class DeployRun(
     {
         // Only the switch talks to something other than Docker over HTTP (Caddy); every other step's broken
         // connection is the engine's.
-        if (step != DeployStates.Switching && DockerErrors.LostConnection(e, docker.SocketPath, $"the {DeployStates.Label(step)} step") is { } lost)
+        if (step != DeployStates.Switching && DockerErrors.LostConnection(e, engine.SocketPath, $"the {DeployStates.Label(step)} step") is { } lost)
             return lost;
         // Git does not always say ENOSPC in words, so a disk with (almost) nothing left when the step failed counts too.
         var disk = step == DeployStates.Cloning ? BuildDir(id) : settings.DataDir;
         if (Shared.DiskSpace.IsFull(e) || Shared.DiskSpace.FreeBytes(disk) < 1024 * 1024)
-            return $"{e.Message.TrimEnd('.', ' ', '\n')} ({Shared.DiskSpace.Describe(disk)})";
-        return e.Message;
+            return $"{DockerErrors.Readable(e).TrimEnd('.', ' ', '\n')} ({Shared.DiskSpace.Describe(disk)})";
+        return DockerErrors.Readable(e);
     }
 
     void DeleteBuildDir(long id)

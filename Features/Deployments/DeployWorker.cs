@@ -1,5 +1,7 @@
 using System.Collections.Concurrent;
 using System.Threading.Channels;
+using Docker.DotNet;
+using Docker.DotNet.Models;
 using VpsPanel.Features.Caddy;
 using VpsPanel.Features.Data;
 using VpsPanel.Features.Docker;
@@ -16,7 +18,7 @@ namespace VpsPanel.Features.Deployments;
 /// (a deploy was queued or finished) and otherwise polls every few seconds, so nothing waits on a lost signal.
 /// </summary>
 public sealed class DeployWorker(
-    Db db, PanelSettings settings, DeployRun run, DockerClient docker, DomainSites sites, SwitchRecovery switches, ILogger<DeployWorker> logger) : BackgroundService
+    Db db, PanelSettings settings, DeployRun run, DockerEngine engine, DomainSites sites, SwitchRecovery switches, ILogger<DeployWorker> logger) : BackgroundService
 {
     readonly ConcurrentDictionary<long, CancellationTokenSource> _running = new();
     readonly ConcurrentDictionary<Task, byte> _retiring = new();
@@ -142,10 +144,10 @@ public sealed class DeployWorker(
                 using (var log = new DeployLog(settings, db).Open(d.Id))
                     log.Important($"FAILED at {DeployStates.Label(d.Status)}: interrupted by panel restart");
                 // Never routed to (only a switching deployment can be), so it can go before the route is rewritten.
-                if (d.ContainerName is { } name) await docker.RemoveContainerAsync(name, ct);
+                if (d.ContainerName is { } name) await (await engine.ClientAsync(ct)).RemoveContainerIfExistsAsync(name, ct);
             }
         }
-        catch (Exception e) when (e is DockerException or CaddyException or IOException)
+        catch (Exception e) when (DockerEngine.IsDockerError(e) || e is CaddyException or IOException)
         {
             // Docker or Caddy being down must not keep the queue from starting; the rows are already failed.
             logger.LogWarning("startup recovery could not finish: {Message}", e.Message);
@@ -160,34 +162,38 @@ public sealed class DeployWorker(
             logger.LogWarning("kept the containers {Names} of interrupted switches: Caddy could not be reloaded, so it may still route to them", string.Join(", ", afterRoute));
         try
         {
-            if (routed) foreach (var name in afterRoute) await docker.RemoveContainerAsync(name, ct);
-            await RemoveLeftoverContainersAsync(keep: routed ? [] : afterRoute, ct);
+            var docker = await engine.ClientAsync(ct);
+            if (routed) foreach (var name in afterRoute) await docker.RemoveContainerIfExistsAsync(name, ct);
+            await RemoveLeftoverContainersAsync(docker, keep: routed ? [] : afterRoute, ct);
             // After the containers: an image still used by a container cannot be removed.
             using var c = db.Open();
             var panel = PanelIdentity.Of(c);
-            await RemoveImagesOfInterruptedAsync(panel, interrupted, ct);
+            await RemoveImagesOfInterruptedAsync(docker, panel, interrupted, ct);
             foreach (var id in await BuildContainers.RemoveLeftoversAsync(docker, panel, ct))
                 logger.LogInformation("removed build container {Id}, left by a build the engine did not finish", id);
         }
-        catch (Exception e) when (e is DockerException or IOException)
+        catch (Exception e) when (DockerEngine.IsDockerError(e))
         {
             logger.LogWarning("startup recovery could not remove leftover containers: {Message}", e.Message);
         }
     }
 
     /// <summary>Containers of ours whose deployment is retired, failed, cancelled or gone; and the build dirs.</summary>
-    async Task RemoveLeftoverContainersAsync(List<string> keep, CancellationToken ct)
+    async Task RemoveLeftoverContainersAsync(DockerClient docker, List<string> keep, CancellationToken ct)
     {
         using var c = db.Open();
         var panel = PanelIdentity.Of(c);
-        foreach (var ctr in await docker.ListContainersByLabelAsync([$"{PanelIdentity.Label}={panel}"], ct))
+        var containers = await docker.Containers.ListContainersAsync(
+            new ContainersListParameters { All = true, Filters = DockerAbsentOk.LabelFilter($"{PanelIdentity.Label}={panel}") }, ct);
+        foreach (var ctr in containers)
         {
-            if (!long.TryParse(ctr.Labels.GetValueOrDefault("vpspanel.deployment"), out var depId) || keep.Contains(ctr.Name)) continue;
+            var name = ctr.Names.FirstOrDefault()?.TrimStart('/') ?? ctr.ID;
+            if (ctr.Labels is null || !ctr.Labels.TryGetValue("vpspanel.deployment", out var dep) || !long.TryParse(dep, out var depId) || keep.Contains(name)) continue;
             var status = DeployStore.FindStatus(c, depId);
             if (status is null or DeployStates.Retired or DeployStates.Failed or DeployStates.Cancelled)
             {
-                logger.LogInformation("removing leftover container {Name} (deployment {Id}, {Status})", ctr.Name, depId, status ?? "deleted");
-                await docker.RemoveContainerAsync(ctr.Id, ct);
+                logger.LogInformation("removing leftover container {Name} (deployment {Id}, {Status})", name, depId, status ?? "deleted");
+                await docker.RemoveContainerIfExistsAsync(ctr.ID, ct);
             }
         }
         var builds = Path.Combine(settings.DataDir, "builds");
@@ -200,13 +206,14 @@ public sealed class DeployWorker(
     /// carries (the row's image column is only set once the build has finished, and a build may finish as the panel
     /// dies). A rollback builds nothing: the image it carries is its source's, kept for rollback, and not touched.
     /// </summary>
-    async Task RemoveImagesOfInterruptedAsync(string panel, IEnumerable<DeploymentRow> interrupted, CancellationToken ct)
+    async Task RemoveImagesOfInterruptedAsync(DockerClient docker, string panel, IEnumerable<DeploymentRow> interrupted, CancellationToken ct)
     {
         foreach (var d in interrupted.Where(d => d.RollbackOf is null))
-            foreach (var image in await docker.ListImagesByLabelAsync([$"{PanelIdentity.Label}={panel}", $"vpspanel.deployment={d.Id}"], ct))
+            foreach (var image in (await docker.Images.ListImagesAsync(
+                new ImagesListParameters { Filters = DockerAbsentOk.LabelFilter($"{PanelIdentity.Label}={panel}", $"vpspanel.deployment={d.Id}") }, ct)).Names())
             {
                 logger.LogInformation("removing image {Image} of interrupted deployment {Id}", image, d.Id);
-                await docker.RemoveImageAsync(image, ct);
+                await docker.RemoveImageIfUnusedAsync(image, ct);
             }
     }
 

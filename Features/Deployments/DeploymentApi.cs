@@ -83,13 +83,13 @@ public static class DeploymentApi
         }).WithSummary("The deployment's log as text; with ?follow=true a text/event-stream of `log` events (the new lines), " +
                        "`status` events (the status) and one final `done` event (the end status)");
 
-        api.MapGet("/deployments/{id:long}/container-logs", async (long id, string? tail, HttpContext ctx, Db db, DockerClient docker, IDataProtectionProvider protection) =>
+        api.MapGet("/deployments/{id:long}/container-logs", async (long id, string? tail, HttpContext ctx, Db db, DockerEngine engine, IDataProtectionProvider protection) =>
         {
             if (DeploymentLogEndpoints.FindVisible(ctx, db, protection, id) is not var (d, _, mask)) return NotFound(id);
             if (ContainerLogsModel.TailProblem(tail, out var n) is { } problem) return ApiProblem.Invalid(new Dictionary<string, string> { ["tail"] = problem });
             ContainerLogs? logs;
-            try { logs = await ContainerLogsModel.ReadMaskedAsync(docker, d, n, mask, ctx.RequestAborted); }
-            catch (DockerException e) { return ApiProblem.Result(503, $"The logs cannot be read from Docker: {e.Message}"); }
+            try { logs = await ContainerLogsModel.ReadMaskedAsync(engine, d, n, mask, ctx.RequestAborted); }
+            catch (Exception e) when (DockerEngine.IsDockerError(e)) { return ApiProblem.Result(503, $"The logs cannot be read from Docker: {e.Message}"); }
             if (logs is null) return ApiProblem.Result(409, ContainerLogsModel.Gone(d));
             var text = string.Concat(logs.Lines.Select(l => l.Text + "\n"));
             // Said twice: the header for scripts, a last line for a person reading the output.
@@ -103,11 +103,11 @@ public static class DeploymentApi
                        "wrote to stdout and stderr, as text with Docker's timestamps and secrets masked; 409 when the container no longer exists")
           .Produces<string>(200, "text/plain").ProducesProblem(404).ProducesProblem(409).ProducesProblem(422).ProducesProblem(503);
 
-        api.MapPost("/deployments/{id:long}/rollback", async (long id, HttpContext ctx, Db db, DeployWorker worker, DockerClient docker) =>
+        api.MapPost("/deployments/{id:long}/rollback", async (long id, HttpContext ctx, Db db, DeployWorker worker, DockerEngine engine) =>
         {
             using var c = db.Open();
             if (FindVisible(c, ctx, id) is not (var d, var slug)) return NotFound(id);
-            if (!await DeployActions.CanRollBackToAsync(docker, d, ctx.RequestAborted))
+            if (!await DeployActions.CanRollBackToAsync(engine, d, ctx.RequestAborted))
                 return ApiProblem.Result(409, $"{DeployActions.CannotRollBack} Deployment {id} is {d.Status}.");
             var newId = DeployActions.RollBackTo(c, worker, d, ctx.User.UserId(), "api");
             Audit.AuditLog.Record(c, ctx, "deploy.rollback", slug, $"deployment {newId} restores deployment {id}");

@@ -1,4 +1,5 @@
 using System.Threading.Channels;
+using Docker.DotNet.Models;
 using VpsPanel.Features.Data;
 using VpsPanel.Features.Docker;
 using VpsPanel.Features.Settings;
@@ -14,13 +15,19 @@ namespace VpsPanel.Features.Deployments;
 /// written to its deployment's log, and started again with bounded attempts and back-off; a missing one needs a
 /// redeploy and is only shown. While the engine is unreachable every live app is shown down: nothing can say otherwise.
 /// </summary>
-public sealed class LiveReconciler(Db db, PanelSettings settings, DockerClient docker, DeployLog logs, LiveState state, ILogger<LiveReconciler> logger)
+public sealed class LiveReconciler(Db db, PanelSettings settings, DockerEngine engine, DeployLog logs, LiveState state, ILogger<LiveReconciler> logger)
     : BackgroundService
 {
     /// <summary>Restarts tried per down period; then it stays down (shown) until someone redeploys or it comes back.</summary>
     public const int MaxRestartAttempts = 5;
 
     static readonly string[] Actions = ["die", "stop", "oom", "start", "kill", "destroy"];
+
+    /// <summary>Wakes the loop on each event, right as the library reads it (no thread-pool hop, unlike Progress).</summary>
+    sealed class OnEvent(Action wake) : IProgress<Message>
+    {
+        public void Report(Message value) => wake();
+    }
 
     readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
 
@@ -54,13 +61,27 @@ public sealed class LiveReconciler(Db db, PanelSettings settings, DockerClient d
             {
                 string panel;
                 using (var c = db.Open()) panel = PanelIdentity.Of(c);
-                await docker.WatchContainerEventsAsync([$"{PanelIdentity.Label}={panel}"], Actions,
-                    connected: () => { backoff = TimeSpan.FromSeconds(1); Wake(); }, onEvent: _ => Wake(), stopping);
+                var docker = await engine.ClientAsync(stopping);
+                // The library says nothing when the stream is open, so a ping stands for "connected": the engine is
+                // back, so the back-off starts over and the check runs at once (an app it stopped is started again).
+                await docker.System.PingAsync(stopping);
+                backoff = TimeSpan.FromSeconds(1);
+                Wake();
+                var filters = DockerAbsentOk.LabelFilter($"{PanelIdentity.Label}={panel}");
+                filters["type"] = new Dictionary<string, bool> { ["container"] = true };
+                filters["event"] = Actions.ToDictionary(a => a, _ => true);
+                // Returns when the engine closes the stream; throws when it goes away mid-stream.
+                await docker.System.MonitorEventsAsync(new ContainerEventsParameters { Filters = filters }, new OnEvent(Wake), stopping);
             }
             catch (OperationCanceledException) when (stopping.IsCancellationRequested) { return; }
-            catch (Exception e) when (e is DockerException or IOException or HttpRequestException)
+            catch (Exception e) when (DockerEngine.IsDockerError(e))
             {
                 logger.LogDebug("docker events: {Message}", e.Message);
+            }
+            catch (Exception e)
+            {
+                // Anything else (a message the library cannot read) must not end the watch: the reconnect below still runs.
+                logger.LogWarning("docker events: {Message}", e.Message);
             }
             // The stream ended: the engine went away (or restarted). Check now, so the pages say so, then reconnect.
             Wake();
@@ -78,14 +99,15 @@ public sealed class LiveReconciler(Db db, PanelSettings settings, DockerClient d
         state.KeepOnly(live.Select(l => l.Id));
         foreach (var d in live)
         {
-            ContainerState? s;
+            State? s;
             try
             {
                 using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
                 timeout.CancelAfter(TimeSpan.FromSeconds(5));
-                s = await docker.InspectContainerAsync(d.ContainerName, timeout.Token);
+                var docker = await engine.ClientAsync(timeout.Token);
+                s = (await docker.InspectContainerOrNullAsync(d.ContainerName, timeout.Token))?.State;
             }
-            catch (Exception e) when (e is DockerException or IOException || (e is OperationCanceledException && !ct.IsCancellationRequested))
+            catch (Exception e) when (DockerEngine.IsDockerError(e) || (e is OperationCanceledException && !ct.IsCancellationRequested))
             {
                 MarkDown(d, "the Docker engine is not reachable");
                 continue;
@@ -123,8 +145,9 @@ public sealed class LiveReconciler(Db db, PanelSettings settings, DockerClient d
         state.SetDown(d.Id, down with { Attempts = attempt, NextAttemptAt = next });
         try
         {
-            await docker.StartContainerAsync(d.ContainerName, ct);
-            var after = await docker.InspectContainerAsync(d.ContainerName, ct);
+            var docker = await engine.ClientAsync(ct);
+            await docker.Containers.StartContainerAsync(d.ContainerName, new ContainerStartParameters(), ct);
+            var after = (await docker.InspectContainerOrNullAsync(d.ContainerName, ct))?.State;
             if (after is { Running: true })
             {
                 state.SetUp(d.Id);
@@ -132,7 +155,7 @@ public sealed class LiveReconciler(Db db, PanelSettings settings, DockerClient d
             }
             else Log(d, $"started container {d.ContainerName} again (attempt {attempt}/{MaxRestartAttempts}) but it is {after?.Status ?? "gone"}", warn: true);
         }
-        catch (DockerException e)
+        catch (Exception e) when (DockerEngine.IsDockerError(e))
         {
             Log(d, $"could not start container {d.ContainerName} (attempt {attempt}/{MaxRestartAttempts}): {e.Message}", warn: true);
         }

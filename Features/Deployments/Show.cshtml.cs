@@ -13,7 +13,7 @@ namespace VpsPanel.Features.Deployments;
 /// /deployments/{id}: status, steps with durations, the log (its tail; earlier lines on demand; new lines live over
 /// SSE), and the actions: cancel, roll back to this deployment's image, redeploy this commit.
 /// </summary>
-public sealed class ShowModel(Db db, DeployLog logs, DeployWorker worker, DockerClient docker, PanelSettings settings, LiveState live,
+public sealed class ShowModel(Db db, DeployLog logs, DeployWorker worker, DockerEngine engine, PanelSettings settings, LiveState live,
     Microsoft.AspNetCore.DataProtection.IDataProtectionProvider protection, GitCli git) : PageModel
 {
     /// <summary>How much of the log the page shows at first; the rest loads on demand, so a 50 MB log stays fast.</summary>
@@ -54,7 +54,7 @@ public sealed class ShowModel(Db db, DeployLog logs, DeployWorker worker, Docker
         return true;
     }
 
-    async Task CheckRollbackAsync(CancellationToken ct) => CanRollBack = await DeployActions.CanRollBackToAsync(docker, Deployment!, ct);
+    async Task CheckRollbackAsync(CancellationToken ct) => CanRollBack = await DeployActions.CanRollBackToAsync(engine, Deployment!, ct);
 
     public async Task<IActionResult> OnGetAsync(long id, CancellationToken ct)
     {

@@ -13,7 +13,7 @@ namespace VpsPanel.Features.Deployments;
 /// deployment becomes live, the previous one retired); otherwise the row fails and the caller points Caddy back at
 /// the live deployment before it removes the new container.
 /// </summary>
-public sealed class SwitchRecovery(PanelSettings settings, DockerClient docker, CaddyAdmin caddy, DeployLog logs, ILogger<SwitchRecovery> logger)
+public sealed class SwitchRecovery(PanelSettings settings, DockerEngine engine, CaddyAdmin caddy, DeployLog logs, ILogger<SwitchRecovery> logger)
 {
     static readonly HttpClient Probe = new(new SocketsHttpHandler { AllowAutoRedirect = false, UseProxy = false }) { Timeout = Timeout.InfiniteTimeSpan };
 
@@ -60,10 +60,10 @@ public sealed class SwitchRecovery(PanelSettings settings, DockerClient docker, 
         if (d.ContainerName is not { } name || d.HostPort is not { } port) return false;
         try
         {
-            var s = await docker.InspectContainerAsync(name, ct);
+            var s = (await (await engine.ClientAsync(ct)).InspectContainerOrNullAsync(name, ct))?.State;
             if (s is not { Running: true }) return false;
         }
-        catch (DockerException) { return false; }
+        catch (Exception e) when (DockerEngine.IsDockerError(e)) { return false; }
         var path = Projects.ProjectConfig.FromJson(d.ConfigJson).HealthPath;
         for (var attempt = 1; attempt <= 3; attempt++)
         {

@@ -1,3 +1,6 @@
+using Docker.DotNet;
+using Docker.DotNet.Models;
+
 namespace VpsPanel.Features.Docker;
 
 /// <summary>
@@ -25,10 +28,17 @@ public static class BuildContainers
     public static async Task<List<string>> RemoveLeftoversAsync(DockerClient docker, string panel, CancellationToken ct)
     {
         var removed = new List<string>();
-        foreach (var id in await docker.ListStoppedContainerIdsAsync(ct))
+        var stopped = await docker.Containers.ListContainersAsync(new ContainersListParameters
         {
-            if (!(await docker.ContainerExtraHostsAsync(id, ct)).Contains(MarkHost(panel))) continue;
-            await docker.RemoveContainerAsync(id, ct);
+            All = true,
+            Filters = new Dictionary<string, IDictionary<string, bool>> { ["status"] = new Dictionary<string, bool> { ["created"] = true, ["exited"] = true, ["dead"] = true } },
+        }, ct);
+        foreach (var id in stopped.Select(c => c.ID))
+        {
+            // The list does not carry the host configuration; a container removed meanwhile is simply not ours to remove.
+            var hosts = (await docker.InspectContainerOrNullAsync(id, ct))?.HostConfig?.ExtraHosts ?? [];
+            if (!hosts.Contains(MarkHost(panel))) continue;
+            await docker.RemoveContainerIfExistsAsync(id, ct);
             removed.Add(id);
         }
         return removed;

@@ -1,4 +1,6 @@
 using System.Net.Sockets;
+using System.Text.Json;
+using Docker.DotNet;
 
 namespace VpsPanel.Features.Docker;
 
@@ -33,5 +35,24 @@ public static class DockerErrors
                     "the Docker engine stopped or restarted (see journalctl -u docker), nothing of this deployment went live";
         }
         return null;
+    }
+
+    /// <summary>
+    /// What Docker said, for messages users read (a failed deployment's error): the library words a refusal as
+    /// "Docker API responded with status code='Conflict', response='{"message":"…"}'", around the engine's own sentence.
+    /// Anything that is not a refusal with a JSON body keeps its own message.
+    /// </summary>
+    public static string Readable(Exception e)
+    {
+        if (e is not DockerApiException api || string.IsNullOrWhiteSpace(api.ResponseBody)) return e.Message;
+        try
+        {
+            using var body = JsonDocument.Parse(api.ResponseBody);
+            if (body.RootElement.ValueKind == JsonValueKind.Object && body.RootElement.TryGetProperty("message", out var m)
+                && m.ValueKind == JsonValueKind.String && m.GetString() is { Length: > 0 } said)
+                return $"Docker refused ({(int)api.StatusCode}): {said.Trim()}";
+        }
+        catch (JsonException) { }
+        return e.Message;
     }
 }

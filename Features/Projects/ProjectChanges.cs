@@ -1,3 +1,4 @@
+using Docker.DotNet.Models;
 using Microsoft.AspNetCore.DataProtection;
 using VpsPanel.Features.Caddy;
 using VpsPanel.Features.Data;
@@ -15,7 +16,7 @@ public sealed record ProjectCreated(long Id, string Slug, string WebhookSecret);
 /// Creating, changing and deleting a project: the one path both the pages and the API take, so the two can never
 /// disagree on a rule. Errors come back by form field name (name, gitUrl, branch, containerPort, …).
 /// </summary>
-public sealed class ProjectChanges(Db db, IDataProtectionProvider protection, GitCli git, DockerClient docker, Domains.DomainSites sites,
+public sealed class ProjectChanges(Db db, IDataProtectionProvider protection, GitCli git, DockerEngine engine, Domains.DomainSites sites,
     DeployWorker worker, PanelSettings settings, GitHosts gitHosts, DeployLog logs)
 {
     public async Task<(ProjectCreated? Created, Dictionary<string, string> Errors)> CreateAsync(
@@ -108,10 +109,11 @@ public sealed class ProjectChanges(Db db, IDataProtectionProvider protection, Gi
         // Only this panel's: another panel on the same engine may have a project of the same slug (Docker/PanelIdentity).
         // Both labels are on every container and image a deployment made, before and after the panel id was in the names.
         string[] ours = [$"{PanelIdentity.Label}={PanelIdentity.Of(c)}", $"vpspanel.project={project.Slug}"];
-        foreach (var ctr in await docker.ListContainersByLabelAsync(ours, ct))
-            await docker.RemoveContainerAsync(ctr.Id, ct);
-        foreach (var image in await docker.ListImagesByLabelAsync(ours, ct))
-            await docker.RemoveImageAsync(image, ct);
+        var docker = await engine.ClientAsync(ct);
+        foreach (var ctr in await docker.Containers.ListContainersAsync(new ContainersListParameters { All = true, Filters = DockerAbsentOk.LabelFilter(ours) }, ct))
+            await docker.RemoveContainerIfExistsAsync(ctr.ID, ct);
+        foreach (var image in (await docker.Images.ListImagesAsync(new ImagesListParameters { Filters = DockerAbsentOk.LabelFilter(ours) }, ct)).Names())
+            await docker.RemoveImageIfUnusedAsync(image, ct);
         git.DeleteProjectFiles(project.Id);
         // The log files go after the rows: a run still finishing opens its log through its row, and finds none.
         var logKeys = DeployStore.ListLogKeysOfProject(c, project.Id);

@@ -1,3 +1,4 @@
+using VpsPanel.Features.Docker;
 using System.Diagnostics;
 using VpsPanel.Features.Caddy;
 using VpsPanel.Tests.Deployments;
@@ -98,9 +99,9 @@ public sealed class BackupDuringDeployTests
         {
             Paths.DeleteQuietly(outDir);
             using var docker = TestDocker.Client();
-            foreach (var c in await docker.ListContainersByLabelAsync("vpspanel.project", CancellationToken.None))
-                if (restoredDirs.Any(d => c.Labels.GetValueOrDefault("vpspanel.panel") == PanelIdOf(d)))
-                    await docker.RemoveContainerAsync(c.Id, CancellationToken.None);
+            foreach (var c in await TestDocker.ContainersAsync(docker, "vpspanel.project"))
+                if (restoredDirs.Any(d => c.Labels.TryGetValue("vpspanel.panel", out var p) && p == PanelIdOf(d)))
+                    await docker.RemoveContainerIfExistsAsync(c.ID, CancellationToken.None);
             foreach (var d in restoredDirs) Paths.DeleteQuietly(d);
         }
     }

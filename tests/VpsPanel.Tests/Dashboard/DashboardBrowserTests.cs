@@ -43,6 +43,7 @@ public sealed class DashboardBrowserTests
         var caddyCheck = page.Locator("[data-check=caddy]");
         Assert.Equal("OK", (await docker.Locator(".badge").TextContentAsync())?.Trim());
         Assert.Contains("Docker Engine", await docker.TextContentAsync());
+        Assert.Matches(@"API \d+\.\d+ in use", await docker.TextContentAsync());
         Assert.Equal("OK", (await caddyCheck.Locator(".badge").TextContentAsync())?.Trim());
         Assert.Contains("Caddy 2.", await caddyCheck.TextContentAsync());
         Assert.Equal(0, await page.Locator(".check.bad[data-check=docker], .check.bad[data-check=caddy]").CountAsync());

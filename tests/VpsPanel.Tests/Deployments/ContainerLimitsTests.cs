@@ -13,7 +13,7 @@ public sealed class ContainerLimitsTests
 {
     static async Task<JsonNode> HostConfigAsync(DeployEnv env, long deployment)
     {
-        var container = (await env.PanelContainersAsync()).Single(c => c.Labels.GetValueOrDefault("vpspanel.deployment") == deployment.ToString());
+        var container = (await env.PanelContainersAsync()).Single(c => c.Labels["vpspanel.deployment"] == deployment.ToString());
         var psi = new System.Diagnostics.ProcessStartInfo("docker") { RedirectStandardOutput = true, UseShellExecute = false };
         foreach (var a in new[] { "inspect", "--format", "{{json .HostConfig}}", container.Id }) psi.ArgumentList.Add(a);
         using var p = System.Diagnostics.Process.Start(psi)!;

@@ -24,7 +24,7 @@ public sealed class CrashLeftoverTests
     static async Task<List<string>> ImagesOfAsync(DeployEnv env, long deployment)
     {
         using var docker = TestDocker.Client();
-        return await docker.ListImagesByLabelAsync([env.PanelLabel, $"vpspanel.deployment={deployment}"], CancellationToken.None);
+        return await TestDocker.ImagesAsync(docker, env.PanelLabel, $"vpspanel.deployment={deployment}");
     }
 
     [Fact]

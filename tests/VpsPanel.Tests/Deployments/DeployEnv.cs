@@ -133,10 +133,14 @@ public sealed class DeployEnv : IAsyncDisposable
         return PanelIdentity.FindPanelId(c) ?? throw new InvalidOperationException($"the database in {dataDir} has no panel id");
     }
 
-    public async Task<List<VpsPanel.Features.Docker.ContainerSummary>> PanelContainersAsync()
+    /// <summary>What tests read of a container of this panel (docker ps).</summary>
+    public sealed record PanelContainer(string Id, string Name, string Image, string State, IDictionary<string, string> Labels);
+
+    public async Task<List<PanelContainer>> PanelContainersAsync()
     {
         using var docker = TestDocker.Client();
-        return await docker.ListContainersByLabelAsync(PanelLabel, CancellationToken.None);
+        return (await TestDocker.ContainersAsync(docker, PanelLabel))
+            .Select(c => new PanelContainer(c.ID, c.Names.First().TrimStart('/'), c.Image, c.State, c.Labels)).ToList();
     }
 
     public async ValueTask DisposeAsync()
@@ -146,11 +150,11 @@ public sealed class DeployEnv : IAsyncDisposable
         await Panel.DisposeAsync();
         using (var docker = TestDocker.Client())
         {
-            foreach (var c in await docker.ListContainersByLabelAsync(panelLabel, CancellationToken.None))
-                await docker.RemoveContainerAsync(c.Id, CancellationToken.None);
+            foreach (var c in await TestDocker.ContainersAsync(docker, panelLabel))
+                await docker.RemoveContainerIfExistsAsync(c.ID, CancellationToken.None);
             await TestDocker.RemoveLabelledAsync(docker, Label);
-            foreach (var i in await docker.ListImagesByLabelAsync(panelLabel, CancellationToken.None))
-                await docker.RemoveImageAsync(i, CancellationToken.None);
+            foreach (var i in await TestDocker.ImagesAsync(docker, panelLabel))
+                await docker.RemoveImageIfUnusedAsync(i, CancellationToken.None);
         }
         Client.Dispose();
         await Caddy.DisposeAsync();

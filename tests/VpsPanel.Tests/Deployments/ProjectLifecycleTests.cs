@@ -50,7 +50,7 @@ public sealed class ProjectLifecycleTests
         Assert.NotEqual("life v1", after);
         Assert.Empty(Directory.GetFiles(env.Caddy.SitesDir, $"{slug}.*"));
         using var docker = TestDocker.Client();
-        Assert.Empty(await docker.ListImagesByLabelAsync([env.PanelLabel, $"vpspanel.project={slug}"], CancellationToken.None));
+        Assert.Empty(await TestDocker.ImagesAsync(docker, env.PanelLabel, $"vpspanel.project={slug}"));
         Assert.DoesNotContain(slug, (await env.Client.GetAsync("/projects")).Html);
     }
 }

@@ -73,7 +73,7 @@ public sealed class SymlinkContextTests
 
                 // No image was built from it, so no image can carry the canary.
                 using var docker = TestDocker.Client();
-                Assert.Empty(await docker.ListImagesByLabelAsync([env.PanelLabel, $"vpspanel.project={env.Name(suffix)}"], CancellationToken.None));
+                Assert.Empty(await TestDocker.ImagesAsync(docker, env.PanelLabel, $"vpspanel.project={env.Name(suffix)}"));
             }
             Assert.DoesNotContain(canary, env.Panel.Log);
 

@@ -46,11 +46,11 @@ public sealed class TwoPanelsTests
         Assert.Equal(HttpStatusCode.SeeOther, deleted.Status);
         Assert.Empty(await a.PanelContainersAsync());
         using var docker = TestDocker.Client();
-        Assert.Empty(await docker.ListImagesByLabelAsync([a.PanelLabel, $"vpspanel.project={name}"], CancellationToken.None));
+        Assert.Empty(await TestDocker.ImagesAsync(docker, a.PanelLabel, $"vpspanel.project={name}"));
         var stillB = Assert.Single(await b.PanelContainersAsync());
         Assert.Equal(containerB.Id, stillB.Id);
         Assert.Equal("running", stillB.State);
-        Assert.Contains($"vpspanel/{b.PanelId}-{name}:{dB}", await docker.ListImagesByLabelAsync([b.PanelLabel, $"vpspanel.project={name}"], CancellationToken.None));
+        Assert.Contains($"vpspanel/{b.PanelId}-{name}:{dB}", await TestDocker.ImagesAsync(docker, b.PanelLabel, $"vpspanel.project={name}"));
         Assert.Equal("panel B", await b.ServedAsync(domain));
 
         // B restarting reconciles only its own: its live container stays.

@@ -1,4 +1,6 @@
 using System.Diagnostics;
+using Docker.DotNet;
+using Docker.DotNet.Models;
 using VpsPanel.Features.Docker;
 
 namespace VpsPanel.Tests.Harness;
@@ -23,7 +25,11 @@ public sealed class SecondDockerd : IAsyncDisposable
 
     public string Log => File.Exists(LogFile) ? File.ReadAllText(LogFile) : "";
 
-    public DockerClient Client() => DockerClient.ForSocket(Socket);
+    /// <summary>The library's client for this engine, unversioned (the engine answers at its own API); also before it is up.</summary>
+    public DockerClient Client() => new DockerClientBuilder().WithEndpoint(new Uri("unix://" + Socket)).WithTimeout(TimeSpan.FromSeconds(100)).Build();
+
+    /// <summary>The panel's way in to this engine (API version negotiated on the first call).</summary>
+    public DockerEngine Engine() => new(Socket);
 
     public static async Task<SecondDockerd> StartAsync()
     {
@@ -72,9 +78,10 @@ public sealed class SecondDockerd : IAsyncDisposable
             try
             {
                 using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(2));
-                if (await client.PingAsync(cts.Token)) return;
+                await client.System.PingAsync(cts.Token);
+                return;
             }
-            catch (Exception e) when (e is DockerException or OperationCanceledException or IOException) { }
+            catch (Exception e) when (DockerEngine.IsDockerError(e) || e is OperationCanceledException) { }
             await Task.Delay(100);
         }
         throw new TimeoutException("the second dockerd did not answer within 60 s:\n" + Log);
@@ -98,9 +105,10 @@ public sealed class SecondDockerd : IAsyncDisposable
                 using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
                 try
                 {
-                    foreach (var c in await client.ListContainersByLabelAsync([], cts.Token)) await client.RemoveContainerAsync(c.Id, cts.Token);
+                    foreach (var c in await client.Containers.ListContainersAsync(new ContainersListParameters { All = true }, cts.Token))
+                        await client.RemoveContainerIfExistsAsync(c.ID, cts.Token);
                 }
-                catch (Exception e) when (e is DockerException or OperationCanceledException) { }
+                catch (Exception e) when (DockerEngine.IsDockerError(e) || e is OperationCanceledException) { }
                 Process.Start("kill", ["-TERM", _process.Id.ToString()])!.WaitForExit();
                 if (!_process.WaitForExit(30_000)) KillHard();
             }

@@ -1,3 +1,5 @@
+using Docker.DotNet;
+using Docker.DotNet.Models;
 using VpsPanel.Features.Docker;
 
 namespace VpsPanel.Tests.Harness;
@@ -12,7 +14,19 @@ public static class TestDocker
     public const string Socket = "/var/run/docker.sock";
     public const string BusyboxPath = "/bin/busybox";
 
-    public static DockerClient Client() => DockerClient.ForSocket(Socket);
+    /// <summary>The panel's way in: the engine at the test socket, API version negotiated.</summary>
+    public static DockerEngine Engine() => new(Socket);
+
+    /// <summary>The library's client at the negotiated API version (a test's own engine; disposing the client is enough).</summary>
+    public static DockerClient Client() => Engine().ClientAsync(CancellationToken.None).GetAwaiter().GetResult();
+
+    /// <summary>All containers (running or not) that carry every one of the labels (key, or key=value).</summary>
+    public static async Task<IList<ContainerListResponse>> ContainersAsync(DockerClient docker, params string[] labels) =>
+        await docker.Containers.ListContainersAsync(new ContainersListParameters { All = true, Filters = DockerAbsentOk.LabelFilter(labels) });
+
+    /// <summary>Names (repo:tag, or the id when untagged) of images that carry every one of the labels.</summary>
+    public static async Task<List<string>> ImagesAsync(DockerClient docker, params string[] labels) =>
+        (await docker.Images.ListImagesAsync(new ImagesListParameters { Filters = DockerAbsentOk.LabelFilter(labels) })).Names().ToList();
 
     public static IReadOnlyDictionary<string, string> Labels(string? testName = null) =>
         new Dictionary<string, string> { [TestLabel] = testName ?? "1" };
@@ -42,10 +56,10 @@ public static class TestDocker
     public static async Task RemoveLabelledAsync(DockerClient docker, string? value = null)
     {
         var label = value is null ? TestLabel : $"{TestLabel}={value}";
-        foreach (var c in await docker.ListContainersByLabelAsync(label, CancellationToken.None))
-            await docker.RemoveContainerAsync(c.Id, CancellationToken.None);
-        foreach (var i in await docker.ListImagesByLabelAsync(label, CancellationToken.None))
-            await docker.RemoveImageAsync(i, CancellationToken.None);
+        foreach (var c in await ContainersAsync(docker, label))
+            await docker.RemoveContainerIfExistsAsync(c.ID, CancellationToken.None);
+        foreach (var i in await ImagesAsync(docker, label))
+            await docker.RemoveImageIfUnusedAsync(i, CancellationToken.None);
     }
 
     /// <summary>Polls until a GET answers 2xx or the timeout passes; returns the body.</summary>

@@ -60,7 +60,7 @@ public sealed class SharedVariableAccessTests
     /// <summary>The environment Docker started the deployment's container with (docker inspect), as one string.</summary>
     static async Task<string> ContainerEnvAsync(DeployEnv env, long deploymentId)
     {
-        var container = (await env.PanelContainersAsync()).Single(c => c.Labels.GetValueOrDefault("vpspanel.deployment") == deploymentId.ToString());
+        var container = (await env.PanelContainersAsync()).Single(c => c.Labels["vpspanel.deployment"] == deploymentId.ToString());
         var inspect = await TestDebian.RunAsync("docker", ["inspect", "--format", "{{json .Config.Env}}", container.Id]);
         Assert.True(inspect.ExitCode == 0, inspect.Stderr);
         return inspect.Stdout;
