@@ -54,7 +54,7 @@ public sealed class ContainerLogsModel(Db db, DockerEngine engine, IDataProtecti
         catch (Exception e) when (DockerEngine.IsDockerError(e))
         {
             // The engine is down or refused: say so on this page rather than the generic error page.
-            EngineError = e.Message;
+            EngineError = DockerErrors.Readable(e);
             Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
             return Page();
         }

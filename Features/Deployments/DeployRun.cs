@@ -388,7 +388,7 @@ public sealed class DeployRun(
         }
         catch (Exception e) when (DockerEngine.IsDockerError(e))
         {
-            log.Important($"cleanup: {e.Message}");
+            log.Important($"cleanup: {DockerErrors.Readable(e)}");
         }
     }
 
@@ -415,7 +415,7 @@ public sealed class DeployRun(
         catch (Exception e) when (DockerEngine.IsDockerError(e))
         {
             logger.LogWarning("retiring {Name} after deployment {Id}: {Message}", name, id, e.Message);
-            log($"retiring {name} failed: {e.Message}");
+            log($"retiring {name} failed: {DockerErrors.Readable(e)}");
         }
     }
 

@@ -89,7 +89,7 @@ public static class DeploymentApi
             if (ContainerLogsModel.TailProblem(tail, out var n) is { } problem) return ApiProblem.Invalid(new Dictionary<string, string> { ["tail"] = problem });
             ContainerLogs? logs;
             try { logs = await ContainerLogsModel.ReadMaskedAsync(engine, d, n, mask, ctx.RequestAborted); }
-            catch (Exception e) when (DockerEngine.IsDockerError(e)) { return ApiProblem.Result(503, $"The logs cannot be read from Docker: {e.Message}"); }
+            catch (Exception e) when (DockerEngine.IsDockerError(e)) { return ApiProblem.Result(503, $"The logs cannot be read from Docker: {DockerErrors.Readable(e)}"); }
             if (logs is null) return ApiProblem.Result(409, ContainerLogsModel.Gone(d));
             var text = string.Concat(logs.Lines.Select(l => l.Text + "\n"));
             // Said twice: the header for scripts, a last line for a person reading the output.

@@ -157,7 +157,7 @@ public sealed class LiveReconciler(Db db, PanelSettings settings, DockerEngine e
         }
         catch (Exception e) when (DockerEngine.IsDockerError(e))
         {
-            Log(d, $"could not start container {d.ContainerName} (attempt {attempt}/{MaxRestartAttempts}): {e.Message}", warn: true);
+            Log(d, $"could not start container {d.ContainerName} (attempt {attempt}/{MaxRestartAttempts}): {DockerErrors.Readable(e)}", warn: true);
         }
     }
 

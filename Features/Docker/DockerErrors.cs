@@ -25,6 +25,11 @@ public static class DockerErrors
                 HttpIOException => true,
                 SocketException s => s.SocketErrorCode is SocketError.ConnectionReset or SocketError.ConnectionAborted or SocketError.Shutdown
                     or SocketError.ConnectionRefused or SocketError.AddressNotAvailable,
+                // Docker.DotNet's own HTTP stack (Microsoft.Net.Http.Client, its unix-socket transport) reads a streamed
+                // body as chunks: the connection closing inside a chunk is EndOfStreamException, between two chunks an
+                // empty chunk header. A header with something in it is a garbled answer, not a lost engine.
+                EndOfStreamException => true,
+                IOException io when io.Message.StartsWith("Invalid chunk header encountered: ''", StringComparison.Ordinal) => true,
                 // A broken pipe while the build context is still being sent.
                 IOException io => io.InnerException is SocketException || io.Message.Contains("Broken pipe", StringComparison.OrdinalIgnoreCase)
                     || io.Message.Contains("Connection reset", StringComparison.OrdinalIgnoreCase),

@@ -82,6 +82,20 @@ public sealed class DockerSmokeTests
     }
 
     [Fact]
+    public async Task A_refusal_reads_as_Dockers_own_message()
+    {
+        using var docker = TestDocker.Client();
+        var name = $"vpspanel-test/absent-{Guid.NewGuid():N}:1";
+        // A real refusal (404) from the engine: the library wraps Docker's JSON body in its own sentence.
+        var e = await Assert.ThrowsAnyAsync<DockerApiException>(() => docker.Images.DeleteImageAsync(name, new ImageDeleteParameters()));
+        Assert.Contains("response=", e.Message);
+        var readable = DockerErrors.Readable(e);
+        Assert.Equal($"Docker refused (404): No such image: {name}", readable);
+        // Anything that is not a refusal keeps its own message.
+        Assert.Equal("boom", DockerErrors.Readable(new IOException("boom")));
+    }
+
+    [Fact]
     public async Task An_unreachable_socket_is_a_clear_error_naming_the_path()
     {
         using var engine = new DockerEngine("/nonexistent/docker.sock");
