@@ -74,7 +74,8 @@ public sealed class ProcOrphanTests
             var orphan = Sleep("deadinstance:" + dataDir);
             var otherPanels = Sleep("deadinstance:" + otherDir);
             var unmarked = Sleep(null);
-            await WaitForAsync(() => Processes(cmd => cmd.Contains($"sleep {marker}")).Count == 3, TimeSpan.FromSeconds(10), "the sleeps to start");
+            // Until each setsid has exec'd into sleep: before that its command line is still "setsid sleep …".
+            await WaitForAsync(() => Processes(cmd => cmd.StartsWith($"sleep {marker}")).Count == 3, TimeSpan.FromSeconds(10), "the sleeps to start");
 
             var killed = ProcGroups.KillOrphans(dataDir);
 
