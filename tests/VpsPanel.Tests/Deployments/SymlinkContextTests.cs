@@ -127,7 +127,8 @@ public sealed class SymlinkContextTests
         const UnixFileMode file = UnixFileMode.UserRead | UnixFileMode.UserWrite;
         const UnixFileMode dir = file | UnixFileMode.UserExecute;
         var data = env.Panel.DataDir;
-        foreach (var name in new[] { "vpspanel.db", "vpspanel.db-wal", "vpspanel.db-shm", $"logs/{d}.log" })
+        var log = Path.GetRelativePath(data, Assert.Single(Directory.GetFiles(Path.Combine(data, "logs"), $"{d}-*.log")));
+        foreach (var name in new[] { "vpspanel.db", "vpspanel.db-wal", "vpspanel.db-shm", log })
             Assert.True(File.GetUnixFileMode(Path.Combine(data, name)) == file, $"{name} is {File.GetUnixFileMode(Path.Combine(data, name))}");
         foreach (var name in new[] { "logs", "repos", "ssh", "builds" })
             Assert.True(File.GetUnixFileMode(Path.Combine(data, name)) == dir, $"{name}/ is {File.GetUnixFileMode(Path.Combine(data, name))}");
