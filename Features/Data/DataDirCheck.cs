@@ -47,19 +47,12 @@ public static class DataDirCheck
                 throw new StartupException(Fail($"it does not exist and cannot be created ({Cause(e)}, as user {user})"), exitCode);
             }
         }
-        // chmod to its own mode changes nothing, but the kernel allows it only to the owner (or root): the one
-        // portable way .NET has to ask "is this directory mine?" without P/Invoking stat. A read-only file system
-        // refuses it too (EROFS), which is reported as such.
-        try { File.SetUnixFileMode(dir, File.GetUnixFileMode(dir)); }
-        catch (UnauthorizedAccessException)
-        {
+        // Ours: owned by this process's user (root may use any). Asked with statx, not with a chmod to the directory's
+        // own mode: under the hardened unit (RestrictSUIDSGID) a chmod that keeps the setgid bit of the sites dir is
+        // refused, and outside it the kernel would silently clear that bit for a user not in the dir's group.
+        if (OwnerOf(dir) is { } owner && geteuid() is var me && me != 0 && owner != me)
             throw new StartupException(Fail($"it belongs to another user, and the panel runs as {user}; " +
                 $"give it to that user (chown -R {user} {dir}) or run the panel as its owner"), exitCode);
-        }
-        catch (IOException e)
-        {
-            throw new StartupException(Fail(Cause(e)), exitCode);
-        }
         var probe = Path.Combine(dir, $".vpspanel-write-test-{Environment.ProcessId}");
         try
         {
@@ -71,6 +64,24 @@ public static class DataDirCheck
             throw new StartupException(Fail($"it is not writable ({Cause(e)}, as user {user})"), exitCode);
         }
     }
+
+    /// <summary>The owner's uid, or null when statx cannot tell (then the write probe decides alone).</summary>
+    static uint? OwnerOf(string path)
+    {
+        // struct statx has the same layout on every architecture (unlike struct stat): stx_uid is at byte 20.
+        var buffer = new byte[256];
+        try { return statx(AtFdCwd, path, 0, StatxUid, buffer) == 0 ? BitConverter.ToUInt32(buffer, 20) : null; }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException) { return null; }
+    }
+
+    const int AtFdCwd = -100;
+    const uint StatxUid = 0x8;
+
+    [System.Runtime.InteropServices.DllImport("libc", SetLastError = true)]
+    static extern int statx(int dirfd, string pathname, int flags, uint mask, byte[] buffer);
+
+    [System.Runtime.InteropServices.DllImport("libc")]
+    static extern uint geteuid();
 
     /// <summary>What the OS said, without .NET's "Access to the path … is denied" wrapping that repeats the path.</summary>
     public static string Cause(Exception e) => e switch
