@@ -56,7 +56,8 @@ public sealed class DomainRoutingTests
     [Fact]
     public async Task Caddy_admin_API_unreachable_during_a_deploy_fails_it_at_switching_naming_the_address_and_the_old_version_serves_when_Caddy_is_back()
     {
-        await using var env = await DeployEnv.StartAsync();
+        // No waiting for Caddy here (ReliabilityTests covers the retry window): the switch fails at its first refusal.
+        await using var env = await DeployEnv.StartAsync(new Dictionary<string, string> { ["Deploy__CaddyRetrySeconds"] = "0" });
         using var repo = TestRepo.WithBusyboxApp("v1", env.Label);
         var domain = $"{env.Name()}.test";
         var id = await env.CreateProjectAsync(repo, domain);
