@@ -108,10 +108,7 @@ public sealed class DockerSmokeTests
     public async Task The_API_version_is_negotiated_with_the_engine_not_pinned()
     {
         // The engine's own answer, by the docker CLI: the panel must speak min(engine, library), never a fixed version.
-        var cli = await TestDebian.RunAsync("docker", ["version", "--format", "{{.Server.APIVersion}}"]);
-        Assert.True(cli.ExitCode == 0, cli.Stderr);
-        var engineApi = Version.Parse(cli.Stdout.Trim());
-        var expected = engineApi < DockerEngine.LibraryApiVersion ? engineApi : DockerEngine.LibraryApiVersion;
+        var (engineApi, expected) = await TestDocker.ApiVersionsAsync();
 
         using var engine = TestDocker.Engine();
         Assert.Null(engine.ApiVersion);

@@ -17,6 +17,18 @@ public static class TestDocker
     /// <summary>The panel's way in: the engine at the test socket, API version negotiated.</summary>
     public static DockerEngine Engine() => new(Socket);
 
+    /// <summary>
+    /// The engine's API version, asked with the docker CLI (not through the panel's code), and the version the panel
+    /// must then speak: the engine's, unless the library knows only older ones (the docker CLI's rule).
+    /// </summary>
+    public static async Task<(System.Version Engine, System.Version InUse)> ApiVersionsAsync()
+    {
+        var cli = await TestDebian.RunAsync("docker", ["version", "--format", "{{.Server.APIVersion}}"]);
+        if (cli.ExitCode != 0) throw new InvalidOperationException("docker version failed: " + cli.Stderr);
+        var engine = System.Version.Parse(cli.Stdout.Trim());
+        return (engine, engine < DockerEngine.LibraryApiVersion ? engine : DockerEngine.LibraryApiVersion);
+    }
+
     /// <summary>The library's client at the negotiated API version (a test's own engine; disposing the client is enough).</summary>
     public static DockerClient Client() => Engine().ClientAsync(CancellationToken.None).GetAwaiter().GetResult();
 

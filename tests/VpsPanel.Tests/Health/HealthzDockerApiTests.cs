@@ -10,11 +10,7 @@ public sealed class HealthzDockerApiTests
     [Fact]
     public async Task The_engines_API_version_is_negotiated_and_healthz_and_the_dashboard_show_the_version_in_use()
     {
-        var cli = await TestDebian.RunAsync("docker", ["version", "--format", "{{.Server.APIVersion}}"]);
-        Assert.True(cli.ExitCode == 0, cli.Stderr);
-        var engineApi = Version.Parse(cli.Stdout.Trim());
-        // The docker CLI's rule: the engine's version, unless the client knows only older ones.
-        var inUse = engineApi < DockerEngine.LibraryApiVersion ? engineApi : DockerEngine.LibraryApiVersion;
+        var (engineApi, inUse) = await TestDocker.ApiVersionsAsync();
 
         await using var caddy = await TestCaddy.StartAsync();
         await using var panel = await PanelProcess.StartAsync(caddy.PanelSettings());
