@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # VpsPanel installer for a Debian 12 / Ubuntu 22.04 / Ubuntu 24.04 server (x86_64 or arm64).
 #
+#   curl -fsSL https://github.com/vpspanel/vpspanel/releases/latest/download/install.sh | sudo bash
+#                                                          # the latest release, checked against its SHA256SUMS
+#   sudo ./install.sh --version 1.2.0                      # that release
 #   sudo ./install.sh --binary ./out/publish/vpspanel      # a binary you have
 #   sudo ./install.sh --from-source                        # build this checkout (needs the .NET SDK)
 #   sudo ./install.sh --url https://.../vpspanel-linux-x64 # download a release binary
@@ -10,10 +13,20 @@
 # Tests point these at fixtures: VPSPANEL_OS_RELEASE (a file like /etc/os-release), VPSPANEL_ARCH (like uname -m).
 set -euo pipefail
 
+# Where releases come from: the canonical repository, in this one place. VPSPANEL_RELEASE_BASE points somewhere else
+# (a mirror, a server of your own for air-gapped machines) that serves the same layout as GitHub:
+#   $VPSPANEL_RELEASE_BASE/latest/download/<file>     the latest release
+#   $VPSPANEL_RELEASE_BASE/download/v1.2.0/<file>     release v1.2.0
+# with <file> each of vpspanel-linux-x64, vpspanel-linux-arm64, SHA256SUMS (and install.sh).
+readonly VPSPANEL_REPO="${VPSPANEL_REPO:-vpspanel/vpspanel}"
+RELEASE_BASE="${VPSPANEL_RELEASE_BASE:-https://github.com/$VPSPANEL_REPO/releases}"
+readonly RELEASE_BASE="${RELEASE_BASE%/}"
+
 readonly BIN=/usr/local/bin/vpspanel
 readonly DATA_DIR=/var/lib/vpspanel
 readonly SITES_ROOT=/var/lib/vpspanel-caddy
 readonly SITES_DIR=/var/lib/vpspanel-caddy/sites
+readonly STATIC_DIR=/var/lib/vpspanel-caddy/static
 readonly CACHE_DIR=/var/cache/vpspanel
 readonly ETC_DIR=/etc/vpspanel
 readonly SETTINGS=/etc/vpspanel/appsettings.json
@@ -25,8 +38,6 @@ readonly SVC_USER=vpspanel
 # Below Deploy:PortRange (3001-9999), so no deployed app is ever given the panel's ports.
 readonly PANEL_PORT=2081
 readonly PUBLIC_PORT=2080
-# There is no published release yet; --url must be given to download one.
-readonly DEFAULT_RELEASE_URL=""
 
 SCRIPT_DIR=""
 if [ -n "${BASH_SOURCE[0]:-}" ] && [ -f "${BASH_SOURCE[0]}" ]; then
@@ -39,6 +50,7 @@ dry_run=0
 binary_path=""
 from_source=0
 url=""
+version=""
 domain=""
 email=""
 
@@ -50,16 +62,20 @@ usage() {
   cat <<'EOF'
 Usage: sudo ./install.sh [options]
 
-Where the binary comes from (one of; on a re-run with none, the installed binary is kept):
+Where the binary comes from: with none of these, the latest release for this machine is downloaded from
+VPSPANEL_RELEASE_BASE (default https://github.com/vpspanel/vpspanel/releases) and installed only if it matches
+the release's SHA256SUMS. Running it again upgrades.
+  --version X        that release instead of the latest (1.2.0 or v1.2.0)
   --binary PATH      install this vpspanel binary
   --from-source      build this checkout with `dotnet publish` (needs the .NET SDK)
-  --url URL          download the binary from URL (there is no default release URL yet)
+  --url URL          download the binary from URL (no checksum: prefer a release)
 
 Options:
   --domain NAME      serve the panel at https://NAME (Caddy gets the certificate); without it the
                      panel is at http://SERVER:2080
   --email ADDRESS    contact address for Let's Encrypt (written into /etc/caddy/Caddyfile)
-  --dry-run          print every step without changing anything
+  --dry-run          print every step without changing anything (a release is still downloaded into a
+                     temporary directory and checked against SHA256SUMS, and the result said)
   --uninstall        remove the service and the binary; keep data, settings and the vpspanel user
   --purge            --uninstall, and also delete data, settings, backups and the vpspanel user
   -h, --help         this help
@@ -74,6 +90,8 @@ while [ $# -gt 0 ]; do
     --from-source) from_source=1; shift ;;
     --url) [ $# -ge 2 ] || die "--url needs a URL"; url="$2"; shift 2 ;;
     --url=*) url="${1#*=}"; shift ;;
+    --version) [ $# -ge 2 ] || die "--version needs a release like 1.2.0"; version="$2"; shift 2 ;;
+    --version=*) version="${1#*=}"; shift ;;
     --domain) [ $# -ge 2 ] || die "--domain needs a name"; domain="$2"; shift 2 ;;
     --domain=*) domain="${1#*=}"; shift ;;
     --email) [ $# -ge 2 ] || die "--email needs an address"; email="$2"; shift 2 ;;
@@ -91,6 +109,12 @@ sources=0
 [ "$from_source" = 1 ] && sources=$((sources + 1))
 [ -n "$url" ] && sources=$((sources + 1))
 [ "$sources" -le 1 ] || die "give only one of --binary, --from-source and --url"
+if [ -n "$version" ]; then
+  [ "$sources" = 0 ] || die "--version picks a release to download; it cannot go with --binary, --from-source or --url"
+  [[ "$version" =~ ^v?[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?$ ]] || die "--version '$version' is not a release like 1.2.0 or v1.2.0"
+  # Release tags are v1.2.0; 1.2.0 means the same release.
+  version="v${version#v}"
+fi
 if [ -n "$domain" ] && ! [[ "$domain" =~ ^([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$ ]]; then
   die "--domain '$domain' is not a domain name like panel.example.com"
 fi
@@ -157,21 +181,21 @@ check_arch() {
   log "architecture: $arch ($rid)"
 }
 
-# A vpspanel binary: a file, executable, and it answers `version` as vpspanel does.
+# A vpspanel binary: a file, executable, and it answers `version` as vpspanel does. NAME says in errors where it came from.
 check_binary() {
-  local path="$1" out extract ok=1
-  [ -e "$path" ] || die "--binary $path does not exist"
-  [ -f "$path" ] || die "--binary $path is not a regular file"
-  [ -x "$path" ] || die "--binary $path is not executable (chmod +x it, or give the published vpspanel binary)"
+  local path="$1" name="${2:-"--binary $1"}" out extract ok=1
+  [ -e "$path" ] || die "$name does not exist"
+  [ -f "$path" ] || die "$name is not a regular file"
+  [ -x "$path" ] || die "$name is not executable (chmod +x it, or give the published vpspanel binary)"
   # Only an ELF file is run: bash would run any other file as a shell script, which a check must never do.
   [ "$(head -c 4 "$path" | od -An -tx1 | tr -d ' \n')" = "7f454c46" ] ||
-    die "--binary $path is not a vpspanel binary for this machine ($rid): it is not an executable (ELF) file"
+    die "$name is not a vpspanel binary for this machine ($rid): it is not an executable (ELF) file"
   # The single-file binary unpacks a native library on start; into a throwaway dir, so a check changes nothing.
   extract="$(mktemp -d)"
   out="$(cd "$extract" && DOTNET_BUNDLE_EXTRACT_BASE_DIR="$extract" "$path" version 2>&1)" || ok=0
   rm -rf "$extract"
   if [ "$ok" = 0 ] || [[ "$out" != vpspanel* ]]; then
-    die "--binary $path is not a vpspanel binary for this machine ($rid): running '$path version' gave: ${out:0:200}"
+    die "$name is not a vpspanel binary for this machine ($rid): running '$path version' gave: ${out:0:200}"
   fi
   note "binary: $out"
 }
@@ -217,7 +241,8 @@ install_packages() {
 
 # ---- the binary ---------------------------------------------------------------------------------------
 workdir=""
-cleanup() { if [ -n "$workdir" ] && [ "$dry_run" = 0 ]; then rm -rf "$workdir"; fi; }
+workdir_made=0
+cleanup() { if [ "$workdir_made" = 1 ]; then rm -rf "$workdir"; fi; }
 trap cleanup EXIT
 
 new_binary=""
@@ -229,24 +254,67 @@ obtain_binary() {
   elif [ "$from_source" = 1 ]; then
     [ -f "${SCRIPT_DIR:-/nonexistent}/VpsPanel.csproj" ] || die "--from-source needs install.sh inside a VpsPanel checkout (VpsPanel.csproj next to it)"
     command -v dotnet >/dev/null 2>&1 || die "--from-source needs the .NET 10 SDK (dotnet) on PATH; or build elsewhere and use --binary"
-    if [ "$dry_run" = 0 ]; then workdir="$(mktemp -d)"; else workdir="/tmp/(build-dir)"; fi
+    if [ "$dry_run" = 0 ]; then workdir="$(mktemp -d)"; workdir_made=1; else workdir="/tmp/(build-dir)"; fi
     run dotnet publish "$SCRIPT_DIR/VpsPanel.csproj" -c Release -r "$rid" -o "$workdir/publish" -nologo
     new_binary="$workdir/publish/vpspanel"
     if [ "$dry_run" = 0 ]; then check_binary "$new_binary"; fi
   elif [ -n "$url" ]; then
     [[ "$url" =~ ^https?:// ]] || die "--url must be an http(s) URL, not '$url'"
     command -v curl >/dev/null 2>&1 || die "--url needs curl (apt-get install curl)"
-    if [ "$dry_run" = 0 ]; then workdir="$(mktemp -d)"; else workdir="/tmp/(download-dir)"; fi
+    if [ "$dry_run" = 0 ]; then workdir="$(mktemp -d)"; workdir_made=1; else workdir="/tmp/(download-dir)"; fi
     new_binary="$workdir/vpspanel"
     run curl -fsSL --retry 3 -o "$new_binary" "$url"
     run chmod 0755 "$new_binary"
-    if [ "$dry_run" = 0 ]; then check_binary "$new_binary"; fi
-  elif [ -x "$BIN" ]; then
-    note "no --binary, --from-source or --url: keeping the installed $BIN ($("$BIN" version 2>/dev/null || echo 'version unknown'))"
+    if [ "$dry_run" = 0 ]; then check_binary "$new_binary" "the download from $url"; fi
   else
-    if [ -n "$DEFAULT_RELEASE_URL" ]; then url="$DEFAULT_RELEASE_URL"; obtain_binary; return; fi
-    die "no binary to install: pass --binary PATH, --from-source (in a checkout, with the .NET SDK) or --url URL. There is no default release URL yet."
+    download_release
   fi
+}
+
+# The release's binary for this machine and its SHA256SUMS, into a temporary directory, even in a dry run: nothing
+# outside it is touched until the binary matches its line in SHA256SUMS.
+download_release() {
+  local dir asset expected actual lines
+  if [ -n "$version" ]; then dir="$RELEASE_BASE/download/$version"; else dir="$RELEASE_BASE/latest/download"; fi
+  asset="vpspanel-$rid"
+  [[ "$dir" =~ ^https?:// ]] || die "VPSPANEL_RELEASE_BASE must be an http(s) URL, not '$RELEASE_BASE'"
+  command -v curl >/dev/null 2>&1 || die "downloading a release needs curl (apt-get install curl), or give --binary PATH"
+  command -v sha256sum >/dev/null 2>&1 || die "checking a release needs sha256sum (coreutils)"
+  log "release ${version:-latest} from $dir"
+  workdir="$(mktemp -d)"
+  workdir_made=1
+  fetch "$dir/SHA256SUMS" "$workdir/SHA256SUMS"
+  fetch "$dir/$asset" "$workdir/$asset"
+
+  # sha256sum's format: "<64 hex digits>  <file>" ("*<file>" in binary mode). Exactly one line must name our file.
+  expected="$(awk -v f="$asset" '($2 == f || $2 == "*" f) && length($1) == 64 && $1 !~ /[^0-9a-fA-F]/ { print tolower($1) }' "$workdir/SHA256SUMS")"
+  lines="$(printf '%s' "$expected" | grep -c . || true)"
+  if [ "$lines" = 0 ]; then
+    die "refusing to install: $dir/SHA256SUMS has no checksum line for $asset, so the download cannot be verified. Nothing was changed."
+  fi
+  if [ "$lines" != 1 ]; then
+    die "refusing to install: $dir/SHA256SUMS has $lines checksum lines for $asset. Nothing was changed."
+  fi
+  actual="$(sha256sum "$workdir/$asset" | awk '{ print $1 }')"
+  if [ "$actual" != "$expected" ]; then
+    die "refusing to install: checksum mismatch for $asset from $dir: SHA256SUMS says $expected, the download is $actual. The download is damaged or was tampered with. Nothing was changed."
+  fi
+  note "SHA256 of $asset matches SHA256SUMS: $actual"
+  chmod 0755 "$workdir/$asset"
+  check_binary "$workdir/$asset" "$asset of release ${version:-latest} (its checksum matched)"
+  if [ -x "$BIN" ] && cmp -s "$BIN" "$workdir/$asset"; then
+    note "$BIN is already this release; keeping it"
+    return 0
+  fi
+  new_binary="$workdir/$asset"
+  if [ "$dry_run" = 1 ]; then note "dry run: the verified download stays in $workdir only until this script ends"; fi
+}
+
+# fetch URL FILE: curl's own message (404, connection refused) is printed, then what it means here.
+fetch() {
+  note "download $1"
+  curl -fsSL --retry 3 --proto '=http,https' -o "$2" "$1" ||
+    die "could not download $1 (curl exit $?). Check VPSPANEL_RELEASE_BASE and --version. Nothing was changed."
 }
 
 # ---- install ------------------------------------------------------------------------------------------
@@ -275,7 +343,8 @@ create_dirs() {
   # The data dir holds the database and the key ring: the panel's user only.
   run install -d -m 0700 -o "$SVC_USER" -g "$SVC_USER" "$DATA_DIR"
   # Site files live outside the 0700 data dir so Caddy (its own user) can read them; setgid keeps them group caddy.
-  run install -d -m 2750 -o "$SVC_USER" -g "$(caddy_group)" "$SITES_ROOT" "$SITES_DIR"
+  # So do the files of static sites Caddy serves itself (Caddy:StaticDir's default, beside the sites dir).
+  run install -d -m 2750 -o "$SVC_USER" -g "$(caddy_group)" "$SITES_ROOT" "$SITES_DIR" "$STATIC_DIR"
   run install -d -m 0750 -o root -g "$SVC_USER" "$ETC_DIR"
   run install -d -m 0750 -o "$SVC_USER" -g "$SVC_USER" "$CACHE_DIR"
 }
@@ -373,6 +442,11 @@ Type=simple
 User=$SVC_USER
 Group=$SVC_USER
 SupplementaryGroups=docker
+# As root ("+"), before each start: hands the cgroup Docker's BuildKit runs build steps under to $SVC_USER, so the panel
+# can cap builds (Deploy:BuildMemoryMb) without root; with Docker's systemd cgroup driver it says why it cannot. "-": a
+# failure never keeps the panel from starting (the dashboard then says builds are not capped, and why).
+# Its own extract dir: files root unpacks under $CACHE_DIR would be unreadable to $SVC_USER (UMask=0027).
+ExecStartPre=-+/usr/bin/env DOTNET_BUNDLE_EXTRACT_BASE_DIR=/run/vpspanel-build-cgroup $BIN build-cgroup $SVC_USER
 ExecStart=$BIN
 WorkingDirectory=$DATA_DIR
 # The single-file binary unpacks its native SQLite library here.
@@ -388,6 +462,8 @@ UMask=0027
 NoNewPrivileges=true
 ProtectSystem=strict
 ReadWritePaths=$DATA_DIR $SITES_ROOT $CACHE_DIR
+# The build-step cgroup (cgroup v1 / v2) stays writable under ProtectControlGroups; "-": absent is fine.
+ReadWritePaths=-/sys/fs/cgroup/memory/docker/buildkit -/sys/fs/cgroup/docker/buildkit
 PrivateTmp=true
 PrivateDevices=true
 ProtectHome=true
@@ -445,9 +521,11 @@ panel_url() {
   echo "http://${ip:-SERVER-IP}:$PUBLIC_PORT"
 }
 
+# Up to 90 s: the first start compiles everything optimized (no tiered compilation, VpsPanel.csproj) and unpacks the
+# native libraries; on a busy 2-core machine that took more than 30 s.
 wait_healthy() {
   local i
-  for i in $(seq 1 60); do
+  for i in $(seq 1 180); do
     if (exec 3<>"/dev/tcp/127.0.0.1/$PANEL_PORT") 2>/dev/null; then return 0; fi
     sleep 0.5
     : "$i"
@@ -494,7 +572,7 @@ EOF
   if [ "$dry_run" = 1 ]; then return 0; fi
   if ! wait_healthy; then
     systemctl --no-pager status vpspanel.service >&2 || true
-    die "the panel did not start listening on 127.0.0.1:$PANEL_PORT within 30 s; see: journalctl -u vpspanel"
+    die "the panel did not start listening on 127.0.0.1:$PANEL_PORT within 90 s; see: journalctl -u vpspanel"
   fi
   sleep 1
   cat <<EOF

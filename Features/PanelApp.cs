@@ -77,18 +77,31 @@ public static class PanelApp
         s.AddSingleton<DomainSites>();
         s.AddSingleton<DeployLog>();
         s.AddSingleton<DeployRun>();
+        s.AddSingleton<ReplicaSet>();
         s.AddSingleton<DeployWorker>();
         s.AddSingleton<LiveState>();
         s.AddSingleton<LiveReconciler>();
+        s.AddSingleton<Running.SelfHealing>();
+        s.AddSingleton<Running.AppPower>();
         s.AddSingleton<SwitchRecovery>();
         s.AddSingleton<Projects.ProjectChanges>();
+        s.AddSingleton<Terminal.TerminalSessions>();
+        s.AddSingleton<Hygiene.DiskCleanup>();
         s.AddHostedService(sp => sp.GetRequiredService<DeployWorker>());
         s.AddHostedService(sp => sp.GetRequiredService<LiveReconciler>());
+        s.AddHostedService<Notifications.NotifyWorker>();
+        s.AddHostedService<Previews.PreviewSweep>();
+        s.AddHostedService<Metrics.MetricsSampler>();
+        s.AddHostedService<Running.HealthWatch>();
+        s.AddSingleton<Upgrades.UpgradeChecker>();
+        s.AddHostedService(sp => sp.GetRequiredService<Upgrades.UpgradeChecker>());
         // Scheduled jobs: one AddQuartz for the whole panel, each job schedules itself from its settings.
         s.AddQuartz(q =>
         {
             BackupJob.Schedule(q, settings);
+            Services.DumpJob.Schedule(q);
             Audit.AuditPruneJob.Schedule(q, settings);
+            Hygiene.DiskCleanupJob.Schedule(q, settings);
         });
         s.AddQuartzHostedService(o => o.WaitForJobsToComplete = true);
 
@@ -141,19 +154,37 @@ public static class PanelApp
         app.UseAuthorization();
         app.UseAntiforgery();
         app.UseRateLimiter();
+        // The web terminal's socket (Terminal/TerminalSocket); pings keep idle proxies from dropping an open shell.
+        app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(30) });
 
         // The route table. Razor pages (one file per action) map themselves from their @page lines.
         EmbeddedAssets.Map(app);
+        Hygiene.Favicon.Map(app);
         Healthz.Map(app);
         var api = ApiRoutes.Map(app);
         Projects.ProjectApi.Map(api);
+        Projects.EnvironmentApi.Map(api);
+        Previews.PreviewApi.Map(api);
+        Running.RunningApi.Map(api);
         Webhooks.WebhookApi.Map(api);
         DeploymentApi.Map(api);
         DomainApi.Map(api);
         Audit.AuditApi.Map(api);
+        Services.ServiceApi.Map(api);
+        Services.ServiceDumpApi.Map(api);
+        Volumes.VolumeApi.Map(api);
+        Hygiene.DiskApi.Map(api);
+        Hygiene.PinnedDeployments.Map(api);
+        Notifications.NotifyApi.Map(api);
+        Notifications.NotifyProjectApi.Map(api);
+        Settings.SettingsApi.Map(api);
+        Servers.ServerApi.Map(app, api);
+        Upgrades.UpgradeCheckApi.Map(api);
+        Metrics.MetricsEndpoints.Map(app, api);
         CaddyAsk.Map(app);
         DeploymentLogEndpoints.Map(app);
         Webhooks.WebhookEndpoint.Map(app);
+        Terminal.TerminalSocket.Map(app);
         app.MapRazorPages();
         return app;
     }

@@ -25,6 +25,8 @@ cleanup() {
   if [ -n "$caddy_pid" ]; then kill "$caddy_pid" 2>/dev/null || true; fi
   for c in $(docker ps -aq --filter label=vpspanel.bench=1 --filter "label=vpspanel.project=bench-app" | sort -u); do docker rm -f "$c" >/dev/null 2>&1 || true; done
   for i in $(docker images -q --filter label=vpspanel.bench=1 | sort -u); do docker rmi -f "$i" >/dev/null 2>&1 || true; done
+  # The project's own bridge network (Docker/ProjectNetwork): left behind, it holds one of the engine's ~30 address pools.
+  for n in $(docker network ls -q --filter label=vpspanel.project=bench-app); do docker network rm "$n" >/dev/null 2>&1 || true; done
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -142,7 +144,15 @@ printf 'mean over %s rounds: panel %.2f s, docker build+run %.2f s, ratio %.2f\n
 printf 'switch step with %s more live sites: median %s s over %s rounds (%s)\n' "$sites" \
   "$(tr ' ' '\n' <<<"$switches" | grep . | sort -n | awk '{v[NR]=$1} END {print (NR%2 ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2)}')" "$rounds" "${switches# }"
 rss=$(memory)
-printf 'panel RSS after the deploys: %s MB\n' "$rss"
+printf 'panel RSS right after the last deploy: %s MB\n' "$rss"
+# The retired container drains after the switch and the panel returns free memory once nothing runs or drains; read
+# again after that, as DeployMemoryTests does, so the number is what the panel keeps, not what one deploy passes through.
+for _ in $(seq 1 120); do
+  [ "$(docker ps -aq --filter "label=vpspanel.project=bench-app" | wc -l)" -le 1 ] && break
+  sleep 0.5
+done
+sleep 2
+printf 'panel RSS once the old container has drained (idle): %s MB\n' "$(memory)"
 if [ -n "${BENCH_SMAPS:-}" ]; then cat "/proc/$panel_pid/smaps_rollup" && grep -E "^(VmRSS|RssAnon|RssFile|RssShmem)" "/proc/$panel_pid/status"; fi
 # BENCH_GCDUMP=file: a managed heap dump of the panel after the deploys (dotnet-gcdump on PATH), and its biggest types.
 if [ -n "${BENCH_GCDUMP:-}" ]; then

@@ -8,8 +8,10 @@ cd "$(dirname "$0")/.."
 log() { printf '==> %s\n' "$*"; }
 
 # Debian packages the tests use for real (no mocks): Docker engine, Caddy, git, a static busybox for FROM-scratch
-# test images, chromium for browser tests, sshd for private-repo tests, shellcheck and debootstrap for install.sh.
-packages=(docker.io caddy git busybox-static chromium openssh-server openssh-client shellcheck debootstrap curl ca-certificates)
+# test images, chromium for browser tests, sshd for private-repo tests, shellcheck and debootstrap for install.sh,
+# aiosmtpd (and openssl for its certificate) as the SMTP server of the email notification tests; wrk, hey and sqlite3
+# for the benchmark harness (bench/run.sh) and its smoke test; qemu-user-static runs the arm64 binary.
+packages=(docker.io caddy git busybox-static chromium openssh-server openssh-client shellcheck debootstrap curl ca-certificates python3-aiosmtpd openssl wrk hey sqlite3 qemu-user-static)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -33,6 +35,36 @@ if ! docker info >/dev/null 2>&1; then
   docker info >/dev/null 2>&1 || { echo "dockerd did not start; see /var/log/vpspanel-test-dockerd.log" >&2; tail -20 /var/log/vpspanel-test-dockerd.log >&2; exit 1; }
 fi
 
+# Bridges an earlier run's second test engines left on this host (a bridge outlives its dockerd until a reboot): a
+# leftover br-* with the system engine's subnet shadowed docker0's route and system containers stopped answering.
+# Only when no other dockerd runs (its links could not be told from leftovers), and only vpb* (the tests' own bridge
+# names) and br-* that are no network of the system engine, with no interface attached.
+if ! pgrep -f -- 'dockerd .*--bridge' >/dev/null; then
+  own=$(docker network ls -q --no-trunc | cut -c1-12)
+  for path in /sys/class/net/vpb* /sys/class/net/br-*; do
+    [ -e "$path" ] || continue
+    link=${path##*/}
+    if [ "${link#br-}" != "$link" ] && printf '%s\n' "$own" | grep -qx "${link#br-}"; then continue; fi
+    [ -n "$(ls "$path/brif" 2>/dev/null)" ] && continue
+    log "removing leftover bridge $link"
+    ip link del "$link" 2>/dev/null || true
+  done
+fi
+
+# A test swarm's leftovers (Harness/TestSwarm.cs) after a crashed run: its namespaces, bridge + veths, FORWARD rule and
+# subnet lock files. Only when none of its engines runs (they are started as `dockerd --host unix:///tmp/vsw…`).
+if ! pgrep -f -- 'dockerd --host unix:///tmp/vsw' >/dev/null; then
+  for ns in $(ip netns list 2>/dev/null | awk '$1 ~ /^vsw/ {print $1}'); do ip netns del "$ns" 2>/dev/null || true; done
+  for path in /sys/class/net/vsw*; do
+    [ -e "$path" ] || continue
+    link=${path##*/}
+    log "removing leftover test swarm link $link"
+    iptables -D FORWARD -i "$link" -o "$link" -j ACCEPT 2>/dev/null || true
+    ip link del "$link" 2>/dev/null || true
+  done
+  rm -f /tmp/vsw-subnet-*.lock
+fi
+
 log "publishing the single binary to out/publish"
 rm -rf out/publish
 dotnet publish VpsPanel.csproj -c Release -r linux-x64 -o out/publish -nologo -v quiet
@@ -50,6 +82,23 @@ trx=$(find tests/VpsPanel.Tests/TestResults -name results.trx 2>/dev/null | head
 if [ -n "$trx" ]; then
   counters=$(grep -o '<Counters [^>]*>' "$trx" | head -1)
   get() { printf '%s' "$counters" | grep -o " $1=\"[0-9]*\"" | grep -o '[0-9]*'; }
+  # CI shows only the tail of this output, so the failures are repeated here,
+  # each with the start of its message, right above the counts.
+  if [ "$(get failed)" != "0" ] && command -v python3 >/dev/null; then
+    python3 - "$trx" <<'PY' || true
+import sys, xml.etree.ElementTree as ET
+ns = {"t": "http://microsoft.com/schemas/VisualStudio/TeamTest/2010"}
+for r in ET.parse(sys.argv[1]).getroot().iterfind(".//t:UnitTestResult", ns):
+    if r.get("outcome") != "Failed":
+        continue
+    msg = r.findtext(".//t:ErrorInfo/t:Message", "", ns).strip().replace("\n", " | ")
+    where = [l.strip() for l in r.findtext(".//t:ErrorInfo/t:StackTrace", "", ns).splitlines() if "VpsPanel" in l][:2]
+    print("FAILED", r.get("testName"))
+    print("   ", msg[:900])
+    for w in where:
+        print("   ", w[:300])
+PY
+  fi
   echo "tests: $(get passed) passed, $(get failed) failed, $(( $(get total) - $(get executed) )) skipped"
 fi
 exit $status

@@ -66,6 +66,7 @@ public static class ApiRoutes
         }).WithSummary("Revoke one of your tokens");
 
         Variables.VariableApi.Map(api);
+        Builds.DockerfileApi.Map(api);
         return api;
     }
 

@@ -63,6 +63,7 @@ public sealed class LoginModel(Db db, LoginThrottle throttle, IDataProtectionPro
         throttle.RecordSuccess(address, email);
         await AuthCookie.SignInAsync(HttpContext, user);
         Audit.AuditLog.RecordAs(c, HttpContext, user.Id, user.Email, "auth.sign_in", user.Email, "", "web");
+        Notifications.Notify.AdminSignedIn(c, user);
         return Shared.PostRedirect.To(HttpContext, target);
     }
 

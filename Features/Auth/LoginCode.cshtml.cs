@@ -54,6 +54,7 @@ public sealed class LoginCodeModel(Db db, LoginThrottle throttle, IDataProtectio
         throttle.RecordSuccess(address, user.Email);
         await AuthCookie.SignInAsync(HttpContext, user);
         Audit.AuditLog.RecordAs(c, HttpContext, user.Id, user.Email, "auth.sign_in", user.Email, "with a two-factor code", "web");
+        Notifications.Notify.AdminSignedIn(c, user);
         return Shared.PostRedirect.To(HttpContext, Url.IsLocalUrl(returnUrl) ? returnUrl : "/");
     }
 }

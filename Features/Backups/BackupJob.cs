@@ -28,6 +28,7 @@ public sealed class BackupJob(PanelSettings settings, ILogger<BackupJob> log) : 
         catch (Exception e) when (e is BackupException or IOException or UnauthorizedAccessException)
         {
             log.LogError("Scheduled backup failed: {Message}", e.Message);
+            Notifications.Notify.ScheduledBackupFailed(settings, e.Message);
         }
     }
 }

@@ -32,7 +32,13 @@ public sealed class CaddyAdmin(string adminAddress)
     /// Every upstream address (reverse_proxy dial, e.g. 127.0.0.1:20123) in Caddy's running config: what Caddy
     /// really routes to, which after a crash mid-switch can differ from both the database and the site files.
     /// </summary>
-    public async Task<HashSet<string>> RoutedUpstreamsAsync(CancellationToken ct)
+    public Task<HashSet<string>> RoutedUpstreamsAsync(CancellationToken ct) => ConfigValuesAsync("dial", ct);
+
+    /// <summary>Every site root (the `root` directive, a plain static site's directory) in Caddy's running config; see <see cref="RoutedUpstreamsAsync"/>.</summary>
+    public Task<HashSet<string>> RoutedStaticRootsAsync(CancellationToken ct) => ConfigValuesAsync("root", ct);
+
+    /// <summary>Every string value of the key, anywhere in Caddy's running config.</summary>
+    async Task<HashSet<string>> ConfigValuesAsync(string wanted, CancellationToken ct)
     {
         string text;
         try
@@ -51,7 +57,7 @@ public sealed class CaddyAdmin(string adminAddress)
                 case JsonObject o:
                     foreach (var (key, value) in o)
                     {
-                        if (key == "dial" && value is JsonValue v && v.TryGetValue<string>(out var dial)) found.Add(dial);
+                        if (key == wanted && value is JsonValue v && v.TryGetValue<string>(out var dial)) found.Add(dial);
                         else Walk(value);
                     }
                     break;

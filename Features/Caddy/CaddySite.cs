@@ -10,8 +10,13 @@ public sealed record SiteDomain(string Host, bool HttpOnly = false);
 /// Everything a project's site file is made of. <paramref name="Domains"/> has the primary first; the default domain
 /// (if any) is already appended as one more alias. <paramref name="RedirectAliases"/>: the others answer 308 to the
 /// primary instead of serving the app; <paramref name="RedirectWww"/>: the primary's www./apex counterpart does too.
+/// <paramref name="StaticRoot"/>, when set, is a directory of files Caddy serves itself (a plain static site, see
+/// Deployments/StaticSiteDeploy) instead of proxying to <paramref name="HostPort"/>. <paramref name="OtherPorts"/>: the
+/// deployment's further replicas (Deployments/ReplicaSet), balanced with <paramref name="HostPort"/>; their active
+/// health checks GET <paramref name="HealthUri"/> (null: passive checks only).
 /// </summary>
-public sealed record ProjectSite(string Slug, IReadOnlyList<SiteDomain> Domains, bool RedirectAliases, bool RedirectWww, int HostPort);
+public sealed record ProjectSite(string Slug, IReadOnlyList<SiteDomain> Domains, bool RedirectAliases, bool RedirectWww, int HostPort, string? StaticRoot = null,
+    IReadOnlyList<int>? OtherPorts = null, string? HealthUri = null);
 
 /// <summary>
 /// How certificates are had: <paramref name="AutomaticHttps"/> false renders every site as http://;
@@ -28,7 +33,7 @@ public sealed record TlsOptions(bool AutomaticHttps, bool InternalTls = false, s
 /// Caddyfile imports. Rendering is a pure function (tested by exact text); applying writes only the files whose text
 /// changed (temp + rename), reloads Caddy once under one lock, and puts the previous files back when Caddy refuses.
 /// </summary>
-public sealed class CaddySite(PanelSettings settings, CaddyAdmin caddy)
+public sealed partial class CaddySite(PanelSettings settings, CaddyAdmin caddy)
 {
     /// <summary>
     /// How long Caddy keeps retrying to dial the upstream before it answers 502. A switch changes the upstream in one
@@ -65,12 +70,44 @@ public sealed class CaddySite(PanelSettings settings, CaddyAdmin caddy)
 
         var sb = new StringBuilder();
         sb.Append("# Managed by VpsPanel for project ").Append(site.Slug).Append(". Regenerated from the panel's database: edits here are overwritten.\n");
-        var proxy = $"\treverse_proxy 127.0.0.1:{site.HostPort} {{\n\t\tlb_try_duration {LbTryDuration}\n\t\tlb_try_interval 250ms\n\t}}\n";
+        var proxy = site.StaticRoot is { } root
+            // Checked again here although the deploy checked it: this text goes into a Caddyfile, where a space, a
+            // quote or a brace in the path would be syntax or a placeholder.
+            ? Deployments.StaticSiteDeploy.IsSafeRoot(root) ? $"\troot * {root}\n\tfile_server\n" : throw new ArgumentException($"static root {root} cannot be written into a Caddyfile")
+            : site.OtherPorts is { Count: > 0 } others ? Balanced(site.HostPort, others, site.HealthUri)
+            : $"\treverse_proxy 127.0.0.1:{site.HostPort} {{\n\t\tlb_try_duration {LbTryDuration}\n\t\tlb_try_interval 250ms\n\t}}\n";
         var target = (Secure(primary, tls) ? "https://" : "http://") + primary.Host + "{uri}";
         foreach (var https in new[] { true, false }) Block(sb, served.Where(d => Secure(d, tls) == https).ToList(), https, tls, proxy);
         foreach (var https in new[] { true, false }) Block(sb, redirected.Where(d => Secure(d, tls) == https).ToList(), https, tls, $"\tredir {target} 308\n");
         return sb.ToString();
     }
+
+    /// <summary>
+    /// The proxy of a project with replicas. Round robin spreads requests evenly (random would too, unevenly over a
+    /// few requests). A replica that refuses or drops a request is retried on another within lb_try_duration (a dial
+    /// error for any method; a GET also after a dropped connection), and passive checks (max_fails 1, fail_duration)
+    /// then keep it out for 10 s, so a replica that dies costs no failed request. Active checks (health_uri: the path
+    /// the deploy probed) take a hung or erroring replica out within health_interval and put it back once it answers.
+    /// </summary>
+    static string Balanced(int first, IReadOnlyList<int> others, string? healthUri)
+    {
+        var sb = new StringBuilder("\treverse_proxy");
+        foreach (var port in others.Prepend(first)) sb.Append(" 127.0.0.1:").Append(port);
+        sb.Append(" {\n\t\tlb_policy round_robin\n");
+        sb.Append("\t\tlb_try_duration ").Append(LbTryDuration).Append("\n\t\tlb_try_interval 250ms\n");
+        sb.Append("\t\tfail_duration 10s\n\t\tmax_fails 1\n");
+        if (healthUri is not null)
+        {
+            // The project's health path passed ProjectStore's rules (no space, quote, brace or #); checked again here
+            // because this text goes into a Caddyfile.
+            if (!SafeHealthUri().IsMatch(healthUri)) throw new ArgumentException($"health path {healthUri} cannot be written into a Caddyfile");
+            sb.Append("\t\thealth_uri ").Append(healthUri).Append("\n\t\thealth_interval 2s\n\t\thealth_timeout 2s\n");
+        }
+        return sb.Append("\t}\n").ToString();
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"^/[A-Za-z0-9._~/%?=&+-]*$")]
+    private static partial System.Text.RegularExpressions.Regex SafeHealthUri();
 
     /// <summary>The panel's own site: its domain, proxied to the address the panel listens on.</summary>
     public static string RenderPanel(string domain, string upstream, TlsOptions tls)

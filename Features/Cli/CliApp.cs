@@ -19,7 +19,7 @@ public sealed class CliException(string message, int exitCode = 1) : Exception(m
 /// </summary>
 public static class CliApp
 {
-    static readonly string[] Commands = ["user", "token", "projects", "deploy", "logs", "config", "backup", "restore", "caddyfile", "version", "help", "--help", "-h", "-?", "--version"];
+    static readonly string[] Commands = ["user", "token", "projects", "volumes", "services", "notify", "settings", "servers", "deploy", "logs", "config", "backup", "restore", "caddyfile", "build-cgroup", "cleanup", "upgrade", "version", "help", "--help", "-h", "-?", "--version"];
 
     /// <summary>
     /// Whether the arguments are for the CLI rather than the server. Anything that is not a switch (`--urls …`) or a
@@ -43,12 +43,20 @@ public static class CliApp
         root.Subcommands.Add(UserCommands.Build());
         root.Subcommands.Add(Tokens.TokenCommands.Build());
         root.Subcommands.Add(Projects.ProjectCommands.Build());
+        root.Subcommands.Add(Services.ServiceCommands.Build());
+        root.Subcommands.Add(Notifications.NotifyCommands.Build());
+        root.Subcommands.Add(SettingsCommands.Build());
+        root.Subcommands.Add(Volumes.VolumeCommands.Build());
+        root.Subcommands.Add(Servers.ServerCommands.Build());
         root.Subcommands.Add(Deployments.DeployCommands.Deploy());
         root.Subcommands.Add(Deployments.DeployCommands.Logs());
         root.Subcommands.Add(ConfigCommand());
         root.Subcommands.Add(BackupCommands.Backup());
         root.Subcommands.Add(BackupCommands.Restore());
         root.Subcommands.Add(Caddy.CaddyfileCommand.Build());
+        root.Subcommands.Add(Docker.BuildCgroupCommand.Build());
+        root.Subcommands.Add(Hygiene.CleanupCommand.Build());
+        root.Subcommands.Add(Upgrades.UpgradeCommand.Build());
         var version = new Command("version", "Print the version");
         version.SetAction(_ => { Console.WriteLine($"vpspanel {Version}"); return 0; });
         root.Subcommands.Add(version);

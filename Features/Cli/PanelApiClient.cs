@@ -88,6 +88,21 @@ public sealed class PanelApiClient : IDisposable
         return $"the panel at {Url} answered HTTP {(int)res.StatusCode}{(text.Length > 0 && text.Length < 300 ? ": " + text.Trim() : "")}";
     }
 
+    /// <summary>Sends a file as the body (e.g. a volume backup to restore); returns the answer's text.</summary>
+    public async Task<string> SendStreamAsync(HttpMethod method, string path, Stream body, string contentType)
+    {
+        using var req = new HttpRequestMessage(method, path.TrimStart('/')) { Content = new StreamContent(body) };
+        req.Content.Headers.ContentType = new MediaTypeHeaderValue(contentType);
+        HttpResponseMessage res;
+        try { res = await _http.SendAsync(req); }
+        catch (HttpRequestException e) { throw new CliException($"cannot reach the panel at {Url}: {e.Message}", 3); }
+        using (res)
+        {
+            if (!res.IsSuccessStatusCode) throw new CliException(await DescribeErrorAsync(res), res.StatusCode == HttpStatusCode.NotFound ? 4 : 1);
+            return await res.Content.ReadAsStringAsync();
+        }
+    }
+
     public async Task<JsonNode> GetJsonAsync(HttpMethod method, string path, string? json = null)
     {
         using var res = await SendAsync(method, path, json);

@@ -74,7 +74,8 @@ public sealed class ContainerLogsModel(Db db, DockerEngine engine, IDataProtecti
     }
 
     /// <summary>Why there are no logs to show: the container is removed once its deployment is retired, fails or is cancelled.</summary>
-    public static string Gone(DeploymentRow d) => d.ContainerName is { } name
+    public static string Gone(DeploymentRow d) => d.IsStatic ? $"Deployment {d.Id} has no container: it is a static site whose files Caddy serves itself."
+        : d.ContainerName is { } name
         ? $"The container of deployment {d.Id} ({name}) no longer exists: a deployment's container is removed when it is retired, fails or is cancelled."
         : $"Deployment {d.Id} has no container: it ended ({d.Status}) before one was started.";
 

@@ -27,11 +27,15 @@ public static class DeployActions
         return id;
     }
 
-    /// <summary>Only a deployment that was live once (retired now) is known to work; failed ones had their image removed.</summary>
+    /// <summary>
+    /// Only a deployment that was live once (retired now) is known to work; failed ones had their image removed. A
+    /// plain static site's needs its files, which are kept for the newest few (StaticSiteDeploy.KeepRetired).
+    /// </summary>
     public static async Task<bool> CanRollBackToAsync(DockerEngine engine, DeploymentRow d, CancellationToken ct) =>
-        d.Image is { } image && d.Status == DeployStates.Retired && await (await engine.ClientAsync(ct)).ImageExistsAsync(image, ct);
+        d.Status == DeployStates.Retired && (d.StaticRoot is { } files ? Directory.Exists(files)
+            : d.Image is { } image && await (await engine.ClientAsync(ct)).ImageExistsAsync(image, ct));
 
-    public const string CannotRollBack = "Only a retired deployment whose image still exists can be rolled back to.";
+    public const string CannotRollBack = "Only a retired deployment whose image (or, for a static site, whose files) still exists can be rolled back to.";
 
     /// <summary>Queues a deployment that starts this one's image with this one's stored configuration: no clone, no build.</summary>
     public static long RollBackTo(SqliteConnection c, DeployWorker worker, DeploymentRow d, long userId, string via)

@@ -15,13 +15,15 @@ public static class DeployCommands
         var slug = new Argument<string>("SLUG") { Description = "The project's short name (see `vpspanel projects list`)" };
         var commit = new Option<string?>("--commit") { Description = "Deploy this exact commit (40-character SHA) instead of the branch head" };
         var follow = new Option<bool>("--follow", "-f") { Description = "Stream the log until the deployment ends; exit 0 only if it goes live" };
-        var cmd = new Command("deploy", "Queue a deployment of a project through the running panel and print its id") { slug, commit, follow };
+        var env = new Option<string?>("--env", "-e") { Description = "The project's environment to deploy, like staging (default: production)" };
+        var cmd = new Command("deploy", "Queue a deployment of a project through the running panel and print its id") { slug, commit, follow, env };
         PanelApiClient.AddOptions(cmd);
         cmd.SetAction(async p =>
         {
             using var api = PanelApiClient.From(p);
             var body = new JsonObject();
             if (p.GetValue(commit) is { } sha) body["commit"] = sha;
+            if (p.GetValue(env) is { } environment) body["environment"] = environment;
             var d = await api.GetJsonAsync(HttpMethod.Post, $"api/projects/{Uri.EscapeDataString(p.GetValue(slug)!)}/deployments", body.ToJsonString());
             var id = (long)d["id"]!;
             if (!p.GetValue(follow))

@@ -96,7 +96,8 @@ public sealed class DeployLog(PanelSettings settings, Data.Db db)
 
         void Append(string text)
         {
-            // One line per entry: newlines inside a message become separate timestamped lines; control characters go.
+            // One line per entry: newlines inside a message become separate timestamped lines; control characters go,
+            // except ESC: the output's colours are kept for the page (LogView); every text reader removes them (Ansi.Strip).
             var stamp = DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ss.fffZ");
             var sb = new StringBuilder();
             // Masked before the line is cut to length, so a cut can never leave half a secret behind.
@@ -105,7 +106,7 @@ public sealed class DeployLog(PanelSettings settings, Data.Db db)
                 // A bounded line keeps the reader's chunking simple (a chunk always holds at least one whole line).
                 var part = whole.Length > MaxLineChars ? whole[..MaxLineChars] + " […]" : whole;
                 sb.Append(stamp).Append(' ');
-                foreach (var ch in part) if (!char.IsControl(ch) || ch == '\t') sb.Append(ch);
+                foreach (var ch in part) if (!char.IsControl(ch) || ch is '\t' or '\x1b') sb.Append(ch);
                 sb.Append('\n');
             }
             var bytes = Encoding.UTF8.GetBytes(sb.ToString());

@@ -21,10 +21,8 @@ public sealed class DeployFailure(string message) : Exception(message);
 /// </summary>
 public sealed class DeployRun(
     Db db, PanelSettings settings, DockerEngine engine, GitCli git, DomainSites sites, DeployLog logs,
-    IDataProtectionProvider protection, CaddyAdmin caddy, LiveState state, ILogger<DeployRun> logger)
+    IDataProtectionProvider protection, CaddyAdmin caddy, LiveState state, ReplicaSet replicas, ILogger<DeployRun> logger)
 {
-    static readonly HttpClient Health = new(new SocketsHttpHandler { AllowAutoRedirect = false, UseProxy = false }) { Timeout = Timeout.InfiniteTimeSpan };
-
     // The panel id keeps two panels on one engine apart (Docker/PanelIdentity). Deployments made before it keep
     // the names they recorded (deployments.image, deployments.container_name); nothing derives an old name again.
     public static string ImageName(string panel, string slug, long id) => $"vpspanel/{panel}-{slug}:{id}";
@@ -42,7 +40,7 @@ public sealed class DeployRun(
         var panel = PanelIdentity.Of(c);
         using var log = logs.Open(id);
         var step = DeployStates.Cloning;
-        string? builtImage = null, containerName = null;
+        string? builtImage = null, containerName = null, stoppedLive = null;
         void Step(string s)
         {
             cancel.ThrowIfCancellationRequested();
@@ -62,48 +60,73 @@ public sealed class DeployRun(
             string image;
             if (d.RollbackOf is { } source)
             {
+                if (DeployStore.FindDeployment(c, source)?.StaticRoot is { } files)
+                    return await GoLiveStaticAsync(c, id, project, StaticSiteDeploy.Prepare(c, settings, id, project.Slug, null, files, config, log, Step, cancel), log, Step, cancel);
                 image = d.Image ?? throw new DeployFailure("the deployment to roll back to has no image");
                 Step(DeployStates.Starting);
                 if (!await (await engine.ClientAsync(cancel)).ImageExistsAsync(image, cancel))
                     throw new DeployFailure($"the image {image} of deployment {source} no longer exists; redeploy its commit instead");
-                log.Important($"rollback to deployment {source}: reusing image {image}, no build");
+                if (Projects.ProjectEnvironments.FindPromotedFrom(c, id) is { } env)
+                {
+                    image = await Projects.ProjectEnvironments.AdoptImageAsync(engine, image, ImageName(panel, project.Slug, id), cancel);
+                    DeployStore.UpdateImage(c, id, image);
+                    log.Important($"promote from {env} (deployment {source}): its image {d.Image} as {image}, no build; the variables and settings are {project.Environment}'s");
+                }
+                else log.Important($"rollback to deployment {source}: reusing image {image}, no build");
             }
             else
             {
+                await Hygiene.DiskGuard.RefuseBuildWhenLowAsync(settings, engine, log.Important, cancel);
                 Step(DeployStates.Cloning);
                 using (var keyFile = project.GitAuth == "ssh" ? DeployKey.WriteForFetch(c, protection, git, project.Id) : null)
+                {
+                    config = config with { Branch = await DeployDetect.BranchAsync(c, git, project.Id, config.Branch, config.GitUrl, AuthFor(project, keyFile), log.Important, cancel) };
                     await git.FetchAsync(project.Id, config.GitUrl, config.Branch, AuthFor(project, keyFile), log.Line, cancel);
+                }
                 // Only now, with the branch fetched, can the mirror tell which of the pushed commits is newer (PushOrder).
-                if (d.Trigger == "webhook" && d.RequestedCommit is { } pushed && await SkipReasonAsync(c, project.Id, id, pushed, log, cancel) is not null)
+                if (d.Trigger == "webhook" && d.RequestedCommit is { } pushed && (await SkipReasonAsync(c, project.Id, id, pushed, log, cancel)
+                        ?? WatchPaths.SkipReason(c, git, project.Id, id, pushed, config.WatchPaths, log.Important)) is not null)
                     return null;
                 var commit = await git.ResolveAsync(project.Id, config.Branch, d.RequestedCommit, cancel);
                 DeployStore.UpdateCommit(c, id, commit.Sha, commit.Author, commit.Message);
                 log.Important($"commit {commit.Sha} by {commit.Author}: {commit.Message}");
                 await git.CheckoutAsync(project.Id, commit.Sha, BuildDir(id), cancel);
+                // A Dockerfile saved on the project page wins over serving the files as they are.
+                if (Builds.ProjectDockerfile.FindDockerfileOverride(c, project.Id) is null && StaticSiteDeploy.FindPlainStaticSite(BuildDir(id), config) is { } site)
+                    return await GoLiveStaticAsync(c, id, project, StaticSiteDeploy.Prepare(c, settings, id, project.Slug, site, null, config, log, Step, cancel), log, Step, cancel);
 
                 Step(DeployStates.Building);
+                // No Dockerfile at the project's path, or one saved on the project page: written into this checkout (Builds/ProjectDockerfile).
+                config = Builds.ProjectDockerfile.PrepareBuild(c, settings, project.Id, git.MirrorPath(project.Id), commit.Sha, BuildDir(id), config, log.Important);
                 image = ImageName(panel, project.Slug, id);
-                await BuildAsync(config, id, image, Labels(panel, project.Slug, id), Variables.DeployVariables.BuildArgs(vars), log, cancel, () => builtImage = image);
+                await BuildAsync(config, id, image, Labels(panel, project.Slug, id), vars, log, cancel, () => builtImage = image);
                 DeployStore.UpdateImage(c, id, image);
             }
 
             if (step != DeployStates.Starting) Step(DeployStates.Starting);
             containerName = ContainerName(panel, project.Slug, id);
-            var port = await StartContainerAsync(c, id, Labels(panel, project.Slug, id), image, containerName, config.ContainerPort, project.Limits,
-                Variables.DeployVariables.Environment(vars), log, cancel);
+            var plan = await AppContainer.PlanAsync(c, engine, settings, project, image, config, vars, log.Important, cancel);
+            stoppedLive = await Volumes.StopOldFirst.BeforeStartAsync(c, engine, project.Id, log.Important, cancel);
+            var port = await StartContainerAsync(c, id, Labels(panel, project.Slug, id), image, containerName, plan, project.Limits, log, cancel);
 
             Step(DeployStates.HealthChecking);
-            await HealthCheckAsync(containerName, port, config.HealthPath, log, cancel);
+            await new HealthCheck(settings, engine).RunAsync(containerName, port, plan.ContainerPort, config.HealthPath, plan.Facts, log, cancel);
+            await replicas.StartExtraAsync(c, id, project.Id, config.HealthPath, plan.Facts, plan.ContainerPort, log, cancel);
 
             Step(DeployStates.Switching);
             // From here on the route changes; a cancel can no longer undo it half-way, so the switch ignores it.
             // The route is rendered from the project's domains as they are now (the Domains page applies changes at once).
-            // Marked live inside the same lock, so no other apply can render the old port after this one.
+            // Marked live inside the same lock, so no other apply can render the old port after this one. The "live" line
+            // is written before the row says live: a follower (`deploy --follow`, the page) ends when it reads a finished
+            // status and then nothing new in the file, so a line written after the mark could be missed.
             long? previous = null;
             // Only this project's site file is rendered, validated and written; the other sites are not touched.
             await SwitchWaitingForCaddyAsync(id, log, cancel, () => sites.ApplyProjectAsync(project.Id, log.Important, CancellationToken.None, switchTo: (project.Id, port),
-                applied: () => previous = DeployStore.MarkLiveRetiringPrevious(c, id, project.Id)));
-            log.Important($"==> live: {string.Join(", ", ProjectStore.ListDomains(c, project.Id))} → 127.0.0.1:{port}");
+                applied: () =>
+                {
+                    log.Important($"==> live: {string.Join(", ", ProjectStore.ListDomains(c, project.Id))} → 127.0.0.1:{port}");
+                    previous = DeployStore.MarkLiveRetiringPrevious(c, id, project.Id);
+                }));
             if (previous is not { } prev) return null;
             var old = DeployStore.FindDeployment(c, prev);
             return () => RetireAsync(id, old);
@@ -116,7 +139,7 @@ public sealed class DeployRun(
         }
         catch (Exception e) when (e is DeployFailure or BuildContextException or GitException or CaddyException or OperationCanceledException || DockerEngine.IsDockerError(e))
         {
-            var message = mask.Apply(Explain(e, step, id));
+            var message = Shared.Ansi.Strip(mask.Apply(Explain(e, step, id)));
             // The checkout is what filled the disk, most likely: free it before writing the log and the row, or the
             // write of the failure fails too and its "SQLite Error 13: database or disk is full" replaces the cause.
             DeleteBuildDir(id);
@@ -141,8 +164,46 @@ public sealed class DeployRun(
         finally
         {
             DeleteBuildDir(id);
+            await Volumes.StopOldFirst.AfterRunAsync(db, engine, logs, id, stoppedLive);
         }
         return null;
+    }
+
+    /// <summary>
+    /// The switch of a plain static site (StaticSiteDeploy): Caddy's site gets the deployment's directory as its root
+    /// in one reload, as a container's switch gets its port. The previous deployment is retired as usual (a container
+    /// it had is drained and removed), then the static files beyond those kept for rollback go.
+    /// </summary>
+    async Task<Func<Task>?> GoLiveStaticAsync(Microsoft.Data.Sqlite.SqliteConnection c, long id, ProjectRow project, string root, DeployLog.Writer log,
+        Action<string> step, CancellationToken cancel)
+    {
+        step(DeployStates.Switching);
+        long? previous = null;
+        try
+        {
+            // The "live" line before the row says live (see the container switch above).
+            await SwitchWaitingForCaddyAsync(id, log, cancel, () => sites.ApplyProjectAsync(project.Id, log.Important, CancellationToken.None, switchToFiles: (project.Id, root),
+                applied: () =>
+                {
+                    log.Important($"==> live: {string.Join(", ", ProjectStore.ListDomains(c, project.Id))} → static files in {root}, no container");
+                    previous = DeployStore.MarkLiveRetiringPrevious(c, id, project.Id);
+                }));
+        }
+        catch when (root == StaticSiteDeploy.RootOf(settings, project.Slug, id))
+        {
+            // The route did not move (a refused or unreachable Caddy puts the old files back): this copy serves nobody.
+            // A rollback's directory is its source's, kept for rollback, and stays.
+            StaticSiteDeploy.DeleteFiles(root);
+            throw;
+        }
+        var old = previous is { } prev ? DeployStore.FindDeployment(c, prev) : null;
+        return async () =>
+        {
+            await RetireAsync(id, old);
+            using var c2 = db.Open();
+            using var writer = logs.Open(id);
+            StaticSiteDeploy.Prune(c2, settings, project.Id, project.Slug, writer.Important);
+        };
     }
 
     /// <summary>
@@ -173,7 +234,7 @@ public sealed class DeployRun(
         _ => GitAuth.None,
     };
 
-    async Task BuildAsync(ProjectConfig config, long id, string image, Dictionary<string, string> labels, Dictionary<string, string> buildArgs, DeployLog.Writer log,
+    async Task BuildAsync(ProjectConfig config, long id, string image, Dictionary<string, string> labels, List<Variables.Variable> vars, DeployLog.Writer log,
         CancellationToken cancel, Action built)
     {
         var (context, dockerfile) = ResolveBuildPaths(BuildDir(id), config);
@@ -182,9 +243,8 @@ public sealed class DeployRun(
         timeout.CancelAfter(settings.BuildTimeout);
         try
         {
-            var docker = await engine.ClientAsync(timeout.Token);
-            await docker.BuildAsync(context, dockerfile, image, labels, buildArgs, settings.BuildMemoryBytes, log.Line, timeout.Token,
-                checkout: BuildDir(id), dataDir: settings.DataDir, extraHosts: [BuildContainers.MarkHost(labels[PanelIdentity.Label])]);
+            await ImageBuild.RunAsync(settings, engine, new BuildRequest(context, BuildDir(id), settings.DataDir, dockerfile, image, labels,
+                Variables.DeployVariables.BuildArgs(vars), ImageBuild.Secrets(vars), config.Target, settings.BuildMemoryBytes), log, timeout.Token);
             built();
         }
         catch (OperationCanceledException) when (!cancel.IsCancellationRequested)
@@ -211,13 +271,15 @@ public sealed class DeployRun(
     public static (string Context, string Dockerfile) ResolveBuildPaths(string checkout, ProjectConfig config)
     {
         var root = BuildContext.RealPath(checkout) ?? throw new DeployFailure("the checkout of this commit is missing");
-        var contextPath = config.ContextDir == "." ? root : Path.Combine(root, config.ContextDir);
+        // A monorepo's base directory: the context and the Dockerfile are relative to it; the checks below stay against the whole checkout.
+        var baseDir = BaseDirectory.Resolve(root, config.BaseDir);
+        var contextPath = config.ContextDir == "." ? baseDir : Path.Combine(baseDir, config.ContextDir);
         var context = BuildContext.RealPath(contextPath);
         if (context is not null && !BuildContext.IsInside(context, root))
             throw new DeployFailure($"the build context directory \"{config.ContextDir}\" leads outside the repository (through a symbolic link); it must be a directory of the repository");
         if (context is null || !Directory.Exists(context))
             throw new DeployFailure($"the build context directory \"{config.ContextDir}\" does not exist in this commit");
-        var file = BuildContext.RealPath(Path.Combine(root, config.DockerfilePath));
+        var file = BuildContext.RealPath(Path.Combine(baseDir, config.DockerfilePath));
         if (file is not null && !BuildContext.IsInside(file, root))
             throw new DeployFailure($"the Dockerfile \"{config.DockerfilePath}\" leads outside the repository (through a symbolic link); it must be a file of the repository");
         if (file is null || !File.Exists(file))
@@ -228,28 +290,23 @@ public sealed class DeployRun(
         return (context, Path.GetRelativePath(context, file));
     }
 
-    static Dictionary<string, string> Labels(string panel, string slug, long id) => new()
-    {
-        ["vpspanel.project"] = slug,
-        ["vpspanel.deployment"] = id.ToString(),
-        [PanelIdentity.Label] = panel,
-    };
+    static Dictionary<string, string> Labels(string panel, string slug, long id) => AppContainer.Labels(panel, slug, id);
 
     async Task<int> StartContainerAsync(Microsoft.Data.Sqlite.SqliteConnection c, long id, Dictionary<string, string> labels, string image, string name,
-        int containerPort, ProjectLimits limits, List<string> env, DeployLog.Writer log, CancellationToken cancel)
+        AppContainer.Plan plan, ProjectLimits limits, DeployLog.Writer log, CancellationToken cancel)
     {
         var (memory, nanoCpus, pids) = limits.Effective(settings);
         log.Important($"limits: memory {memory / (1024 * 1024)} MiB, {ProjectLimits.CpusOf(nanoCpus)} CPUs, {pids} processes; log {settings.LogMaxFiles} × {settings.LogMaxSizeMb} MiB");
         var docker = await engine.ClientAsync(cancel);
         // A container of this name can only be left from an interrupted earlier attempt of this very deployment.
         await docker.RemoveContainerIfExistsAsync(name, cancel);
+        var network = await ProjectNetwork.EnsureAsync(docker, labels[PanelIdentity.Label], labels["vpspanel.project"], cancel);
         for (var attempt = 1; ; attempt++)
         {
-            var port = PickFreePort(c);
+            var port = PickFreePort(c, settings);
             DeployStore.UpdateContainer(c, id, name, port);
-            log.Important($"starting container {name} from {image} on 127.0.0.1:{port} → {containerPort}");
-            await docker.Containers.CreateContainerAsync(new ContainerSpec(name, image, labels, containerPort, port, Env: env,
-                MemoryBytes: memory, NanoCpus: nanoCpus, PidsLimit: pids, LogMaxSizeMb: settings.LogMaxSizeMb, LogMaxFiles: settings.LogMaxFiles).Parameters(), cancel);
+            log.Important($"starting container {name} from {image} on 127.0.0.1:{port} → {plan.ContainerPort}");
+            await docker.Containers.CreateContainerAsync(AppContainer.Spec(settings, name, image, labels, plan, port, limits, network).Parameters(), cancel);
             try
             {
                 await docker.Containers.StartContainerAsync(name, null, cancel);
@@ -265,7 +322,7 @@ public sealed class DeployRun(
     }
 
     /// <summary>A port from Deploy:PortRange that no deployment of ours holds and that nothing on this machine listens on now.</summary>
-    int PickFreePort(Microsoft.Data.Sqlite.SqliteConnection c)
+    internal static int PickFreePort(Microsoft.Data.Sqlite.SqliteConnection c, PanelSettings settings)
     {
         var used = DeployStore.ListHostPortsInUse(c);
         var span = settings.PortTo - settings.PortFrom + 1;
@@ -284,39 +341,6 @@ public sealed class DeployRun(
             catch (SocketException) { }
         }
         throw new DeployFailure($"no free port left in Deploy:PortRange {settings.PortFrom}-{settings.PortTo}");
-    }
-
-    async Task HealthCheckAsync(string container, int port, string path, DeployLog.Writer log, CancellationToken cancel)
-    {
-        var url = $"http://127.0.0.1:{port}{path}";
-        var interval = TimeSpan.FromMilliseconds(250);
-        for (var attempt = 1; attempt <= settings.HealthRetries; attempt++)
-        {
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancel);
-            timeout.CancelAfter(settings.HealthTimeout);
-            string outcome;
-            try
-            {
-                using var res = await Health.GetAsync(url, HttpCompletionOption.ResponseHeadersRead, timeout.Token);
-                var code = (int)res.StatusCode;
-                if (code is >= 200 and < 400)
-                {
-                    log.Important($"health check {attempt}/{settings.HealthRetries}: GET {path} → {code}, healthy");
-                    return;
-                }
-                outcome = $"answered {code}";
-            }
-            catch (OperationCanceledException) when (!cancel.IsCancellationRequested) { outcome = $"no answer within {settings.HealthTimeout.TotalSeconds:0} s"; }
-            catch (HttpRequestException e) { outcome = e.InnerException?.Message ?? e.Message; }
-            log.Line($"health check {attempt}/{settings.HealthRetries}: GET {path}: {outcome}");
-            var state = (await (await engine.ClientAsync(cancel)).InspectContainerOrNullAsync(container, cancel))?.State;
-            if (state is null || !state.Running)
-                throw new DeployFailure($"the container stopped (status {state?.Status ?? "gone"}, exit code {state?.ExitCode}) before it became healthy");
-            await Task.Delay(interval, cancel);
-            // Back off to one try a second: a slow app gets its whole retry budget, a fast one is seen at once.
-            interval = TimeSpan.FromSeconds(1);
-        }
-        throw new DeployFailure($"the app did not answer GET {path} with 2xx/3xx after {settings.HealthRetries} tries (Deploy:HealthRetries)");
     }
 
     /// <summary>
@@ -369,7 +393,7 @@ public sealed class DeployRun(
         catch (OperationCanceledException) { return true; }
     }
 
-    /// <summary>Removes what a failed or cancelled deployment created; never the live container (a different name).</summary>
+    /// <summary>Removes what a failed or cancelled deployment created; never the live containers (different names).</summary>
     async Task CleanUpAsync(string? container, string? image, DeployLog.Writer log)
     {
         try
@@ -377,6 +401,9 @@ public sealed class DeployRun(
             var docker = await engine.ClientAsync(CancellationToken.None);
             if (container is not null)
             {
+                // Its replicas too, should it have failed after they started (a refused switch).
+                using (var c = db.Open())
+                    foreach (var extra in ReplicaSet.ExtraNamesOf(c, container)) await docker.RemoveContainerIfExistsAsync(extra, CancellationToken.None);
                 await docker.RemoveContainerIfExistsAsync(container, CancellationToken.None);
                 log.Important($"removed container {container}");
             }
@@ -392,10 +419,13 @@ public sealed class DeployRun(
         }
     }
 
-    /// <summary>After the switch: let in-flight requests to the old container finish, then stop and remove it. Its image stays for rollback.</summary>
+    /// <summary>After the switch: let in-flight requests to the old containers finish, then stop and remove them. The image stays for rollback.</summary>
     async Task RetireAsync(long id, DeploymentRow? old)
     {
-        if (old?.ContainerName is not { } name) return;
+        if (old?.ContainerName is null) return;
+        List<ReplicaContainer> all;
+        using (var c = db.Open()) all = ReplicaSet.ContainersOf(c, old);
+        var name = string.Join(", ", all.Select(x => x.Name));
         using var writer = logs.Open(id);
         Action<string> log = writer.Important;
         if (settings.Drain > TimeSpan.Zero)
@@ -406,11 +436,8 @@ public sealed class DeployRun(
         try
         {
             // The drain was the grace period; an app that ignores SIGTERM (PID 1 often does) gets a short extra wait.
-            var docker = await engine.ClientAsync(CancellationToken.None);
-            try { await docker.Containers.StopContainerAsync(name, new global::Docker.DotNet.Models.ContainerStopParameters { WaitBeforeKillSeconds = 3 }, CancellationToken.None); }
-            catch (DockerContainerNotFoundException) { }
-            await docker.RemoveContainerIfExistsAsync(name, CancellationToken.None);
-            log($"retired deployment {old.Id}: container {name} stopped and removed (image {old.Image} kept for rollback)");
+            await replicas.StopAndRemoveAsync(all);
+            log($"retired deployment {old.Id}: container{(all.Count > 1 ? "s" : "")} {name} stopped and removed (image {old.Image} kept for rollback)");
         }
         catch (Exception e) when (DockerEngine.IsDockerError(e))
         {

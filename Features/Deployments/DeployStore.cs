@@ -9,8 +9,11 @@ public sealed record DeploymentRow(
     long Id, long ProjectId, string Status, string Trigger, long? RequestedBy, string? RequestedByEmail, string? RequestedCommit,
     long? RollbackOf, string ConfigJson, string? CommitSha, string? CommitMessage, string? CommitAuthor, string? Image,
     string? ContainerName, long? HostPort, string? FailedStep, string? Error, long CancelRequested, string CreatedAt,
-    string? StartedAt, string? FinishedAt)
+    string? StartedAt, string? FinishedAt, string? StaticRoot = null)
 {
+    /// <summary>A plain static site's deployment (StaticSiteDeploy): Caddy serves <see cref="StaticRoot"/>; there is no image and no container.</summary>
+    public bool IsStatic => StaticRoot is not null;
+
     public bool IsFinished => DeployStates.IsFinished(Status);
     public string ShortSha => CommitSha is { Length: >= 7 } s ? s[..7] : "";
     public TimeSpan? Duration =>
@@ -48,7 +51,7 @@ public static class DeployStore
     internal const string Columns =
         "d.id, d.project_id, d.status, d.trigger, d.requested_by, u.email AS requested_by_email, d.requested_commit, d.rollback_of, " +
         "d.config_json, d.commit_sha, d.commit_message, d.commit_author, d.image, d.container_name, d.host_port, d.failed_step, " +
-        "d.error, d.cancel_requested, d.created_at, d.started_at, d.finished_at";
+        "d.error, d.cancel_requested, d.created_at, d.started_at, d.finished_at, d.static_root";
 
     internal const string From = "FROM deployments d LEFT JOIN users u ON u.id = d.requested_by";
 
@@ -225,6 +228,7 @@ public static class DeployStore
             WHERE id = @id
             """, new { id, status, error, now }, tx);
         tx.Commit();
+        if (status == DeployStates.Failed) Notifications.Notify.DeploymentEnded(c, id, live: false, error);
     }
 
     /// <summary>The switch, in the database: the previous live deployment becomes retired and this one live, atomically.</summary>
@@ -237,8 +241,13 @@ public static class DeployStore
         c.Execute("UPDATE deployment_steps SET finished_at = @now WHERE deployment_id = @id AND finished_at IS NULL", new { id, now }, tx);
         c.Execute("UPDATE deployments SET status = 'live', finished_at = @now WHERE id = @id", new { id, now }, tx);
         tx.Commit();
+        Notifications.Notify.DeploymentEnded(c, id, live: true, null);
         return previous;
     }
+
+    /// <summary>A project being deleted: its live deployment is no longer one the reconciler keeps running.</summary>
+    public static void RetireLiveDeploymentOfProject(SqliteConnection c, long projectId) =>
+        c.Execute("UPDATE deployments SET status = 'retired' WHERE project_id = @projectId AND status = 'live'", new { projectId });
 
     /// <summary>Cancels a queued deployment outright; true when it was still queued.</summary>
     public static bool CancelQueuedDeployment(SqliteConnection c, long id, string error) =>
@@ -263,7 +272,12 @@ public static class DeployStore
 
     /// <summary>Host ports used by containers the panel has running or about to run, so a new container gets a fresh one.</summary>
     public static HashSet<int> ListHostPortsInUse(SqliteConnection c) =>
-        c.Query<int>("SELECT host_port FROM deployments WHERE host_port IS NOT NULL AND status IN ('starting', 'health_checking', 'switching', 'live')").ToHashSet();
+        c.Query<int>(
+            """
+            SELECT host_port FROM deployments WHERE host_port IS NOT NULL AND status IN ('starting', 'health_checking', 'switching', 'live')
+            UNION SELECT r.host_port FROM deployment_replicas r JOIN deployments d ON d.id = r.deployment_id
+            WHERE d.status IN ('starting', 'health_checking', 'switching', 'live')
+            """).ToHashSet();
 }
 
 /// <summary>The SQL of the live-container reconcile (LiveReconciler) and of the switch recovery (SwitchRecovery).</summary>
@@ -271,7 +285,10 @@ public static class LiveStore
 {
     public sealed record LiveContainer(long Id, long ProjectId, string Slug, string ContainerName, long? HostPort);
 
-    /// <summary>Every live deployment that has a container (a live row always has one; the filter is for old rows).</summary>
+    /// <summary>
+    /// Every live deployment that has a container. A plain static site's (StaticSiteDeploy) has none and is left out:
+    /// Caddy serves its files, nothing can stop, so nothing here may call it down.
+    /// </summary>
     public static List<LiveContainer> ListLiveContainers(SqliteConnection c) =>
         c.Query<LiveContainer>(
             """

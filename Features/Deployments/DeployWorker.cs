@@ -147,7 +147,7 @@ public sealed class DeployWorker(
                 using (var log = new DeployLog(settings, db).Open(d.Id))
                     log.Important($"FAILED at {DeployStates.Label(d.Status)}: interrupted by panel restart");
                 // Never routed to (only a switching deployment can be), so it can go before the route is rewritten.
-                if (d.ContainerName is { } name) await (await engine.ClientAsync(ct)).RemoveContainerIfExistsAsync(name, ct);
+                foreach (var x in ReplicaSet.ContainersOf(c, d)) await (await engine.ClientAsync(ct)).RemoveContainerIfExistsAsync(x.Name, ct);
             }
         }
         catch (Exception e) when (DockerEngine.IsDockerError(e) || e is CaddyException or IOException)
@@ -161,6 +161,7 @@ public sealed class DeployWorker(
             logger.LogError(e, "startup recovery failed");
         }
         var routed = await RegenerateSitesAsync(ct);
+        if (routed) PruneStaticFiles();
         if (!routed && afterRoute.Count > 0)
             logger.LogWarning("kept the containers {Names} of interrupted switches: Caddy could not be reloaded, so it may still route to them", string.Join(", ", afterRoute));
         try
@@ -178,6 +179,23 @@ public sealed class DeployWorker(
         catch (Exception e) when (DockerEngine.IsDockerError(e))
         {
             logger.LogWarning("startup recovery could not remove leftover containers: {Message}", e.Message);
+        }
+    }
+
+    /// <summary>
+    /// Static files of deployments that failed or are no longer kept for rollback (StaticSiteDeploy), only once Caddy
+    /// was loaded from the database: before that, it may still serve an interrupted switch's directory.
+    /// </summary>
+    void PruneStaticFiles()
+    {
+        try
+        {
+            using var c = db.Open();
+            StaticSiteDeploy.PruneAll(c, settings, m => logger.LogInformation("{Message}", m));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            logger.LogWarning("startup recovery could not prune static files in {Dir}: {Message}", settings.StaticDir, e.Message);
         }
     }
 

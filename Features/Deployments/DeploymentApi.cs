@@ -15,7 +15,7 @@ namespace VpsPanel.Features.Deployments;
 /// </summary>
 public static class DeploymentApi
 {
-    public sealed record DeployRequest(string? Commit);
+    public sealed record DeployRequest(string? Commit, string? Environment = null);
 
     public sealed record StepJson(string Step, string StartedAt, string? FinishedAt, double? DurationSeconds);
 
@@ -23,13 +23,14 @@ public static class DeploymentApi
     /// A deployment. `status` is one of the state machine's names (queued, cloning, building, starting,
     /// health_checking, switching, live, failed, cancelled, superseded, retired); `step` is the step it is at while
     /// running, or the step it failed or was cancelled at. `note` (single deployment only) is a passing state such as
-    /// "waiting for Caddy"; `containerDown` says why a live deployment's container is not running.
+    /// "waiting for Caddy"; `containerDown` says why a live deployment's container is not running. `servedBy` is the
+    /// deployment's container name, or "static files, no container" for a plain static site Caddy serves itself.
     /// </summary>
     public sealed record DeploymentJson(
         long Id, string Project, string Status, string? Step, string Trigger, string? RequestedVia, string? RequestedBy,
         string? RequestedCommit, string? CommitSha, string? CommitMessage, string? CommitAuthor, long? RollbackOf, string? Error,
         string CreatedAt, string? StartedAt, string? FinishedAt, double? DurationSeconds, List<StepJson>? Steps,
-        string? Note = null, string? ContainerDown = null);
+        string? Note = null, string? ContainerDown = null, string? ServedBy = null);
 
     public static void Map(RouteGroupBuilder api)
     {
@@ -47,12 +48,19 @@ public static class DeploymentApi
             using var c = db.Open();
             var project = ProjectApi.FindVisible(c, ctx, slug);
             if (project is null) return ProjectApi.NotFound(slug);
+            // An environment of the project (Projects/ProjectEnvironments); left out: the one the slug names (production for a project's own).
+            if (body.Environment is { } envName)
+            {
+                if (ProjectEnvironments.FindEnvironmentId(c, project.RootId, envName.Trim()) is not { } envId)
+                    return ApiProblem.Invalid(new Dictionary<string, string> { ["environment"] = ProjectEnvironments.NoSuchEnvironment(c, project.RootId, envName) });
+                project = ProjectStore.FindProjectById(c, envId)!;
+            }
             var commit = body.Commit?.Trim().ToLowerInvariant();
             if (DeployActions.CommitProblem(commit) is { } problem) return ApiProblem.Invalid(new Dictionary<string, string> { ["commit"] = problem });
             var id = DeployActions.Deploy(c, worker, project, ctx.User.UserId(), commit, "api");
             Audit.AuditLog.Record(c, ctx, "deploy.queue", project.Slug, $"deployment {id}" + (string.IsNullOrEmpty(commit) ? $" of branch {project.Branch}" : $" of commit {commit}"));
             return Accepted(c, project.Slug, id);
-        }).WithSummary("Queue a deployment of the branch head, or of {\"commit\": \"<40-hex SHA>\"}; answers 202 with the deployment")
+        }).WithSummary("Queue a deployment of the branch head, or of {\"commit\": \"<40-hex SHA>\"}, in {\"environment\": \"staging\"} (left out: production); answers 202 with the deployment")
           .Produces<DeploymentJson>(202).ProducesProblem(404).ProducesProblem(422);
 
         api.MapGet("/projects/{slug}/deployments", (string slug, int? limit, HttpContext ctx, Db db) =>
@@ -74,13 +82,16 @@ public static class DeploymentApi
             }) : NotFound(id);
         }).WithSummary("One deployment: status, step, commit, timings per step, error").Produces<DeploymentJson>();
 
-        api.MapGet("/deployments/{id:long}/log", async (long id, bool? follow, HttpContext ctx, Db db, DeployLog logs, IDataProtectionProvider protection) =>
+        api.MapGet("/deployments/{id:long}/log", async (long id, bool? follow, string? chatter, HttpContext ctx, Db db, DeployLog logs, IDataProtectionProvider protection) =>
         {
             if (DeploymentLogEndpoints.MaskIfVisible(ctx, db, protection, id) is not { } mask) return NotFound(id);
-            if (follow != true) return DeploymentLogEndpoints.LogFile(id, logs, mask);
-            await DeploymentLogEndpoints.StreamAsync(id, null, ctx, db, logs, protection);
+            if (chatter is not (null or "1" or "0" or "true" or "false"))
+                return ApiProblem.Invalid(new Dictionary<string, string> { ["chatter"] = $"chatter must be 0 or 1 (leave the builder's own lines out, or keep them); \"{chatter}\" is neither." });
+            if (follow != true) return DeploymentLogEndpoints.LogFile(id, logs, mask, withChatter: chatter is not ("0" or "false"));
+            await DeploymentLogEndpoints.StreamAsync(id, null, false, ctx, db, logs, protection);
             return Results.Empty;
-        }).WithSummary("The deployment's log as text; with ?follow=true a text/event-stream of `log` events (the new lines), " +
+        }).WithSummary("The deployment's log as text without ANSI escapes (?chatter=0 leaves out the builder's own lines: digests, transfers, " +
+                       "intermediate containers); with ?follow=true a text/event-stream of `log` events (the new lines), " +
                        "`status` events (the status) and one final `done` event (the end status)");
 
         api.MapGet("/deployments/{id:long}/container-logs", async (long id, string? tail, HttpContext ctx, Db db, DockerEngine engine, IDataProtectionProvider protection) =>
@@ -91,7 +102,7 @@ public static class DeploymentApi
             try { logs = await ContainerLogsModel.ReadMaskedAsync(engine, d, n, mask, ctx.RequestAborted); }
             catch (Exception e) when (DockerEngine.IsDockerError(e)) { return ApiProblem.Result(503, $"The logs cannot be read from Docker: {DockerErrors.Readable(e)}"); }
             if (logs is null) return ApiProblem.Result(409, ContainerLogsModel.Gone(d));
-            var text = string.Concat(logs.Lines.Select(l => l.Text + "\n"));
+            var text = string.Concat(logs.Lines.Select(l => Shared.Ansi.Strip(l.Text) + "\n"));
             // Said twice: the header for scripts, a last line for a person reading the output.
             if (logs.Truncated)
             {
@@ -129,7 +140,7 @@ public static class DeploymentApi
 
     static IResult NotFound(long id) => ApiProblem.NotFound($"Deployment {id}");
 
-    static IResult Accepted(SqliteConnection c, string slug, long id) =>
+    public static IResult Accepted(SqliteConnection c, string slug, long id) =>
         Results.Json(Json(c, DeployStore.FindDeployment(c, id)!, slug, withSteps: false), ApiProblem.JsonOptions, statusCode: 202);
 
     static (DeploymentRow, string)? FindVisible(SqliteConnection c, HttpContext ctx, long id)
@@ -144,5 +155,6 @@ public static class DeploymentApi
         new(d.Id, slug, d.Status, DeployStates.IsRunning(d.Status) ? d.Status : d.FailedStep, d.Trigger, DeployActions.FindRequestedVia(c, d.Id),
             d.RequestedByEmail, d.RequestedCommit, d.CommitSha, d.CommitMessage, d.CommitAuthor, d.RollbackOf, d.Error, d.CreatedAt, d.StartedAt,
             d.FinishedAt, d.Duration is { } t ? Math.Round(t.TotalSeconds, 3) : null,
-            withSteps ? DeployStore.ListSteps(c, d.Id).Select(s => new StepJson(s.Step, s.StartedAt, s.FinishedAt, s.Duration is { } sd ? Math.Round(sd.TotalSeconds, 3) : null)).ToList() : null);
+            withSteps ? DeployStore.ListSteps(c, d.Id).Select(s => new StepJson(s.Step, s.StartedAt, s.FinishedAt, s.Duration is { } sd ? Math.Round(sd.TotalSeconds, 3) : null)).ToList() : null,
+            ServedBy: d.IsStatic ? StaticSiteDeploy.ServedBy : d.ContainerName);
 }

@@ -11,7 +11,8 @@ namespace VpsPanel.Features.Deployments;
 /// The log, three ways: the raw file (download), an earlier chunk (the page's "load earlier"), and a live
 /// Server-Sent Events stream that follows the file from a byte offset and reports status changes.
 /// The writer already masked the deployment's secrets; all three paths mask the project's current secrets once more,
-/// so a value printed before it was marked secret is hidden too.
+/// so a value printed before it was marked secret is hidden too. Text leaves without ANSI escapes; the page gets HTML
+/// (colours as classes, builder chatter marked; <see cref="LogView"/>).
 /// </summary>
 public static class DeploymentLogEndpoints
 {
@@ -26,20 +27,22 @@ public static class DeploymentLogEndpoints
         app.MapGet("/deployments/{id:long}/log/chunk", (long id, long before, HttpContext ctx, Db db, DeployLog logs, IDataProtectionProvider protection) =>
         {
             if (MaskIfVisible(ctx, db, protection, id) is not { } mask) return Results.NotFound();
-            var (text, start, _) = logs.ReadBefore(id, before, 256 * 1024);
-            return Results.Json(new LogChunk(mask.Apply(text), start), DeployJson.Default.LogChunk);
+            var (raw, start, _) = logs.ReadBefore(id, before, 256 * 1024);
+            var text = mask.Apply(raw);
+            return Results.Json(new LogChunk(LogView.Text(text, withChatter: true), LogView.Html(text), start), DeployJson.Default.LogChunk);
         });
 
         app.MapGet("/deployments/{id:long}/events", StreamAsync);
     }
 
-    public sealed record LogChunk(string Text, long Start);
+    public sealed record LogChunk(string Text, string Html, long Start);
 
     /// <summary>
     /// The whole log as text (also the API's log endpoint), masked line by line with the project's current secrets;
-    /// lines are bounded by the writer, so a large log is masked without being held in memory.
+    /// lines are bounded by the writer, so a large log is masked without being held in memory. Escapes are removed;
+    /// builder chatter is kept unless <paramref name="withChatter"/> is false (the API's ?chatter=0).
     /// </summary>
-    public static IResult LogFile(long id, DeployLog logs, SecretMask mask)
+    public static IResult LogFile(long id, DeployLog logs, SecretMask mask, bool withChatter = true)
     {
         var path = logs.PathOf(id);
         if (path is null || !File.Exists(path)) return Results.Text("", "text/plain; charset=utf-8");
@@ -47,7 +50,8 @@ public static class DeploymentLogEndpoints
         {
             using var reader = new StreamReader(new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete));
             await using var w = new StreamWriter(body, new UTF8Encoding(false));
-            while (await reader.ReadLineAsync() is { } line) await w.WriteAsync(mask.Apply(line) + "\n");
+            while (await reader.ReadLineAsync() is { } line)
+                if (LogView.LineText(mask.Apply(line), withChatter) is { } text) await w.WriteAsync(text + "\n");
         }, "text/plain; charset=utf-8", $"deployment-{id}.log");
     }
 
@@ -72,9 +76,9 @@ public static class DeploymentLogEndpoints
     /// <summary>
     /// Follows the log file from ?from= (or Last-Event-ID after a reconnect). Each event's id is the byte offset after
     /// it, so a reconnecting browser resumes exactly. Ends with a "done" event once the deployment is finished and
-    /// the file is read to its end.
+    /// the file is read to its end. The lines are text without escapes, or with ?html=true (the page) HTML.
     /// </summary>
-    public static async Task StreamAsync(long id, long? from, HttpContext ctx, Db db, DeployLog logs, IDataProtectionProvider protection)
+    public static async Task StreamAsync(long id, long? from, bool? html, HttpContext ctx, Db db, DeployLog logs, IDataProtectionProvider protection)
     {
         if (MaskIfVisible(ctx, db, protection, id) is not { } mask)
         {
@@ -107,7 +111,8 @@ public static class DeploymentLogEndpoints
                 if (text.Length > 0)
                 {
                     var sb = new StringBuilder("event: log\nid: ").Append(next).Append('\n');
-                    foreach (var line in text.TrimEnd('\n').Split('\n')) sb.Append("data: ").Append(line).Append('\n');
+                    var shown = html == true ? LogView.Html(text) : LogView.Text(text, withChatter: true);
+                    foreach (var line in shown.TrimEnd('\n').Split('\n')) sb.Append("data: ").Append(line).Append('\n');
                     await ctx.Response.WriteAsync(sb.Append('\n').ToString(), ct);
                     offset = next;
                 }

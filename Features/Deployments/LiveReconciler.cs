@@ -12,10 +12,13 @@ namespace VpsPanel.Features.Deployments;
 /// unless-stopped, and the panel kept calling them live. So this checks at startup, on every Docker event of our
 /// containers (die, stop, oom, start; the stream is reconnected with back-off when the engine goes away, and a
 /// reconnect checks at once), and every Deploy:ReconcileSeconds. A stopped container is shown as down (pages, API),
-/// written to its deployment's log, and started again with bounded attempts and back-off; a missing one needs a
-/// redeploy and is only shown. While the engine is unreachable every live app is shown down: nothing can say otherwise.
+/// written to its deployment's log, and started again with bounded attempts and back-off; a missing one is recreated
+/// from the live image (issue 16). While the engine is unreachable every live app is shown down: nothing can say otherwise.
+/// Issue 16 added the rest of self-healing (Running/SelfHealing): a user's stop is respected, exits are counted into
+/// "crash looping", orphaned containers of this panel are removed after a grace period, drifted Caddy sites regenerated.
 /// </summary>
-public sealed class LiveReconciler(Db db, PanelSettings settings, DockerEngine engine, DeployLog logs, LiveState state, ILogger<LiveReconciler> logger)
+public sealed class LiveReconciler(Db db, PanelSettings settings, DockerEngine engine, DeployLog logs, LiveState state, ReplicaSet replicas, Running.SelfHealing healing,
+    ILogger<LiveReconciler> logger)
     : BackgroundService
 {
     /// <summary>Restarts tried per down period; then it stays down (shown) until someone redeploys or it comes back.</summary>
@@ -42,7 +45,7 @@ public sealed class LiveReconciler(Db db, PanelSettings settings, DockerEngine e
             catch (OperationCanceledException) when (stopping.IsCancellationRequested) { break; }
             catch (Exception e) { logger.LogError(e, "reconciling live containers failed"); }
             using var wait = CancellationTokenSource.CreateLinkedTokenSource(stopping);
-            wait.CancelAfter(settings.ReconcileInterval);
+            wait.CancelAfter(NextWait());
             try { await _wake.Reader.ReadAsync(wait.Token); }
             catch (OperationCanceledException) { }
             // Events come in bursts (die, then stop): one check after the burst is enough.
@@ -50,6 +53,17 @@ public sealed class LiveReconciler(Db db, PanelSettings settings, DockerEngine e
             _wake.Reader.TryRead(out _);
         }
         try { await events; } catch (OperationCanceledException) { }
+    }
+
+    /// <summary>
+    /// Until the next pass: the interval, or sooner when a restart's back-off ends before it (5 s after a failed
+    /// first try, e.g. a start on a container that `docker rm -f` was removing, must not become 30 s).
+    /// </summary>
+    TimeSpan NextWait()
+    {
+        var now = DateTime.UtcNow;
+        var due = state.AllDown.Values.Where(d => d.Attempts < MaxRestartAttempts && d.NextAttemptAt > now).Select(d => d.NextAttemptAt - now).DefaultIfEmpty(settings.ReconcileInterval).Min();
+        return due < settings.ReconcileInterval ? due + TimeSpan.FromMilliseconds(100) : settings.ReconcileInterval;
     }
 
     async Task WatchEventsAsync(CancellationToken stopping)
@@ -95,34 +109,75 @@ public sealed class LiveReconciler(Db db, PanelSettings settings, DockerEngine e
     public async Task ReconcileOnceAsync(CancellationToken ct)
     {
         List<LiveStore.LiveContainer> live;
-        using (var c = db.Open()) live = LiveStore.ListLiveContainers(c);
+        HashSet<long> userStopped;
+        using (var c = db.Open())
+        {
+            live = LiveStore.ListLiveContainers(c);
+            userStopped = Running.RunStore.ListUserStoppedLiveDeployments(c);
+        }
         state.KeepOnly(live.Select(l => l.Id));
+        healing.KeepOnly(live.Select(l => l.Id));
         foreach (var d in live)
         {
+            // Stopped on purpose for a moment (a stop-old-first deploy, a volume restore): not down.
+            if (Volumes.AppHold.Holds(d.ContainerName)) continue;
+            // Stopped by its user (Running/AppPower): not down either, and left stopped until they start it. Nor is one
+            // a user is starting, stopping or restarting right now.
+            if (userStopped.Contains(d.Id) || healing.IsQuiet(d.Id))
+            {
+                state.SetUp(d.Id);
+                continue;
+            }
             State? s;
+            ContainerInspectResponse? inspect;
             try
             {
                 using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
                 timeout.CancelAfter(TimeSpan.FromSeconds(5));
                 var docker = await engine.ClientAsync(timeout.Token);
-                s = (await docker.InspectContainerOrNullAsync(d.ContainerName, timeout.Token))?.State;
+                inspect = await docker.InspectContainerOrNullAsync(d.ContainerName, timeout.Token);
+                s = inspect?.State;
             }
             catch (Exception e) when (DockerEngine.IsDockerError(e) || (e is OperationCanceledException && !ct.IsCancellationRequested))
             {
                 MarkDown(d, "the Docker engine is not reachable");
                 continue;
             }
+            if (inspect is not null) await healing.ObserveAsync(d, inspect, ct);
             if (s is { Running: true })
             {
                 if (state.SetUp(d.Id)) Log(d, $"container {d.ContainerName} is running again");
                 continue;
             }
             var reason = s is null
-                ? "the container no longer exists (redeploy to start a new one)"
+                ? "the container no longer exists (self-healing makes it again from the live image)"
                 : $"the container is {s.Status} (exit code {s.ExitCode})";
             var down = MarkDown(d, reason);
-            if (s is not null && down.Attempts < MaxRestartAttempts && DateTime.UtcNow >= down.NextAttemptAt)
-                await RestartAsync(d, down, ct);
+            if (down.Attempts < MaxRestartAttempts && DateTime.UtcNow >= down.NextAttemptAt && healing.MayStartNow(d.Id))
+            {
+                if (s is not null) await RestartAsync(d, down, ct, reason);
+                else await RecreateAsync(d, down, ct);
+            }
+        }
+        // The rest of self-healing (Running/SelfHealing): each part on its own, so one failing does not stop the others.
+        try { await healing.SweepOrphansAsync(ct); }
+        catch (Exception e) when (DockerEngine.IsDockerError(e)) { logger.LogDebug("orphan sweep: {Message}", e.Message); }
+        try { await healing.RegenerateDriftedSitesAsync(ct); }
+        catch (IOException e) { logger.LogWarning("site drift check: {Message}", e.Message); }
+        // Replicas 2..N of each live deployment (the loop above keeps replica 1, the deployment's own container).
+        await replicas.ReviveAsync(ct);
+    }
+
+    async Task RecreateAsync(LiveStore.LiveContainer d, ContainerDown down, CancellationToken ct)
+    {
+        var attempt = down.Attempts + 1;
+        state.SetDown(d.Id, down with { Attempts = attempt, NextAttemptAt = DateTime.UtcNow + TimeSpan.FromSeconds(5 * Math.Pow(2, attempt - 1)) });
+        if (await healing.RecreateAsync(d, ct) is { } problem)
+            Log(d, $"could not recreate container {d.ContainerName} (attempt {attempt}/{MaxRestartAttempts}): {problem}", warn: true);
+        else
+        {
+            state.SetUp(d.Id);
+            Log(d, $"recreated container {d.ContainerName} from the live image (attempt {attempt}/{MaxRestartAttempts}); it is running");
         }
     }
 
@@ -137,7 +192,7 @@ public sealed class LiveReconciler(Db db, PanelSettings settings, DockerEngine e
         return down;
     }
 
-    async Task RestartAsync(LiveStore.LiveContainer d, ContainerDown down, CancellationToken ct)
+    async Task RestartAsync(LiveStore.LiveContainer d, ContainerDown down, CancellationToken ct, string reason)
     {
         var attempt = down.Attempts + 1;
         // 5 s, 10 s, 20 s, 40 s between attempts: a crash loop is not hammered, a one-off stop is fixed at once.
@@ -146,14 +201,34 @@ public sealed class LiveReconciler(Db db, PanelSettings settings, DockerEngine e
         try
         {
             var docker = await engine.ClientAsync(ct);
-            await docker.Containers.StartContainerAsync(d.ContainerName, new ContainerStartParameters(), ct);
+            // Under the controls' gate, and asked again inside it: a user's stop that came meanwhile wins.
+            await Running.AppPower.Gate.WaitAsync(ct);
+            try
+            {
+                using (var c = db.Open())
+                    if (Running.RunStore.IsStoppedByUser(c, d.Id)) return;
+                // A user's start or restart that held the gate may have brought it back already.
+                if ((await docker.InspectContainerOrNullAsync(d.ContainerName, ct))?.State is { Running: true })
+                {
+                    state.SetUp(d.Id);
+                    return;
+                }
+                await docker.Containers.StartContainerAsync(d.ContainerName, new ContainerStartParameters(), ct);
+            }
+            finally { Running.AppPower.Gate.Release(); }
             var after = (await docker.InspectContainerOrNullAsync(d.ContainerName, ct))?.State;
+            healing.Restarted(d, reason.Replace("the container is ", ""), after is { Running: true });
             if (after is { Running: true })
             {
                 state.SetUp(d.Id);
                 Log(d, $"started container {d.ContainerName} again (attempt {attempt}/{MaxRestartAttempts}); it is running");
+                Notifications.Notify.AppWasRestarted(db, d.ProjectId, d.Id, $"container {d.ContainerName} was down ({down.Reason}); started again (attempt {attempt}/{MaxRestartAttempts})", crashLooping: false);
             }
-            else Log(d, $"started container {d.ContainerName} again (attempt {attempt}/{MaxRestartAttempts}) but it is {after?.Status ?? "gone"}", warn: true);
+            else
+            {
+                Log(d, $"started container {d.ContainerName} again (attempt {attempt}/{MaxRestartAttempts}) but it is {after?.Status ?? "gone"}", warn: true);
+                Notifications.Notify.AppWasRestarted(db, d.ProjectId, d.Id, $"container {d.ContainerName} stopped again after a restart (attempt {attempt}/{MaxRestartAttempts}): it is {after?.Status ?? "gone"}", crashLooping: true);
+            }
         }
         catch (Exception e) when (DockerEngine.IsDockerError(e))
         {

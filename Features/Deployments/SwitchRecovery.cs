@@ -27,17 +27,22 @@ public sealed class SwitchRecovery(PanelSettings settings, DockerEngine engine, 
         var rows = LiveStore.ListSwitchingDeployments(c);
         if (rows.Count == 0) return notLive;
         HashSet<string>? upstreams = null;
-        try { upstreams = await caddy.RoutedUpstreamsAsync(ct); }
+        try
+        {
+            upstreams = await caddy.RoutedUpstreamsAsync(ct);
+            // A plain static site is routed by its directory (StaticSiteDeploy); both sets come from the same config.
+            if (rows.Any(d => d.IsStatic)) upstreams.UnionWith(await caddy.RoutedStaticRootsAsync(ct));
+        }
         catch (CaddyException e) { logger.LogWarning("switch recovery: cannot read Caddy's routes: {Message}", e.Message); }
         foreach (var d in rows)
         {
             using var log = logs.Open(d.Id);
-            var routed = upstreams is not null && d.HostPort is { } port && upstreams.Contains($"127.0.0.1:{port}");
-            if (routed && await AnswersAsync(d, ct))
+            var routed = upstreams is not null && (d.StaticRoot is { } root ? upstreams.Contains(root) : d.HostPort is { } port && upstreams.Contains($"127.0.0.1:{port}"));
+            if (routed && (d.StaticRoot is { } files ? Directory.Exists(files) : await AnswersAsync(d, ct)))
             {
                 var previous = DeployStore.MarkLiveRetiringPrevious(c, d.Id, d.ProjectId);
                 logger.LogWarning("deployment {Id} was interrupted mid-switch after Caddy had loaded its route; the switch was finished", d.Id);
-                log.Important($"==> live: the panel restarted during the switch after Caddy had already loaded the route to 127.0.0.1:{d.HostPort}; " +
+                log.Important($"==> live: the panel restarted during the switch after Caddy had already loaded the route to {(d.StaticRoot is { } r ? "the static files in " + r : $"127.0.0.1:{d.HostPort}")}; " +
                     $"the switch was finished{(previous is { } p ? $" (deployment {p} retired)" : "")}");
                 continue;
             }
@@ -49,22 +54,39 @@ public sealed class SwitchRecovery(PanelSettings settings, DockerEngine engine, 
             DeployStore.FinishUnsuccessfully(c, d.Id, DeployStates.Failed, why);
             logger.LogWarning("deployment {Id}: {Why}", d.Id, why);
             log.Important($"FAILED at switching: {why}");
-            if (d.ContainerName is { } name) notLive.Add(name);
+            notLive.AddRange(ReplicaSet.ContainersOf(c, d).Select(x => x.Name));
         }
         return notLive;
     }
 
-    /// <summary>The new container runs and its health path answers 2xx/3xx (a few short tries: it was healthy before the crash).</summary>
+    /// <summary>
+    /// The new container runs and is healthy by the deploy's own rule (<see cref="HealthCheck.DockerDecides"/>): Docker's
+    /// status of the image's HEALTHCHECK when the project set no health path, else its health path (or /) answers
+    /// 2xx/3xx. A few short tries: it was healthy before the crash.
+    /// </summary>
     async Task<bool> AnswersAsync(DeploymentRow d, CancellationToken ct)
     {
         if (d.ContainerName is not { } name || d.HostPort is not { } port) return false;
+        var path = Projects.ProjectConfig.FromJson(d.ConfigJson).HealthPath;
+        global::Docker.DotNet.Models.ContainerInspectResponse? inspect;
         try
         {
-            var s = (await (await engine.ClientAsync(ct)).InspectContainerOrNullAsync(name, ct))?.State;
-            if (s is not { Running: true }) return false;
+            var docker = await engine.ClientAsync(ct);
+            inspect = await docker.InspectContainerOrNullAsync(name, ct);
+            if (inspect?.State is not { Running: true }) return false;
+            if (HealthCheck.DockerDecides(path, ImageFacts.Own(inspect.Config?.Healthcheck)) is not null)
+            {
+                for (var attempt = 1; attempt <= 3; attempt++)
+                {
+                    if (inspect?.State is { Running: true, Health.Status: "healthy" }) return true;
+                    await Task.Delay(500, ct);
+                    inspect = await docker.InspectContainerOrNullAsync(name, ct);
+                }
+                return false;
+            }
         }
         catch (Exception e) when (DockerEngine.IsDockerError(e)) { return false; }
-        var path = Projects.ProjectConfig.FromJson(d.ConfigJson).HealthPath;
+        if (path == "") path = "/";
         for (var attempt = 1; attempt <= 3; attempt++)
         {
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);

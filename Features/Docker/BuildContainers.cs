@@ -9,9 +9,9 @@ namespace VpsPanel.Features.Docker;
 /// removes it after the step (rm=1, forcerm=1), also when the build is cancelled (the panel killed: the request
 /// closes). Only when dockerd itself dies mid-step is it left behind, and it carries none of the build's `labels`
 /// (those become a LABEL step at the end of the build; the container has the labels of its base image only).
-/// BuildKit (version=2) runs steps without containers and labels the image, but measured here it ignores the build's
-/// memory limit (a 200 MB allocation in RUN passed under memory=32 MiB, which the classic builder stops with 137), so
-/// the panel keeps the classic builder.
+/// BuildKit runs steps without containers and labels the image, but ignores the build's memory limit (a 200 MB
+/// allocation in RUN passed under memory=32 MiB, which the classic builder stops with 137). Issue 14 made BuildKit the
+/// default anyway, capping its step cgroups itself (BuildMemoryCap); this mark now serves Build:Builder=classic.
 /// What an intermediate container does get is the build's host configuration, so each build adds one extra
 /// /etc/hosts entry naming this panel (<see cref="MarkHost"/>): a name nothing resolves, and a mark the start-up
 /// recovery reads back to find exactly this panel's leftovers (another panel on the engine has another id).

@@ -13,6 +13,7 @@ public sealed class BuildContextException(string message) : Exception(message);
 /// context and the Dockerfile are resolved with every link followed (realpath) and must still be inside the checkout,
 /// and the packer itself never follows a link nor opens a file outside the checkout or under the panel's data dir
 /// (other than the checkout). See DeployRun.BuildAsync for the checks that name the project's settings.
+/// Every file is sent, dot-files included, minus what the ignore file excludes (<see cref="LoadIgnore"/>, issue 14).
 /// </summary>
 public static class BuildContext
 {
@@ -53,15 +54,71 @@ public static class BuildContext
         return root;
     }
 
-    /// <summary>Writes the tar of the context (see <see cref="Check"/>, run again here) to <paramref name="output"/>.</summary>
-    public static async Task WriteTarAsync(string contextDir, string checkout, string? dataDir, Stream output, CancellationToken ct)
+    /// <summary>
+    /// Writes the tar of the context (see <see cref="Check"/>, run again here) to <paramref name="output"/>, minus what
+    /// the ignore file excludes (<see cref="LoadIgnore"/>; <paramref name="dockerfile"/> is relative to the context).
+    /// </summary>
+    public static async Task WriteTarAsync(string contextDir, string checkout, string? dataDir, Stream output, CancellationToken ct, string? dockerfile = null)
     {
         var root = Check(contextDir, checkout, dataDir);
+        var ignore = LoadIgnore(root, dockerfile, RealPath(checkout)!);
         await using var tar = new TarWriter(output, TarEntryFormat.Pax, leaveOpen: true);
-        await AddDirectoryAsync(tar, root, "", ct);
+        await AddDirectoryAsync(tar, root, "", ignore, [], ct);
     }
 
-    static async Task AddDirectoryAsync(TarWriter tar, string dir, string prefix, CancellationToken ct)
+    /// <summary>
+    /// The ignore rules docker build applies to this context: `&lt;Dockerfile&gt;.dockerignore` beside the Dockerfile
+    /// when there is one (BuildKit's Dockerfile-specific ignore file), else `.dockerignore` at the context's root. The
+    /// Dockerfile and the ignore file are sent even when they match (the builder reads them from the context), as the
+    /// CLI does. A file that leads out of the checkout, is over <see cref="DockerIgnore.MaxBytes"/>, or has a bad
+    /// pattern fails the build with its name (and line); called by <see cref="Check"/>'s callers before the upload starts.
+    /// </summary>
+    public static DockerIgnore LoadIgnore(string contextDir, string? dockerfile, string checkout) => LoadIgnore(contextDir, dockerfile, checkout, out _, out _);
+
+    /// <summary>
+    /// Whether the plain `.dockerignore` at the context's root excludes the Dockerfile itself (no Dockerfile-specific
+    /// ignore file applies): docker build then reads the Dockerfile but leaves it out of what COPY sees (BuildKitBuild).
+    /// </summary>
+    public static bool DockerignoreExcludesDockerfile(string contextDir, string dockerfile, string checkout)
+    {
+        LoadIgnore(contextDir, dockerfile, checkout, out var name, out var raw);
+        return name == ".dockerignore" && raw!.IsExcluded(DockerIgnore.CleanPath(dockerfile));
+    }
+
+    /// <summary><paramref name="used"/>: the ignore file read; <paramref name="raw"/>: its rules as written (nothing kept).</summary>
+    static DockerIgnore LoadIgnore(string contextDir, string? dockerfile, string checkout, out string? used, out DockerIgnore? raw)
+    {
+        used = null;
+        raw = null;
+        var root = RealPath(contextDir) ?? throw new BuildContextException("the build context directory does not exist");
+        var realCheckout = RealPath(checkout) ?? throw new BuildContextException("the checkout does not exist");
+        string[] candidates = dockerfile is null ? [".dockerignore"] : [dockerfile + ".dockerignore", ".dockerignore"];
+        foreach (var name in candidates)
+        {
+            // realpath of a missing file (or a link to nothing) is null: no ignore file of that name.
+            if (RealPath(Path.Combine(root, name)) is not { } real) continue;
+            if (!IsInside(real, realCheckout)) throw new BuildContextException($"the ignore file \"{name}\" leads outside the repository (through a symbolic link)");
+            if (!File.Exists(real)) throw new BuildContextException($"the ignore file \"{name}\" is not a file");
+            var size = new FileInfo(real).Length;
+            if (size > DockerIgnore.MaxBytes)
+                throw new BuildContextException($"the ignore file \"{name}\" is {size} bytes; the panel reads ignore files of at most {DockerIgnore.MaxBytes} bytes (1 MB)");
+            DockerIgnore rules;
+            try { rules = DockerIgnore.Parse(File.ReadAllText(real)); }
+            catch (IgnorePatternException e) { throw new BuildContextException($"the ignore file \"{name}\", {e.Message}"); }
+            used = name;
+            raw = rules;
+            string[] kept = dockerfile is null ? [name] : [name, DockerIgnore.CleanPath(dockerfile)];
+            return rules.WithKept(kept.Where(rules.IsExcluded));
+        }
+        return DockerIgnore.Empty;
+    }
+
+    /// <summary>
+    /// One directory of the walk. <paramref name="pending"/> are the excluded directories above it that are walked
+    /// only because an exception might re-include something inside: each is written just before its first kept
+    /// entry (as docker build sends them), and not at all when nothing inside is kept.
+    /// </summary>
+    static async Task AddDirectoryAsync(TarWriter tar, string dir, string prefix, DockerIgnore ignore, List<(string Full, string Name)> pending, CancellationToken ct)
     {
         var entries = new DirectoryInfo(dir).EnumerateFileSystemInfos("*", new EnumerationOptions
         {
@@ -71,6 +128,20 @@ public static class BuildContext
         {
             ct.ThrowIfCancellationRequested();
             var name = prefix + e.Name;
+            if (ignore.IsExcluded(name))
+            {
+                if (e is DirectoryInfo && e.LinkTarget is null && ignore.CouldReinclude(name))
+                {
+                    pending.Add((e.FullName, name));
+                    await AddDirectoryAsync(tar, e.FullName, name + "/", ignore, pending, ct);
+                    if (pending.Count > 0 && pending[^1].Name == name) pending.RemoveAt(pending.Count - 1);
+                }
+                continue;
+            }
+            var regular = (e.Attributes & (FileAttributes.Device | FileAttributes.ReparsePoint)) == 0;
+            if (e.LinkTarget is null && e is not DirectoryInfo && !(e is FileInfo && regular)) continue;
+            foreach (var (full, parent) in pending) await tar.WriteEntryAsync(full, parent, ct);
+            pending.Clear();
             // TarWriter.WriteEntry reads the entry with lstat: a link becomes a SymbolicLink entry with its target
             // text, as docker build sends it; the target is never opened. A real directory is walked; nothing else is.
             if (e.LinkTarget is not null)
@@ -81,11 +152,10 @@ public static class BuildContext
             if (e is DirectoryInfo)
             {
                 await tar.WriteEntryAsync(e.FullName, name, ct);
-                await AddDirectoryAsync(tar, e.FullName, name + "/", ct);
+                await AddDirectoryAsync(tar, e.FullName, name + "/", ignore, pending, ct);
                 continue;
             }
-            if (e is FileInfo && (e.Attributes & (FileAttributes.Device | FileAttributes.ReparsePoint)) == 0)
-                await tar.WriteEntryAsync(e.FullName, name, ct);
+            await tar.WriteEntryAsync(e.FullName, name, ct);
         }
     }
 }

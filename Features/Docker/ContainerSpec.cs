@@ -13,7 +13,7 @@ public sealed record ContainerSpec(
     int? ContainerPort = null, int? HostPort = null,
     IReadOnlyList<string>? Env = null, IReadOnlyList<string>? Cmd = null,
     string RestartPolicy = "unless-stopped", long MemoryBytes = 0, bool Tty = false,
-    long NanoCpus = 0, long PidsLimit = 0, int LogMaxSizeMb = 10, int LogMaxFiles = 3)
+    long NanoCpus = 0, long PidsLimit = 0, int LogMaxSizeMb = 10, int LogMaxFiles = 3, IReadOnlyList<Mount>? Mounts = null, string? Network = null)
 {
     /// <summary>For docker.Containers.CreateContainerAsync.</summary>
     public CreateContainerParameters Parameters()
@@ -47,6 +47,10 @@ public sealed record ContainerSpec(
         }
         if (NanoCpus > 0) host.NanoCPUs = NanoCpus;
         if (PidsLimit > 0) host.PidsLimit = PidsLimit;
+        // The project's volumes and host directories (Volumes/ProjectVolumes).
+        if (Mounts is { Count: > 0 }) host.Mounts = Mounts.ToList();
+        // A project's own network (Docker/ProjectNetwork), else the engine's default bridge.
+        if (Network is not null) host.NetworkMode = Network;
         var p = new CreateContainerParameters
         {
             Name = Name,

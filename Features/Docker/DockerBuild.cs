@@ -23,6 +23,7 @@ public static class DockerBuild
     {
         checkout ??= contextDir;
         BuildContext.Check(contextDir, checkout, dataDir);
+        BuildContext.LoadIgnore(contextDir, dockerfile, checkout);
         var parameters = new ImageBuildParameters
         {
             Tags = [tag],
@@ -47,7 +48,7 @@ public static class DockerBuild
             try
             {
                 await using var w = pipe.Writer.AsStream();
-                await BuildContext.WriteTarAsync(contextDir, checkout, dataDir, w, ct);
+                await BuildContext.WriteTarAsync(contextDir, checkout, dataDir, w, ct, dockerfile);
                 await pipe.Writer.CompleteAsync();
             }
             catch (Exception e)
@@ -60,7 +61,8 @@ public static class DockerBuild
         await docker.Images.BuildImageFromDockerfileAsync(parameters, pipe.Reader.AsStream(), null, null, progress, ct);
         progress.Complete();
         await writer;
-        if (progress.Error is { } error) throw new DockerException($"docker build failed: {error}");
+        // A failed step is named with the cause its output showed (BuildFailure); any other failure in Docker's words.
+        if (progress.Error is { } error) throw new DockerException(BuildFailure.TryDescribe(progress.Recent, error) ?? $"docker build failed: {Shared.Ansi.Strip(error)}");
     }
 }
 
@@ -69,9 +71,28 @@ public static class DockerBuild
 /// <see cref="Progress{T}"/>, which would post to the thread pool and could reorder lines). An "error" message is kept
 /// and fails the build once the stream ends.
 /// </summary>
-sealed class BuildProgress(Action<string> onLog) : IProgress<JSONMessage>
+sealed class BuildProgress : IProgress<JSONMessage>
 {
-    readonly BuildOutputLines _output = new(onLog);
+    /// <summary>How many of the last lines are kept for <see cref="BuildFailure"/>: a failing step's output is a few lines before the error.</summary>
+    const int RecentLines = 200;
+
+    readonly Action<string> _onLog;
+    readonly BuildOutputLines _output;
+    readonly Queue<string> _recent = new();
+
+    public BuildProgress(Action<string> onLog)
+    {
+        _onLog = line =>
+        {
+            if (_recent.Count == RecentLines) _recent.Dequeue();
+            _recent.Enqueue(line);
+            onLog(line);
+        };
+        _output = new(_onLog);
+    }
+
+    /// <summary>The build's last lines, oldest first.</summary>
+    public IReadOnlyList<string> Recent => _recent.ToList();
 
     public string? Error { get; private set; }
 
@@ -83,11 +104,11 @@ sealed class BuildProgress(Action<string> onLog) : IProgress<JSONMessage>
             return;
         }
         _output.Flush();
-        if (m.Status is { } status) onLog(status);
+        if (m.Status is { } status) _onLog(status);
         if (m.Error?.Message is { } err)
         {
             Error = err.Trim();
-            onLog("ERROR: " + Error);
+            _onLog("ERROR: " + Error);
         }
     }
 

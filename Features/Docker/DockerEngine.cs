@@ -65,6 +65,18 @@ public sealed partial class DockerEngine(string socketPath) : IDisposable
         }
     }
 
+    /// <summary>Whether the engine answers a ping within <paramref name="within"/> (after a failed build: did the build fail, or the engine?).</summary>
+    public async Task<bool> AnswersAsync(TimeSpan within)
+    {
+        using var timeout = new CancellationTokenSource(within);
+        try
+        {
+            await (await ClientAsync(timeout.Token)).System.PingAsync(timeout.Token);
+            return true;
+        }
+        catch (Exception e) when (IsDockerError(e) || e is OperationCanceledException) { return false; }
+    }
+
     DockerClient Build(Version? apiVersion) =>
         new DockerClientBuilder()
             .WithEndpoint(new Uri("unix://" + socketPath))

@@ -97,7 +97,7 @@ public static class DomainName
                              && host.IndexOf('.') == host.Length - siteName.Length + 1);
 
     /// <summary>Input echoed in a message: control characters made visible and length capped, so the message stays one readable line.</summary>
-    static string Show(string s)
+    internal static string Show(string s)
     {
         var visible = new string(s.Select(c => char.IsControl(c) ? '␤' : c).ToArray());
         return visible.Length > 80 ? visible[..77] + "…" : visible;

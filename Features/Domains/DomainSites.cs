@@ -32,9 +32,11 @@ public sealed class DomainSites(Db db, PanelSettings settings, CaddySite caddy, 
     /// <summary>
     /// Renders and applies one project's site file only (a deploy's switch, a change of its domains): the other site
     /// files are neither rendered, validated nor touched, so the cost does not grow with the number of live sites.
-    /// A project that is gone or has nothing live loses its file. Same arguments as <see cref="ApplyAllAsync"/>.
+    /// A project that is gone or has nothing live loses its file. Same arguments as <see cref="ApplyAllAsync"/>;
+    /// <paramref name="switchToFiles"/> is the switch of a plain static site: Caddy serves that directory.
     /// </summary>
-    public async Task ApplyProjectAsync(long projectId, Action<string> log, CancellationToken ct, (long ProjectId, int Port)? switchTo = null, Action? applied = null)
+    public async Task ApplyProjectAsync(long projectId, Action<string> log, CancellationToken ct, (long ProjectId, int Port)? switchTo = null, Action? applied = null,
+        (long ProjectId, string Root)? switchToFiles = null)
     {
         string slug;
         using (var c = db.Open())
@@ -42,7 +44,7 @@ public sealed class DomainSites(Db db, PanelSettings settings, CaddySite caddy, 
         await caddy.ApplyOneAsync(CaddySite.FileName(slug), () =>
         {
             using var c = db.Open();
-            return ProjectDomains.FindRoutedProject(c, projectId) is { } p ? RenderProject(c, PanelOptions.Load(c), TlsOptions.From(settings), p, switchTo) : null;
+            return ProjectDomains.FindRoutedProject(c, projectId) is { } p ? RenderProject(c, PanelOptions.Load(c), TlsOptions.From(settings), p, switchTo, switchToFiles) : null;
         }, log, ct, applied);
     }
 
@@ -61,15 +63,21 @@ public sealed class DomainSites(Db db, PanelSettings settings, CaddySite caddy, 
     }
 
     /// <summary>One project's site file, or null when it has nothing live to route to or no domain.</summary>
-    static string? RenderProject(SqliteConnection c, PanelOptions options, TlsOptions tls, ProjectDomains.RoutedProject p, (long ProjectId, int Port)? switchTo)
+    static string? RenderProject(SqliteConnection c, PanelOptions options, TlsOptions tls, ProjectDomains.RoutedProject p, (long ProjectId, int Port)? switchTo,
+        (long ProjectId, string Root)? switchToFiles = null)
     {
-        var port = switchTo is { } s && s.ProjectId == p.Id ? s.Port : p.LivePort;
-        if (port is not { } hostPort) return null;
+        // A switch decides alone what the project routes to; otherwise the live deployment does (a port or files).
+        var (port, root) = switchTo is { } s && s.ProjectId == p.Id ? (s.Port, null)
+            : switchToFiles is { } f && f.ProjectId == p.Id ? (null, f.Root)
+            : (p.LivePort, p.LiveStaticRoot);
+        if (port is null && root is null) return null;
         var setup = ProjectDomains.FindDomainSetup(c, p.Id);
         var domains = setup.Domains.ToList();
         if (options.DefaultDomain(p.Slug) is { } dd && domains.All(d => d.Host != dd)) domains.Add(new SiteDomain(dd));
         if (domains.Count == 0) return null;
-        return CaddySite.Render(new ProjectSite(p.Slug, domains, setup.RedirectAliases, setup.RedirectWww, (int)hostPort), tls);
+        // Replicas (Deployments/ReplicaSet): the other ports of the deployment that owns this one, balanced by Caddy.
+        var replicas = port is { } first ? Deployments.ReplicaSet.RouteOf(c, p.Id, first) : null;
+        return CaddySite.Render(new ProjectSite(p.Slug, domains, setup.RedirectAliases, setup.RedirectWww, (int)(port ?? 0), root, replicas?.OtherPorts, replicas?.HealthUri), tls);
     }
 
     /// <summary>
@@ -84,7 +92,7 @@ public sealed class DomainSites(Db db, PanelSettings settings, CaddySite caddy, 
         {
             using var tx = c.BeginTransaction();
             before = ProjectDomains.FindDomainSetup(c, projectId, tx);
-            live = ProjectDomains.ListRoutedProjects(c, tx).Any(p => p.Id == projectId && p.LivePort is not null);
+            live = ProjectDomains.ListRoutedProjects(c, tx).Any(p => p.Id == projectId && p.IsLive);
             ProjectDomains.SaveDomainSetup(c, projectId, setup, tx);
             tx.Commit();
         }

@@ -82,14 +82,21 @@ public static class ProjectDomains
                 new { projectId, setup.Domains[i].Host, i, setup.Domains[i].HttpOnly }, tx);
     }
 
-    /// <summary>A project's row as far as routing goes, with its live upstream port (null: nothing live to route to).</summary>
-    public sealed record RoutedProject(long Id, string Name, string Slug, long OwnerId, long? LivePort);
+    /// <summary>
+    /// A project's row as far as routing goes: its live upstream port, or the directory of its live static files
+    /// (Deployments/StaticSiteDeploy); both null: nothing live to route to.
+    /// </summary>
+    public sealed record RoutedProject(long Id, string Name, string Slug, long OwnerId, long? LivePort, string? LiveStaticRoot)
+    {
+        public bool IsLive => LivePort is not null || LiveStaticRoot is not null;
+    }
 
     public static List<RoutedProject> ListRoutedProjects(SqliteConnection c, SqliteTransaction? tx = null) =>
         c.Query<RoutedProject>(
             """
             SELECT p.id, p.name, p.slug, p.owner_id,
-                   (SELECT d.host_port FROM deployments d WHERE d.project_id = p.id AND d.status = 'live') AS live_port
+                   (SELECT d.host_port FROM deployments d WHERE d.project_id = p.id AND d.status = 'live') AS live_port,
+                   (SELECT d.static_root FROM deployments d WHERE d.project_id = p.id AND d.status = 'live') AS live_static_root
             FROM projects p ORDER BY p.slug
             """, transaction: tx).AsList();
 
@@ -97,7 +104,8 @@ public static class ProjectDomains
         c.QuerySingleOrDefault<RoutedProject>(
             """
             SELECT p.id, p.name, p.slug, p.owner_id,
-                   (SELECT d.host_port FROM deployments d WHERE d.project_id = p.id AND d.status = 'live') AS live_port
+                   (SELECT d.host_port FROM deployments d WHERE d.project_id = p.id AND d.status = 'live') AS live_port,
+                   (SELECT d.static_root FROM deployments d WHERE d.project_id = p.id AND d.status = 'live') AS live_static_root
             FROM projects p WHERE p.id = @projectId
             """, new { projectId });
 

@@ -273,6 +273,19 @@ public sealed partial class GitCli(string dataDir, GitHosts hosts)
     }
 
     /// <summary>
+    /// The paths a change from <paramref name="from"/> to <paramref name="to"/> touches (git diff --name-only), both
+    /// sides of a rename (--no-renames: moving a file out of a watched directory changes that directory), NUL-separated
+    /// so no name is quoted or split.
+    /// </summary>
+    public async Task<List<string>> ChangedPathsAsync(long projectId, string from, string to, CancellationToken ct)
+    {
+        if (!IsSha(from) || !IsSha(to)) throw new GitException("a commit must be given as its full 40-character SHA");
+        var r = await Git(["--git-dir", MirrorPath(projectId), "diff", "--name-only", "--no-renames", "-z", from, to, "--"], GitAuth.None, LocalTimeout, ct);
+        if (!r.Ok) throw new GitException($"git diff in the mirror failed: {Describe(r)}");
+        return [.. r.Stdout.Split('\0', StringSplitOptions.RemoveEmptyEntries)];
+    }
+
+    /// <summary>
     /// Checks the exact commit out into a fresh directory (a shared clone of the mirror: no object copies), then drops
     /// .git so the build context is just the tree.
     /// </summary>

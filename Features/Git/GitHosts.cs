@@ -78,41 +78,47 @@ public sealed class GitHosts(IReadOnlyList<string> allowedHosts, bool allowPriva
         (IPAddress.TryParse(host.Trim('[', ']'), out _) ? $"The Git URL points at {a}, {why}" : $"The Git URL's host {host} resolves to {a}, {why}") +
         ". The panel does not fetch from there. (A Git server on this machine: the operator lists it in the setting Git:AllowedHosts.)";
 
-    /// <summary>Why the panel must not connect to this address, or null when it may.</summary>
-    public static string? AddressProblem(IPAddress a, bool allowPrivateNetworks)
+    const string GitPrivateHint = "the operator can allow private networks with the setting Git:AllowPrivateNetworks";
+
+    /// <summary>
+    /// Why the panel must not connect to this address, or null when it may. Also judges where notifications go
+    /// (Notifications/NotifyAddress): there an admin's per-channel switch allows private networks and loopback
+    /// (<paramref name="allowLoopback"/>), and <paramref name="privateHint"/> names that switch instead of the Git setting.
+    /// Link-local, metadata, unspecified and multicast addresses are refused whatever is allowed.
+    /// </summary>
+    public static string? AddressProblem(IPAddress a, bool allowPrivateNetworks, bool allowLoopback = false, string privateHint = GitPrivateHint)
     {
-        if (a.IsIPv4MappedToIPv6) return AddressProblem(a.MapToIPv4(), allowPrivateNetworks) is { } m ? $"an IPv4-mapped form of {a.MapToIPv4()}: {m}" : null;
+        string? Again(IPAddress inner) => AddressProblem(inner, allowPrivateNetworks, allowLoopback, privateHint);
+        string? Private(string range) => allowPrivateNetworks ? null : $"a private network address ({range}; {privateHint})";
+        if (a.IsIPv4MappedToIPv6) return Again(a.MapToIPv4()) is { } m ? $"an IPv4-mapped form of {a.MapToIPv4()}: {m}" : null;
         if (a.AddressFamily == AddressFamily.InterNetworkV6)
         {
             var b6 = a.GetAddressBytes();
             if (a.Equals(IPAddress.IPv6Any)) return "the unspecified address (it means this machine)";
-            if (a.Equals(IPAddress.IPv6Loopback)) return "a loopback address (this machine)";
+            if (a.Equals(IPAddress.IPv6Loopback)) return allowLoopback ? null : "a loopback address (this machine)";
             if (a.Equals(IPAddress.Parse("fd00:ec2::254"))) return "a cloud metadata address";
             // IPv4 inside IPv6: IPv4-compatible ::a.b.c.d, NAT64 64:ff9b::/96 and 6to4 2002::/16 reach the IPv4 address they carry.
             if (b6.Take(12).All(x => x == 0) || (b6[0] == 0 && b6[1] == 0x64 && b6[2] == 0xff && b6[3] == 0x9b && b6.Skip(4).Take(8).All(x => x == 0)))
-                return AddressProblem(new IPAddress(b6[12..16]), allowPrivateNetworks) is { } m ? $"an IPv6 form of {new IPAddress(b6[12..16])}: {m}" : null;
+                return Again(new IPAddress(b6[12..16])) is { } m ? $"an IPv6 form of {new IPAddress(b6[12..16])}: {m}" : null;
             if (b6[0] == 0x20 && b6[1] == 0x02)
-                return AddressProblem(new IPAddress(b6[2..6]), allowPrivateNetworks) is { } m ? $"a 6to4 form of {new IPAddress(b6[2..6])}: {m}" : null;
+                return Again(new IPAddress(b6[2..6])) is { } m ? $"a 6to4 form of {new IPAddress(b6[2..6])}: {m}" : null;
             if (a.IsIPv6LinkLocal || (b6[0] == 0xfe && (b6[1] & 0xc0) == 0x80)) return "a link-local address";
             if (a.IsIPv6Multicast) return "a multicast address";
-            if ((b6[0] & 0xfe) == 0xfc || a.IsIPv6SiteLocal) return Private(allowPrivateNetworks, "fc00::/7");
+            if ((b6[0] & 0xfe) == 0xfc || a.IsIPv6SiteLocal) return Private("fc00::/7");
             return null;
         }
         var b = a.GetAddressBytes();
         if (b is [169, 254, 169, 254] or [100, 100, 100, 200]) return "a cloud metadata address";
         if (b[0] == 0) return "the unspecified address (0.0.0.0/8 means this machine)";
-        if (b[0] == 127) return "a loopback address (this machine)";
+        if (b[0] == 127) return allowLoopback ? null : "a loopback address (this machine)";
         if (b[0] == 169 && b[1] == 254) return "a link-local address";
         if (b[0] >= 224) return "a multicast, broadcast or reserved address";
-        if (b[0] == 10) return Private(allowPrivateNetworks, "10.0.0.0/8");
-        if (b[0] == 172 && (b[1] & 0xf0) == 16) return Private(allowPrivateNetworks, "172.16.0.0/12");
-        if (b[0] == 192 && b[1] == 168) return Private(allowPrivateNetworks, "192.168.0.0/16");
-        if (b[0] == 100 && (b[1] & 0xc0) == 64) return Private(allowPrivateNetworks, "100.64.0.0/10");
+        if (b[0] == 10) return Private("10.0.0.0/8");
+        if (b[0] == 172 && (b[1] & 0xf0) == 16) return Private("172.16.0.0/12");
+        if (b[0] == 192 && b[1] == 168) return Private("192.168.0.0/16");
+        if (b[0] == 100 && (b[1] & 0xc0) == 64) return Private("100.64.0.0/10");
         return null;
     }
-
-    static string? Private(bool allowed, string range) =>
-        allowed ? null : $"a private network address ({range}; the operator can allow private networks with the setting Git:AllowPrivateNetworks)";
 
     /// <summary>
     /// git's "-c http.curloptResolve=host:port:addr,…": curl connects to exactly the addresses that were judged,

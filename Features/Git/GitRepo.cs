@@ -89,6 +89,18 @@ public static class GitRepo
     });
 
     /// <summary>
+    /// Every path a change from one commit to another touches ('/'-separated): added, deleted, modified, and both the old
+    /// and the new path of a rename (moving a file out of a directory changes that directory). Read in process: no
+    /// checkout and no cap on a long list, which a line-captured git diff would have.
+    /// </summary>
+    public static List<string> ChangedPaths(string mirror, string fromSha, string toSha) => Read(mirror, repo =>
+    {
+        var changes = repo.Diff.Compare<TreeChanges>(FindCommit(repo, fromSha).Tree, FindCommit(repo, toSha).Tree);
+        return changes.SelectMany(c => new[] { c.Path, c.OldPath }).Where(p => !string.IsNullOrEmpty(p)).Select(p => p.Replace('\\', '/'))
+            .Distinct().Order(StringComparer.Ordinal).ToList();
+    });
+
+    /// <summary>
     /// The bytes of one file of a commit (package.json, go.mod …), or null when the commit has no such file. A file
     /// larger than <paramref name="maxBytes"/> is refused rather than read into memory.
     /// </summary>

@@ -17,7 +17,7 @@ public sealed class EditModel(Db db, ProjectChanges changes) : PageModel
         using var c = db.Open();
         Project = ProjectStore.FindProjectVisibleTo(c, id, User.UserId(), User.IsAdmin());
         if (Project is null) return false;
-        Form = ProjectFormReader.FromProject(Project) with { AutoDeploy = Webhooks.WebhookStore.FindAutoDeploy(c, id) };
+        Form = ProjectFormReader.FromProject(Project) with { AutoDeploy = Webhooks.WebhookStore.FindAutoDeploy(c, id), StopOldFirst = Volumes.StopOldFirst.FindStopOldFirst(c, id), Replicas = ProjectReplicas.FindReplicas(c, id).ToString() };
         return true;
     }
 
@@ -34,7 +34,7 @@ public sealed class EditModel(Db db, ProjectChanges changes) : PageModel
     }
 
     /// <summary>Deletes the project and everything it has on this machine, once its short name is typed to confirm.</summary>
-    public async Task<IActionResult> OnPostDeleteAsync(long id, string? confirm, CancellationToken ct)
+    public async Task<IActionResult> OnPostDeleteAsync(long id, string? confirm, bool deleteVolumes, CancellationToken ct)
     {
         if (!Load(id)) return NotFound();
         if ((confirm ?? "").Trim() != Project!.Slug)
@@ -42,12 +42,12 @@ public sealed class EditModel(Db db, ProjectChanges changes) : PageModel
             Errors["confirm"] = $"Type {Project.Slug} to confirm.";
             return Invalid();
         }
-        if (await changes.DeleteAsync(Project, ct) is { } problem)
+        if (await changes.DeleteAsync(Project, ct, deleteVolumes) is { } problem)
         {
             Errors["confirm"] = problem;
             return Invalid();
         }
-        Audit.AuditLog.Record(HttpContext, "project.delete", Project.Slug);
+        Audit.AuditLog.Record(HttpContext, "project.delete", Project.Slug, deleteVolumes ? "with its volumes" : "volumes kept");
         return Shared.PostRedirect.To(HttpContext, "/projects");
     }
 

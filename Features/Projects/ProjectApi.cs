@@ -21,20 +21,25 @@ public static class ProjectApi
     public sealed record ProjectRequest(
         string? Name, string? GitUrl, string? Branch, int? Port, string? Dockerfile, string? ContextDir, string? HealthPath,
         List<string>? Domains, string? GitAuth, string? GitToken, bool? AutoDeploy,
-        long? MemoryMb = null, decimal? Cpus = null, long? PidsLimit = null);
+        long? MemoryMb = null, decimal? Cpus = null, long? PidsLimit = null, string? BaseDir = null, List<string>? WatchPaths = null, string? BuildTarget = null,
+        string? InstallCommand = null, string? BuildCommand = null, string? StartCommand = null, bool? StopOldFirst = null,
+        System.Text.Json.JsonElement? Replicas = null);
 
     const string BodyDoc =
-        "JSON body: {\"name\", \"gitUrl\", \"branch\", \"port\", \"dockerfile\"?, \"contextDir\"?, \"healthPath\"?, \"domains\": [...], " +
-        "\"gitAuth\"? (none|token|ssh), \"gitToken\"?, \"autoDeploy\"?, \"memoryMb\"?, \"cpus\"?, \"pidsLimit\"? (admins only; 0 = the panel's default)}. " +
+        "JSON body: {\"name\", \"gitUrl\", \"branch\"? (empty or left out: the repository's default branch), \"port\"? (left out at creation, or 0: the image's EXPOSE, read at every deploy), \"dockerfile\"?, \"contextDir\"?, \"healthPath\"? (empty: the image's HEALTHCHECK, else GET /), \"domains\": [...], " +
+        "\"gitAuth\"? (none|token|ssh), \"gitToken\"?, \"autoDeploy\"?, \"installCommand\"?, \"buildCommand\"?, \"startCommand\"? (for a generated Dockerfile; \"\" = detected), \"memoryMb\"?, \"cpus\"?, \"pidsLimit\"? (admins only; 0 = the panel's default), " +
+        "\"baseDir\"? (monorepo directory the context and Dockerfile are relative to; \"\" = the root), \"watchPaths\"? ([] = every push deploys), \"buildTarget\"? (a Dockerfile stage; \"\" = the last), \"stopOldFirst\"? (stop the live container before the new one starts: a few seconds of downtime), \"replicas\"? (1-10 containers balanced by Caddy; admins only; applied to the live deployment at once)}. " +
         "Invalid fields: 422 with `errors` per field.";
 
-    public sealed record ProjectSummary(string Slug, string Name, string Owner, string? LiveStatus, string? LastStatus, string? Domain);
+    public sealed record ProjectSummary(string Slug, string Name, string Owner, string? LiveStatus, string? LastStatus, string? Domain, string Environment);
 
     public sealed record ProjectDetail(
-        long Id, string Slug, string Name, string Owner, string GitUrl, string Branch, string Dockerfile, string ContextDir, int Port,
+        long Id, string Slug, string Name, string Owner, string GitUrl, string Branch, string Dockerfile, string ContextDir, int? Port,
         string HealthPath, List<string> Domains, string GitAuth, string? SshPublicKey, bool AutoDeploy, string WebhookUrl,
         string? WebhookSecret, long? LiveDeploymentId, string CreatedAt,
-        long? MemoryMb = null, decimal? Cpus = null, long? PidsLimit = null);
+        long? MemoryMb = null, decimal? Cpus = null, long? PidsLimit = null, string? BaseDir = null, List<string>? WatchPaths = null, string? BuildTarget = null,
+        string? InstallCommand = null, string? BuildCommand = null, string? StartCommand = null, bool StopOldFirst = false, int Replicas = 1,
+        string Environment = ProjectEnvironments.Production, string? EnvironmentOf = null);
 
     /// <summary>The form's field names as the API spells them, so a 422's errors name what the caller sent.</summary>
     static readonly Dictionary<string, string> ApiFieldNames = new() { ["containerPort"] = "port", ["dockerfilePath"] = "dockerfile" };
@@ -48,7 +53,7 @@ public static class ProjectApi
         {
             using var c = db.Open();
             return Results.Ok(ProjectStore.ListProjectsVisibleTo(c, ctx.User.UserId(), ctx.User.IsAdmin())
-                .Select(p => new ProjectSummary(p.Slug, p.Name, p.OwnerEmail, p.LiveStatus, p.LastStatus, p.Domain)));
+                .Select(p => new ProjectSummary(p.Slug, p.Name, p.OwnerEmail, p.LiveStatus, p.LastStatus, p.Domain, p.Environment)));
         }).WithSummary("Projects you can see (admins: all)").Produces<List<ProjectSummary>>();
 
         api.MapGet("/projects/{slug}", (string slug, HttpContext ctx, Db db, IDataProtectionProvider protection, PanelSettings settings) =>
@@ -80,7 +85,7 @@ public static class ProjectApi
             {
                 p = FindVisible(c, ctx, slug);
                 if (p is null) return NotFound(slug);
-                current = ProjectFormReader.FromProject(p) with { AutoDeploy = WebhookStore.FindAutoDeploy(c, p.Id) };
+                current = ProjectFormReader.FromProject(p) with { AutoDeploy = WebhookStore.FindAutoDeploy(c, p.Id), Replicas = ProjectReplicas.FindReplicas(c, p.Id).ToString() };
             }
             var (body, error) = await ApiProblem.ReadJson<ProjectRequest>(ctx.Request);
             if (error is not null) return error;
@@ -109,15 +114,15 @@ public static class ProjectApi
         }).WithSummary("Change a project (fields left out keep their value); used from the next deployment on").WithDescription(BodyDoc)
           .Produces<ProjectDetail>().ProducesProblem(422);
 
-        api.MapDelete("/projects/{slug}", async (string slug, HttpContext ctx, Db db, ProjectChanges changes) =>
+        api.MapDelete("/projects/{slug}", async (string slug, bool? deleteVolumes, HttpContext ctx, Db db, ProjectChanges changes) =>
         {
             ProjectRow? p;
             using (var c = db.Open()) p = FindVisible(c, ctx, slug);
             if (p is null) return NotFound(slug);
-            if (await changes.DeleteAsync(p, ctx.RequestAborted) is { } problem) return ApiProblem.Result(409, problem);
-            Audit.AuditLog.Record(ctx, "project.delete", p.Slug);
+            if (await changes.DeleteAsync(p, ctx.RequestAborted, deleteVolumes == true) is { } problem) return ApiProblem.Result(409, problem);
+            Audit.AuditLog.Record(ctx, "project.delete", p.Slug, deleteVolumes == true ? "with its volumes" : "volumes kept");
             return Results.NoContent();
-        }).WithSummary("Delete a project with its containers, images and Caddy site");
+        }).WithSummary("Delete a project with its containers, images and Caddy site; its volumes too with ?deleteVolumes=true (else they are kept as orphaned volumes)");
     }
 
     /// <summary>The request's fields over a form (absent ones keep the form's value); the form's own rules then judge it.</summary>
@@ -125,7 +130,8 @@ public static class ProjectApi
     {
         GitUrl = r.GitUrl?.Trim() ?? f.GitUrl,
         Branch = r.Branch?.Trim() ?? f.Branch,
-        ContainerPort = r.Port is { } port ? port.ToString(System.Globalization.CultureInfo.InvariantCulture) : f.ContainerPort,
+        // 0 goes back to detecting the port from the image's EXPOSE at every deploy.
+        ContainerPort = r.Port is { } port ? (port == 0 ? "" : port.ToString(System.Globalization.CultureInfo.InvariantCulture)) : f.ContainerPort,
         DockerfilePath = r.Dockerfile?.Trim() ?? f.DockerfilePath,
         ContextDir = r.ContextDir?.Trim() ?? f.ContextDir,
         HealthPath = r.HealthPath?.Trim() ?? f.HealthPath,
@@ -133,10 +139,19 @@ public static class ProjectApi
         GitAuth = r.GitAuth?.Trim() ?? f.GitAuth,
         GitToken = r.GitToken?.Trim() ?? "",
         AutoDeploy = r.AutoDeploy ?? f.AutoDeploy,
+        StopOldFirst = r.StopOldFirst ?? f.StopOldFirst,
         // 0 goes back to the panel's default; any other number is judged by ProjectLimits.FromForm.
         MemoryMb = r.MemoryMb is { } m ? (m == 0 ? "" : m.ToString(System.Globalization.CultureInfo.InvariantCulture)) : f.MemoryMb,
         Cpus = r.Cpus is { } cp ? (cp == 0 ? "" : cp.ToString(System.Globalization.CultureInfo.InvariantCulture)) : f.Cpus,
+        BuildTarget = r.BuildTarget?.Trim() ?? f.BuildTarget,
         PidsLimit = r.PidsLimit is { } pl ? (pl == 0 ? "" : pl.ToString(System.Globalization.CultureInfo.InvariantCulture)) : f.PidsLimit,
+        BaseDir = r.BaseDir ?? f.BaseDir,
+        WatchPaths = r.WatchPaths is { } w ? string.Join('\n', w.Select(l => (l ?? "").Replace('\n', '\0'))) : f.WatchPaths,
+        InstallCommand = r.InstallCommand ?? f.InstallCommand,
+        BuildCommand = r.BuildCommand ?? f.BuildCommand,
+        StartCommand = r.StartCommand ?? f.StartCommand,
+        // Any JSON value as its text ("abc", 1e9, 2.5, -1): ProjectReplicas.FromForm answers a 422 naming the field, not a 400 about types.
+        Replicas = r.Replicas is { } rep ? (rep.ValueKind == System.Text.Json.JsonValueKind.String ? rep.GetString()!.Trim() : rep.GetRawText()) : f.Replicas,
     };
 
     public static IResult NotFound(string slug) => ApiProblem.NotFound($"The project \"{slug}\"");
@@ -147,8 +162,10 @@ public static class ProjectApi
             : null;
 
     static ProjectDetail Detail(SqliteConnection c, IDataProtectionProvider protection, PanelSettings settings, ProjectRow p) =>
-        new(p.Id, p.Slug, p.Name, p.OwnerEmail, p.GitUrl, p.Branch, p.DockerfilePath, p.ContextDir, (int)p.ContainerPort, p.HealthPath,
+        new(p.Id, p.Slug, p.Name, p.OwnerEmail, p.GitUrl, p.Branch, p.DockerfilePath, p.ContextDir, p.ContainerPort == 0 ? null : (int)p.ContainerPort, p.HealthPath,
             p.Domains, p.GitAuth, p.SshPublicKey, WebhookStore.FindAutoDeploy(c, p.Id), WebhookStore.UrlFor(settings, p.Slug),
             WebhookStore.EnsureSecret(c, protection, p.Id), DeployStore.FindLiveDeployment(c, p.Id)?.Id, p.CreatedAt,
-            p.Limits.MemoryMb, p.Limits.NanoCpus is { } n ? n / 1_000_000_000m : null, p.Limits.PidsLimit);
+            p.Limits.MemoryMb, p.Limits.NanoCpus is { } n ? n / 1_000_000_000m : null, p.Limits.PidsLimit, p.Paths.BaseDir, p.Paths.WatchPathList, p.BuildTarget,
+            p.Commands.Install, p.Commands.Build, p.Commands.Start, Volumes.StopOldFirst.FindStopOldFirst(c, p.Id), ProjectReplicas.FindReplicas(c, p.Id),
+            p.Environment, p.ParentId is { } parent ? ProjectStore.FindProjectById(c, parent)?.Slug : null);
 }

@@ -17,7 +17,7 @@ public sealed record ProjectCreated(long Id, string Slug, string WebhookSecret);
 /// disagree on a rule. Errors come back by form field name (name, gitUrl, branch, containerPort, …).
 /// </summary>
 public sealed class ProjectChanges(Db db, IDataProtectionProvider protection, GitCli git, DockerEngine engine, Domains.DomainSites sites,
-    DeployWorker worker, PanelSettings settings, GitHosts gitHosts, DeployLog logs)
+    DeployWorker worker, PanelSettings settings, GitHosts gitHosts, DeployLog logs, ReplicaSet replicaSet)
 {
     public async Task<(ProjectCreated? Created, Dictionary<string, string> Errors)> CreateAsync(
         ProjectForm form, long ownerId, bool isAdmin, CancellationToken ct)
@@ -27,8 +27,12 @@ public sealed class ProjectChanges(Db db, IDataProtectionProvider protection, Gi
         using (var c0 = db.Open())
             errors = ProjectStore.Validate(form, creating: true, isAdmin: isAdmin, hasStoredToken: false,
                 domainsOptional: PanelOptions.Load(c0).BaseDomain != "");
-        if (!errors.ContainsKey("branch") && await GitCli.CheckBranchWithGitAsync(form.Branch, ct) is { } b) errors["branch"] = b;
+        if (!errors.ContainsKey("branch") && form.Branch != "" && await GitCli.CheckBranchWithGitAsync(form.Branch, ct) is { } b) errors["branch"] = b;
         var limits = ProjectLimits.FromForm(form, ProjectLimits.None, isAdmin, errors);
+        var replicas = ProjectReplicas.FromForm(form, 1, isAdmin, errors);
+        var paths = ProjectPaths.FromForm(form, ProjectPaths.None, errors);
+        BuildTarget.Validate(form, errors);
+        var commands = Builds.ProjectDockerfile.FromForm(form, Builds.BuildCommands.None, errors);
         await CheckGitHostAsync(form, errors, ct);
         if (errors.Count > 0) return (null, errors);
 
@@ -45,7 +49,12 @@ public sealed class ProjectChanges(Db db, IDataProtectionProvider protection, Gi
         if (errors.Count > 0) return (null, errors);
         var id = ProjectStore.InsertProject(c, form, slug, ownerId, token, tx);
         ProjectLimits.UpdateProjectLimits(c, id, limits!, tx);
+        ProjectReplicas.UpdateReplicas(c, id, replicas!.Value, tx);
+        ProjectPaths.UpdateProjectPaths(c, id, paths!, tx);
+        BuildTarget.UpdateBuildTarget(c, id, form.BuildTarget, tx);
+        Builds.ProjectDockerfile.UpdateBuildCommands(c, id, commands!, tx);
         WebhookStore.UpdateAutoDeploy(c, id, form.AutoDeploy, tx);
+        Volumes.StopOldFirst.UpdateStopOldFirst(c, id, form.StopOldFirst, tx);
         var secret = WebhookStore.ReplaceSecret(c, protection, id, tx);
         tx.Commit();
         if (form.GitAuth == "ssh")
@@ -61,8 +70,20 @@ public sealed class ProjectChanges(Db db, IDataProtectionProvider protection, Gi
     {
         form = form with { Name = project.Name };
         var errors = ProjectStore.Validate(form, creating: false, isAdmin: isAdmin, hasStoredToken: project.GitTokenProtected is not null);
-        if (!errors.ContainsKey("branch") && await GitCli.CheckBranchWithGitAsync(form.Branch, ct) is { } b) errors["branch"] = b;
+        if (!errors.ContainsKey("branch") && form.Branch != "" && await GitCli.CheckBranchWithGitAsync(form.Branch, ct) is { } b) errors["branch"] = b;
         var limits = ProjectLimits.FromForm(form, project.Limits, isAdmin, errors);
+        int current;
+        using (var c0 = db.Open()) current = ProjectReplicas.FindReplicas(c0, project.Id);
+        var replicas = ProjectReplicas.FromForm(form, current, isAdmin, errors);
+        var paths = ProjectPaths.FromForm(form, project.Paths, errors);
+        BuildTarget.Validate(form, errors);
+        var commands = Builds.ProjectDockerfile.FromForm(form, project.Commands, errors);
+        using (var c0 = db.Open())
+        {
+            if (!errors.ContainsKey("branch") && form.Branch != "" && ProjectEnvironments.BranchTaken(c0, project.RootId, form.Branch, project.Id) is { } taken) errors["branch"] = taken;
+            if (project.ParentId is not null && !errors.ContainsKey("gitUrl") && (form.GitUrl != project.GitUrl || form.GitAuth != project.GitAuth))
+                errors["gitUrl"] = $"The {project.Environment} environment fetches its project's repository: change the repository on the project's own page.";
+        }
         await CheckGitHostAsync(form, errors, ct);
         if (errors.Count > 0) return errors;
         var token = form.GitAuth == "token" && form.GitToken != "" ? protection.CreateProtector(ProjectStore.TokenPurpose).Protect(form.GitToken) : null;
@@ -70,10 +91,27 @@ public sealed class ProjectChanges(Db db, IDataProtectionProvider protection, Gi
         using var tx = c.BeginTransaction();
         ProjectStore.UpdateProject(c, project.Id, form, token, tx);
         ProjectLimits.UpdateProjectLimits(c, project.Id, limits!, tx);
+        ProjectReplicas.UpdateReplicas(c, project.Id, replicas!.Value, tx);
+        ProjectPaths.UpdateProjectPaths(c, project.Id, paths!, tx);
+        BuildTarget.UpdateBuildTarget(c, project.Id, form.BuildTarget, tx);
+        Builds.ProjectDockerfile.UpdateBuildCommands(c, project.Id, commands!, tx);
         WebhookStore.UpdateAutoDeploy(c, project.Id, form.AutoDeploy, tx);
+        Volumes.StopOldFirst.UpdateStopOldFirst(c, project.Id, form.StopOldFirst, tx);
+        if (project.ParentId is null) ProjectEnvironments.CopyRepositoryToEnvironments(c, project.Id, tx);
         tx.Commit();
         if (form.GitAuth == "ssh" && project.SshPublicKey is null)
+        {
             await DeployKey.GenerateAsync(c, protection, git, project.Id, project.Slug, ct);
+            ProjectEnvironments.CopyRepositoryToEnvironments(c, project.Id);
+        }
+        // A new count applies to the live deployment at once; should its new replicas fail, the count goes back.
+        if (replicas != current && await replicaSet.ScaleLiveAsync(project.Id, replicas!.Value, ct) is { } failed)
+        {
+            using var back = c.BeginTransaction();
+            ProjectReplicas.UpdateReplicas(c, project.Id, current, back);
+            back.Commit();
+            errors["replicas"] = failed + " (the other changes were saved)";
+        }
         return errors;
     }
 
@@ -92,8 +130,17 @@ public sealed class ProjectChanges(Db db, IDataProtectionProvider protection, Gi
     /// Deleting takes everything the project has on this machine with it: queued and running deploys are cancelled,
     /// its containers and images removed, its Caddy site dropped, then the rows. Returns why nothing was deleted, or null.
     /// </summary>
-    public async Task<string?> DeleteAsync(ProjectRow project, CancellationToken ct)
+    public async Task<string?> DeleteAsync(ProjectRow project, CancellationToken ct, bool deleteVolumes = false)
     {
+        // Its environments first (Projects/ProjectEnvironments): each is a project of its own on this machine.
+        List<long> environments;
+        using (var c0 = db.Open()) environments = project.ParentId is null ? ProjectEnvironments.ListEnvironmentIdsBesidesProduction(c0, project.Id) : [];
+        foreach (var envId in environments)
+        {
+            ProjectRow? env;
+            using (var c0 = db.Open()) env = ProjectStore.FindProjectById(c0, envId);
+            if (env is not null && await DeleteAsync(env, ct, deleteVolumes) is { } problem) return $"Deleting its {env.Environment} environment stopped: {problem}";
+        }
         // The route goes first: if Caddy refuses, nothing else has been touched yet.
         try { await sites.ApplyAllAsync(_ => { }, ct, without: project.Id); }
         catch (CaddyException e) { return $"Nothing was deleted: removing the project's Caddy site failed: {e.Message}"; }
@@ -110,15 +157,31 @@ public sealed class ProjectChanges(Db db, IDataProtectionProvider protection, Gi
         // Both labels are on every container and image a deployment made, before and after the panel id was in the names.
         string[] ours = [$"{PanelIdentity.Label}={PanelIdentity.Of(c)}", $"vpspanel.project={project.Slug}"];
         var docker = await engine.ClientAsync(ct);
+        // The live deployment is retired first, under the locks the reconciler checks its status in (replicas 2..N
+        // in ReplicaSet, replica 1 in Running/SelfHealing): otherwise it finds a live deployment without its
+        // container and makes one again, left behind once the rows are gone (seen in a CI run).
+        var replicaLock = ReplicaSet.ProjectLock(project.Id);
+        await replicaLock.WaitAsync(ct);
+        try
+        {
+            await Running.AppPower.Gate.WaitAsync(ct);
+            try { DeployStore.RetireLiveDeploymentOfProject(c, project.Id); }
+            finally { Running.AppPower.Gate.Release(); }
+        }
+        finally { replicaLock.Release(); }
         foreach (var ctr in await docker.Containers.ListContainersAsync(new ContainersListParameters { All = true, Filters = DockerAbsentOk.LabelFilter(ours) }, ct))
             await docker.RemoveContainerIfExistsAsync(ctr.ID, ct);
         foreach (var image in (await docker.Images.ListImagesAsync(new ImagesListParameters { Filters = DockerAbsentOk.LabelFilter(ours) }, ct)).Names())
             await docker.RemoveImageIfUnusedAsync(image, ct);
+        // Its Docker volumes only when asked (default: kept, listed as orphaned for an admin to delete; Volumes/Orphans).
+        if (deleteVolumes) await Volumes.ProjectVolumes.DeleteDockerVolumesOfProjectAsync(docker, PanelIdentity.Of(c), project.Id, ct);
+        await ProjectNetwork.RemoveAsync(docker, PanelIdentity.Of(c), project.Slug, ct);
         git.DeleteProjectFiles(project.Id);
         // The log files go after the rows: a run still finishing opens its log through its row, and finds none.
         var logKeys = DeployStore.ListLogKeysOfProject(c, project.Id);
         ProjectStore.DeleteProject(c, project.Id);
         logs.DeleteFiles(logKeys);
+        StaticSiteDeploy.DeleteProjectFiles(settings, project.Slug);
         // Once more now that the rows are gone: an apply that ran meanwhile (another project's deploy) rendered this
         // project from rows that still existed. Caddy refusing here changes nothing that matters: the site is gone.
         try { await sites.ApplyAllAsync(_ => { }, CancellationToken.None); }

@@ -3,7 +3,7 @@ using VpsPanel.Features.Cli;
 
 namespace VpsPanel.Features.Projects;
 
-/// <summary>`vpspanel projects list`: every project, read from the data dir (works with the panel stopped).</summary>
+/// <summary>`vpspanel projects list`: every project, read from the data dir (works with the panel stopped); `projects scale` (ProjectScaleCommand).</summary>
 public static class ProjectCommands
 {
     public static Command Build()
@@ -20,6 +20,9 @@ public static class ProjectCommands
             return 0;
         });
         projects.Subcommands.Add(list);
+        projects.Subcommands.Add(ProjectScaleCommand.Build());
+        foreach (var cmd in Running.RunningCommands.Build()) projects.Subcommands.Add(cmd);
+        foreach (var cmd in EnvironmentCommands.Build()) projects.Subcommands.Add(cmd);
         return projects;
     }
 }

@@ -10,14 +10,27 @@ namespace VpsPanel.Features.Projects;
 public sealed record ProjectRow(
     long Id, string Name, string Slug, long OwnerId, string OwnerEmail, string GitUrl, string Branch, string DockerfilePath,
     string ContextDir, long ContainerPort, string HealthPath, string GitAuth, string? GitTokenProtected, string? SshPublicKey,
-    string CreatedAt)
+    string CreatedAt, long? ParentId = null, string Environment = "production")
 {
+    /// <summary>The project this environment belongs to: its parent, or itself for production (Projects/ProjectEnvironments).</summary>
+    public long RootId => ParentId ?? Id;
+
     public List<string> Domains { get; set; } = [];
 
     /// <summary>Its own container limits (null ones: the panel's settings); filled by the Find queries, like Domains.</summary>
     public ProjectLimits Limits { get; set; } = ProjectLimits.None;
 
-    public ProjectConfig Config => new(GitUrl, Branch, DockerfilePath, ContextDir, (int)ContainerPort, HealthPath, Domains);
+    /// <summary>Its own install/build/start commands for a generated Dockerfile (Builds/ProjectDockerfile); filled like Limits.</summary>
+    public Builds.BuildCommands Commands { get; set; } = Builds.BuildCommands.None;
+
+    /// <summary>The Dockerfile stage it builds, null for the last (Projects/BuildTarget); filled by the Find queries.</summary>
+    public string? BuildTarget { get; set; }
+
+    /// <summary>Its base directory and watch paths (see <see cref="ProjectPaths"/>); filled by the Find queries, like Domains.</summary>
+    public ProjectPaths Paths { get; set; } = ProjectPaths.None;
+
+    public ProjectConfig Config => new(GitUrl, Branch, DockerfilePath, ContextDir, (int)ContainerPort, HealthPath, Domains)
+        { BaseDir = Paths.BaseDir, WatchPaths = Paths.WatchPaths, Target = BuildTarget };
 }
 
 /// <summary>
@@ -25,11 +38,18 @@ public sealed record ProjectRow(
 /// settings, so "roll back" means the old code with the old port, health path and domains. <paramref name="Variables"/>
 /// is the encrypted snapshot of its environment variables (null until the deployment starts, see
 /// Variables/DeployVariables.cs) and <paramref name="VariablesVersion"/> the project's variables version it was taken at.
+/// An empty Branch, a ContainerPort of 0 and an empty HealthPath mean "detect at deploy" (Deployments/Detect*.cs).
 /// </summary>
 public sealed record ProjectConfig(
     string GitUrl, string Branch, string DockerfilePath, string ContextDir, int ContainerPort, string HealthPath, List<string> Domains,
     string? Variables = null, long VariablesVersion = 0)
 {
+    /// <summary>The monorepo directory the context and Dockerfile are relative to (null: the root), and the watch paths (ProjectPaths).</summary>
+    public string? BaseDir { get; init; }
+    public string? WatchPaths { get; init; }
+    /// <summary>`docker build --target` (BuildKit); null builds the last stage. Absent from configs stored before issue 14.</summary>
+    public string? Target { get; init; }
+
     public string ToJson() => JsonSerializer.Serialize(this, ProjectJson.Default.ProjectConfig);
     public static ProjectConfig FromJson(string json) =>
         JsonSerializer.Deserialize(json, ProjectJson.Default.ProjectConfig) ?? throw new InvalidOperationException("empty project config");
@@ -46,12 +66,31 @@ public sealed record ProjectForm(
     /// <summary>Whether a push webhook deploys (on) or is only logged (off). Stored apart from the rest (see WebhookStore).</summary>
     public bool AutoDeploy { get; init; } = true;
 
+    /// <summary>Stop the live container before the new one starts (Volumes/StopOldFirst); null keeps the saved setting.</summary>
+    public bool? StopOldFirst { get; init; }
+
     /// <summary>The container limits as typed (see <see cref="ProjectLimits.FromForm"/>): null keeps the saved value, empty is the panel's default.</summary>
     public string? MemoryMb { get; init; }
     public string? Cpus { get; init; }
     public string? PidsLimit { get; init; }
 
-    public static ProjectForm Empty => new("", "", "main", "Dockerfile", ".", "8080", "/", "", "none", "");
+    /// <summary>Replicas as typed (see <see cref="ProjectReplicas.FromForm"/>): null keeps the saved count.</summary>
+    public string? Replicas { get; init; }
+
+    /// <summary>Commands for a generated Dockerfile as typed (see Builds/ProjectDockerfile.FromForm): null keeps the saved one, empty is "detected".</summary>
+    public string? InstallCommand { get; init; }
+    public string? BuildCommand { get; init; }
+    public string? StartCommand { get; init; }
+
+    /// <summary>The Dockerfile stage to build (Projects/BuildTarget): null keeps the saved one, empty is the last stage.</summary>
+    public string? BuildTarget { get; init; }
+
+    /// <summary>The base directory and watch paths as typed (see <see cref="ProjectPaths.FromForm"/>): null keeps the saved value.</summary>
+    public string? BaseDir { get; init; }
+    public string? WatchPaths { get; init; }
+
+    /// <summary>Branch, port and health path start empty: the panel detects them (see 0016_detect_defaults.sql).</summary>
+    public static ProjectForm Empty => new("", "", "", "Dockerfile", ".", "", "", "", "none", "");
 }
 
 /// <summary>
@@ -99,15 +138,15 @@ public static partial class ProjectStore
                 errors["name"] = "The name must start with a letter (the project's short name, used for containers and images, is derived from it).";
         }
         if (Git.GitCli.UrlProblem(f.GitUrl, mayUseLocalRepos: isAdmin) is { } u) errors["gitUrl"] = u;
-        if (Git.GitCli.BranchProblem(f.Branch) is { } b) errors["branch"] = b;
+        if (f.Branch != "" && Git.GitCli.BranchProblem(f.Branch) is { } b) errors["branch"] = b;
         if (RepoPathProblem(f.DockerfilePath, "Dockerfile path", allowDot: false) is { } d) errors["dockerfilePath"] = d;
         if (RepoPathProblem(f.ContextDir, "build context directory", allowDot: true) is { } cd) errors["contextDir"] = cd;
         if (!errors.ContainsKey("dockerfilePath") && !errors.ContainsKey("contextDir") && DockerfileInContext(f.DockerfilePath, f.ContextDir) is null)
             errors["dockerfilePath"] = $"The Dockerfile must be inside the build context directory \"{f.ContextDir}\".";
-        if (!int.TryParse(f.ContainerPort, System.Globalization.NumberStyles.None, null, out var port) || port < 1 || port > 65535)
-            errors["containerPort"] = "Enter the port the app listens on inside its container, a number from 1 to 65535.";
-        if (f.HealthPath == "" || f.HealthPath.Length > 200 || !HealthPathPattern().IsMatch(f.HealthPath))
-            errors["healthPath"] = "Enter a path starting with /, like / or /healthz (letters, digits and . _ ~ / % ? = & + - only).";
+        if (f.ContainerPort.Trim() is not ("" or "0") && (!int.TryParse(f.ContainerPort, System.Globalization.NumberStyles.None, null, out var port) || port < 1 || port > 65535))
+            errors["containerPort"] = "Enter the port the app listens on inside its container, a number from 1 to 65535, or leave it empty (or 0) to use the image's EXPOSE.";
+        if (f.HealthPath != "" && (f.HealthPath.Length > 200 || !HealthPathPattern().IsMatch(f.HealthPath)))
+            errors["healthPath"] = "Enter a path starting with /, like / or /healthz (letters, digits and . _ ~ / % ? = & + - only), or leave it empty.";
         // Domains are given here at creation; afterwards they have their own page (Features/Domains).
         if (creating && DomainsProblem(f.Domains, domainsOptional, isAdmin) is { } dm) errors["domains"] = dm;
         if (f.GitAuth is not ("none" or "token" or "ssh")) errors["gitAuth"] = "Choose how the panel reaches the repository.";
@@ -163,7 +202,7 @@ public static partial class ProjectStore
 
     const string Columns =
         "p.id, p.name, p.slug, p.owner_id, u.email AS owner_email, p.git_url, p.branch, p.dockerfile_path, p.context_dir, " +
-        "p.container_port, p.health_path, p.git_auth, p.git_token_protected, p.ssh_public_key, p.created_at";
+        "CASE WHEN p.detect_port THEN 0 ELSE p.container_port END AS container_port, p.health_path, p.git_auth, p.git_token_protected, p.ssh_public_key, p.created_at, p.parent_id, p.environment";
 
     /// <summary>The project if it exists and the user may see it (admins see all); null otherwise, which pages turn into 404.</summary>
     public static ProjectRow? FindProjectVisibleTo(SqliteConnection c, long id, long userId, bool isAdmin)
@@ -171,18 +210,22 @@ public static partial class ProjectStore
         var p = c.QuerySingleOrDefault<ProjectRow>(
             $"SELECT {Columns} FROM projects p JOIN users u ON u.id = p.owner_id WHERE p.id = @id AND (@isAdmin OR p.owner_id = @userId)",
             new { id, userId, isAdmin });
-        if (p is not null) (p.Domains, p.Limits) = (ListDomains(c, p.Id), ProjectLimits.FindProjectLimits(c, p.Id));
+        if (p is not null) (p.Domains, p.Limits, p.Paths, p.BuildTarget, p.Commands) = (ListDomains(c, p.Id), ProjectLimits.FindProjectLimits(c, p.Id), ProjectPaths.FindProjectPaths(c, p.Id), Projects.BuildTarget.FindBuildTarget(c, p.Id), Builds.ProjectDockerfile.FindBuildCommands(c, p.Id));
         return p;
     }
 
     public static ProjectRow? FindProjectById(SqliteConnection c, long id, SqliteTransaction? tx = null)
     {
         var p = c.QuerySingleOrDefault<ProjectRow>($"SELECT {Columns} FROM projects p JOIN users u ON u.id = p.owner_id WHERE p.id = @id", new { id }, tx);
-        if (p is not null) (p.Domains, p.Limits) = (ListDomains(c, p.Id, tx), ProjectLimits.FindProjectLimits(c, p.Id, tx));
+        if (p is not null) (p.Domains, p.Limits, p.Paths, p.BuildTarget, p.Commands) = (ListDomains(c, p.Id, tx), ProjectLimits.FindProjectLimits(c, p.Id, tx), ProjectPaths.FindProjectPaths(c, p.Id, tx), Projects.BuildTarget.FindBuildTarget(c, p.Id, tx), Builds.ProjectDockerfile.FindBuildCommands(c, p.Id, tx));
         return p;
     }
 
-    public sealed record ProjectListItem(long Id, string Name, string Slug, string OwnerEmail, string? LiveStatus, string? LastStatus, string? Domain);
+    public sealed record ProjectListItem(long Id, string Name, string Slug, string OwnerEmail, string? LiveStatus, string? LastStatus, string? Domain, string Environment)
+    {
+        /// <summary>The name with its environment when it is not production (ProjectEnvironments).</summary>
+        public string Label => Environment == ProjectEnvironments.Production ? Name : $"{Name} · {Environment}";
+    }
 
     public static List<ProjectListItem> ListProjectsVisibleTo(SqliteConnection c, long userId, bool isAdmin) =>
         c.Query<ProjectListItem>(
@@ -190,10 +233,12 @@ public static partial class ProjectStore
             SELECT p.id, p.name, p.slug, u.email AS owner_email,
                    (SELECT status FROM deployments d WHERE d.project_id = p.id AND d.status = 'live') AS live_status,
                    (SELECT status FROM deployments d WHERE d.project_id = p.id ORDER BY d.id DESC LIMIT 1) AS last_status,
-                   (SELECT hostname FROM project_domains pd WHERE pd.project_id = p.id ORDER BY position LIMIT 1) AS domain
+                   (SELECT hostname FROM project_domains pd WHERE pd.project_id = p.id ORDER BY position LIMIT 1) AS domain,
+                   p.environment
             FROM projects p JOIN users u ON u.id = p.owner_id
             WHERE @isAdmin OR p.owner_id = @userId
-            ORDER BY p.name
+            -- Each project's environments right after it, production first.
+            ORDER BY p.name, coalesce(p.parent_id, p.id), p.parent_id IS NOT NULL, p.environment
             """, new { userId, isAdmin }).AsList();
 
     public static List<string> ListDomains(SqliteConnection c, long projectId, SqliteTransaction? tx = null) =>
@@ -207,12 +252,12 @@ public static partial class ProjectStore
         var now = Clock.Now();
         var id = c.ExecuteScalar<long>(
             """
-            INSERT INTO projects (name, slug, owner_id, git_url, branch, dockerfile_path, context_dir, container_port, health_path,
+            INSERT INTO projects (name, slug, owner_id, git_url, branch, dockerfile_path, context_dir, container_port, detect_port, health_path,
                                   git_auth, git_token_protected, created_at, updated_at)
-            VALUES (@Name, @slug, @ownerId, @GitUrl, @Branch, @DockerfilePath, @ContextDir, @port, @HealthPath, @GitAuth, @tokenProtected, @now, @now)
+            VALUES (@Name, @slug, @ownerId, @GitUrl, @Branch, @DockerfilePath, @ContextDir, coalesce(@port, 8080), @port IS NULL, @HealthPath, @GitAuth, @tokenProtected, @now, @now)
             RETURNING id
             """,
-            new { f.Name, slug, ownerId, f.GitUrl, f.Branch, f.DockerfilePath, f.ContextDir, port = int.Parse(f.ContainerPort), f.HealthPath, f.GitAuth, tokenProtected, now }, tx);
+            new { f.Name, slug, ownerId, f.GitUrl, f.Branch, f.DockerfilePath, f.ContextDir, port = PortOrDetect(f), f.HealthPath, f.GitAuth, tokenProtected, now }, tx);
         ReplaceDomains(c, id, ParseDomains(f.Domains), tx);
         return id;
     }
@@ -223,13 +268,16 @@ public static partial class ProjectStore
         c.Execute(
             """
             UPDATE projects SET git_url = @GitUrl, branch = @Branch, dockerfile_path = @DockerfilePath, context_dir = @ContextDir,
-                container_port = @port, health_path = @HealthPath, git_auth = @GitAuth,
+                container_port = coalesce(@port, container_port), detect_port = @port IS NULL, health_path = @HealthPath, git_auth = @GitAuth,
                 git_token_protected = CASE WHEN @GitAuth <> 'token' THEN NULL ELSE coalesce(@tokenProtected, git_token_protected) END,
                 updated_at = @now
             WHERE id = @id
             """,
-            new { id, f.GitUrl, f.Branch, f.DockerfilePath, f.ContextDir, port = int.Parse(f.ContainerPort), f.HealthPath, f.GitAuth, tokenProtected, now = Clock.Now() }, tx);
+            new { id, f.GitUrl, f.Branch, f.DockerfilePath, f.ContextDir, port = PortOrDetect(f), f.HealthPath, f.GitAuth, tokenProtected, now = Clock.Now() }, tx);
     }
+
+    /// <summary>The typed port, or null: detect it from the image (container_port keeps a placeholder, see 0016_detect_defaults.sql).</summary>
+    static int? PortOrDetect(ProjectForm f) => f.ContainerPort.Trim() is "" or "0" ? null : int.Parse(f.ContainerPort);
 
     static void ReplaceDomains(SqliteConnection c, long projectId, List<string> hostnames, SqliteTransaction tx)
     {

@@ -10,8 +10,16 @@ using VpsPanel.Features.Settings;
 namespace VpsPanel.Features.Projects;
 
 /// <summary>/projects/{id}: the project, its live deployment and history; Deploy (the branch head, or one commit); the deploy key.</summary>
-public sealed class ShowModel(Db db, DeployWorker worker, GitCli git, PanelSettings settings, IDataProtectionProvider protection, LiveState liveState) : PageModel
+public sealed class ShowModel(Db db, DeployWorker worker, GitCli git, PanelSettings settings, IDataProtectionProvider protection, LiveState liveState,
+    Docker.DockerEngine engine) : PageModel
 {
+    /// <summary>The project's environments side by side, production first (ProjectEnvironments).</summary>
+    public List<EnvironmentRow> Environments { get; private set; } = [];
+    public string? NewEnvironmentName { get; private set; }
+    /// <summary>Its pull request previews and their switches (Previews/PreviewDeploys).</summary>
+    public List<Previews.PreviewRow> Previews { get; private set; } = [];
+    public (bool Enabled, bool AllowForks) PreviewSwitches { get; private set; }
+    public string? NewEnvironmentBranch { get; private set; }
     public ProjectRow? Project { get; private set; }
     public DeploymentRow? Live { get; private set; }
     /// <summary>Set when the live deployment's container is not running (LiveReconciler).</summary>
@@ -25,6 +33,8 @@ public sealed class ShowModel(Db db, DeployWorker worker, GitCli git, PanelSetti
     public Webhooks.WebhookSection? Webhook { get; private set; }
     /// <summary>The domains it answers on (primary first, then the default domain), each with its scheme.</summary>
     public List<(string Host, string Url)> DomainLinks { get; private set; } = [];
+    /// <summary>The Dockerfile the next build uses, where from and why (Builds/DockerfileSection).</summary>
+    public Builds.DockerfileSection? Dockerfile { get; private set; }
 
     public IActionResult OnGet(long id)
     {
@@ -45,7 +55,38 @@ public sealed class ShowModel(Db db, DeployWorker worker, GitCli git, PanelSetti
         var domains = Domains.ProjectDomains.FindDomainSetup(c, id).Domains;
         if (PanelOptions.Load(c).DefaultDomain(Project.Slug) is { } dd && domains.All(d => d.Host != dd)) domains.Add(new Caddy.SiteDomain(dd));
         DomainLinks = domains.Select(d => (d.Host, $"{(settings.AutomaticHttps && !d.HttpOnly ? "https" : "http")}://{d.Host}/")).ToList();
+        Dockerfile = Builds.DockerfileSection.Load(c, git, settings, Project);
+        Environments = ProjectEnvironments.ListEnvironmentsOfProject(c, Project.RootId);
+        Previews = Features.Previews.PreviewDeploys.ListPreviewsOfProject(c, Project.RootId);
+        PreviewSwitches = Features.Previews.PreviewDeploys.FindPreviewSwitches(c, Project.RootId);
         return true;
+    }
+
+    /// <summary>Saves the generated Dockerfile as the project's own (no field), or the edited text of a saved one.</summary>
+    public IActionResult OnPostSaveDockerfile(long id)
+    {
+        if (!Load(id)) return NotFound();
+        // Read as posted: model binding would turn an emptied textarea into null, which means "save the generated one".
+        var dockerfile = Request.Form.ContainsKey("dockerfile") ? Request.Form["dockerfile"].ToString() : null;
+        using var c = db.Open();
+        var (detail, problem) = Builds.DockerfileSection.Save(c, git, settings, Project!, dockerfile);
+        if (problem is not null)
+        {
+            Dockerfile = Dockerfile! with { Error = problem, Typed = dockerfile };
+            Response.StatusCode = StatusCodes.Status422UnprocessableEntity;
+            return Page();
+        }
+        Audit.AuditLog.Record(c, HttpContext, "dockerfile.override", Project!.Slug, detail!);
+        return Shared.PostRedirect.To(HttpContext, $"/projects/{id}#dockerfile");
+    }
+
+    public IActionResult OnPostRemoveDockerfile(long id)
+    {
+        if (!Load(id)) return NotFound();
+        using var c = db.Open();
+        Builds.ProjectDockerfile.UpdateDockerfileOverride(c, id, null);
+        Audit.AuditLog.Record(c, HttpContext, "dockerfile.override", Project!.Slug, "removed");
+        return Shared.PostRedirect.To(HttpContext, $"/projects/{id}#dockerfile");
     }
 
     /// <summary>Queues a deployment of the branch head, or of one exact commit when a SHA is given.</summary>
@@ -65,11 +106,61 @@ public sealed class ShowModel(Db db, DeployWorker worker, GitCli git, PanelSetti
         return Shared.PostRedirect.To(HttpContext, $"/deployments/{deploymentId}");
     }
 
+    /// <summary>Adds an environment (name and branch) to the project this page's project belongs to.</summary>
+    public async Task<IActionResult> OnPostAddEnvironmentAsync(long id, string? environmentName, string? environmentBranch, CancellationToken ct)
+    {
+        if (!Load(id)) return NotFound();
+        using var c = db.Open();
+        var root = Project!.ParentId is { } parent ? ProjectStore.FindProjectById(c, parent)! : Project;
+        var (made, errors) = await ProjectEnvironments.CreateAsync(c, root, environmentName ?? "", environmentBranch ?? "", ct);
+        if (made is null)
+        {
+            foreach (var (k, v) in errors) Errors["environment" + char.ToUpperInvariant(k[0]) + k[1..]] = v;
+            (NewEnvironmentName, NewEnvironmentBranch) = (environmentName, environmentBranch);
+            Response.StatusCode = StatusCodes.Status422UnprocessableEntity;
+            return Page();
+        }
+        Audit.AuditLog.Record(c, HttpContext, "environment.create", root.Slug, $"{environmentName?.Trim()} on branch {environmentBranch?.Trim()}");
+        return Shared.PostRedirect.To(HttpContext, $"/projects/{made}");
+    }
+
+    /// <summary>Promotes the live image of one environment to another (no build), from the environments table.</summary>
+    public async Task<IActionResult> OnPostPromoteAsync(long id, string? from, string? to, CancellationToken ct)
+    {
+        if (!Load(id)) return NotFound();
+        using var c = db.Open();
+        var source = Environments.FirstOrDefault(e => e.Environment == from);
+        var target = Environments.FirstOrDefault(e => e.Environment == to);
+        string? problem = source is null || target is null ? "Pick two environments of this project." : null;
+        long? deploymentId = null;
+        if (problem is null)
+            (deploymentId, problem) = await ProjectEnvironments.PromoteAsync(c, engine, worker, source!, ProjectStore.FindProjectById(c, target!.Id)!, User.UserId(), "web", ct);
+        if (problem is not null)
+        {
+            Errors["promote"] = problem;
+            Response.StatusCode = StatusCodes.Status422UnprocessableEntity;
+            return Page();
+        }
+        Audit.AuditLog.Record(c, HttpContext, "deploy.promote", target!.Slug, $"deployment {deploymentId} starts {source!.Environment}'s deployment {source.LiveDeploymentId} in {target.Environment}");
+        return Shared.PostRedirect.To(HttpContext, $"/deployments/{deploymentId}");
+    }
+
+    /// <summary>Previews on or off for the project (its own page or any of its environments' pages), and whether forks get secrets.</summary>
+    public IActionResult OnPostPreviews(long id, bool enabled, bool allowForks)
+    {
+        if (!Load(id)) return NotFound();
+        using var c = db.Open();
+        Features.Previews.PreviewDeploys.UpdatePreviewSwitches(c, Project!.RootId, enabled, allowForks);
+        Audit.AuditLog.Record(c, HttpContext, "previews.change", Project.Slug, $"previews {(enabled ? "on" : "off")}, forks {(allowForks ? "get the preview secrets" : "get no secrets")}");
+        return Shared.PostRedirect.To(HttpContext, $"/projects/{id}#previews");
+    }
+
     public async Task<IActionResult> OnPostGenerateKeyAsync(long id, CancellationToken ct)
     {
         if (!Load(id)) return NotFound();
         using var c = db.Open();
         await DeployKey.GenerateAsync(c, protection, git, id, Project!.Slug, ct);
+        if (Project.ParentId is null) ProjectEnvironments.CopyRepositoryToEnvironments(c, id);
         return Shared.PostRedirect.To(HttpContext, $"/projects/{id}");
     }
 

@@ -25,10 +25,12 @@ public sealed record PanelOptions(string BaseDomain, string PanelDomain)
 
     public void Save(SqliteConnection c, SqliteTransaction? tx = null)
     {
-        const string Upsert = "INSERT INTO panel_options (key, value, updated_at) VALUES (@key, @value, @now) " +
-                              "ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at";
-        var now = Clock.Now();
-        c.Execute(Upsert, new { key = BaseDomainKey, value = BaseDomain, now }, tx);
-        c.Execute(Upsert, new { key = PanelDomainKey, value = PanelDomain, now }, tx);
+        Put(c, BaseDomainKey, BaseDomain, tx);
+        Put(c, PanelDomainKey, PanelDomain, tx);
     }
+
+    /// <summary>Sets one key of panel_options (other slices keep their own keys here too, e.g. Upgrades' upgrades.*).</summary>
+    public static void Put(SqliteConnection c, string key, string value, SqliteTransaction? tx = null) =>
+        c.Execute("INSERT INTO panel_options (key, value, updated_at) VALUES (@key, @value, @now) " +
+                  "ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at", new { key, value, now = Clock.Now() }, tx);
 }

@@ -67,33 +67,65 @@ public static partial class SettingsTable
         new("Caddy:AdminAddress", "http://127.0.0.1:2019", "an http URL with no path, e.g. http://127.0.0.1:2019", v => v != "" && HttpUrl(v)),
         new("Caddy:Caddyfile", "/etc/caddy/Caddyfile", "an absolute path to the main Caddyfile", v => Path.IsPathRooted(v)),
         new("Caddy:SitesDir", "", "empty (means <DataDir>/caddy/sites) or an absolute path", AbsolutePathOrEmpty),
+        new("Caddy:StaticDir", "", "empty (means a static folder beside Caddy:SitesDir) or an absolute path of letters, digits and . _ - + , = @ ~ / (it is written into site files)",
+            v => v == "" || Deployments.StaticSiteDeploy.IsSafeRoot(v)),
         new("Caddy:AutomaticHttps", "true", "true or false", Bool),
         new("Caddy:AcmeEmail", "", "empty, or the email address ACME certificate authorities may write to", v => v == "" || AcmeEmailPattern().IsMatch(v)),
         new("Caddy:InternalTls", "false", "true (certificates from Caddy's own local CA: tests, private networks) or false", Bool),
         new("Deploy:PortRange", "3001-9999", "FROM-TO, two ports between 1024 and 65535 with FROM < TO", PortRange),
         new("Deploy:MaxParallelBuilds", "2", "a whole number from 1 to 32", Int(1, 32)),
         new("Deploy:BuildMemoryMb", "2048", "a whole number of MiB from 64 to 1048576", Int(64, 1048576)),
+        new("Build:Builder", "buildkit", "buildkit (BuildKit through the docker CLI) or classic (the engine's legacy builder, POST /build)", v => v is "buildkit" or "classic"),
+        new("Docker:CgroupParent", "docker", "the engine's cgroup parent as a relative path of letters, digits and . _ - / (dockerd's --cgroup-parent or daemon.json \"cgroup-parent\"; with the cgroupfs driver BuildKit runs build steps under <it>/buildkit)",
+            v => Docker.BuildMemoryCap.IsCgroupParent(v)),
+        new("Build:DockerCli", "/usr/bin/docker", "an absolute path to a docker CLI that builds with BuildKit itself when DOCKER_BUILDKIT=1 (Debian's docker.io, docker-ce-cli), not one that needs the buildx plugin", v => Path.IsPathRooted(v)),
         new("Deploy:BuildTimeoutMinutes", "30", "a whole number of minutes from 1 to 1440", Int(1, 1440)),
         new("Deploy:HealthTimeoutSeconds", "5", "a whole number of seconds from 1 to 300", Int(1, 300)),
         new("Deploy:HealthRetries", "30", "a whole number from 1 to 1000", Int(1, 1000)),
         new("Deploy:DrainSeconds", "2", "a whole number of seconds from 0 to 600", Int(0, 600)),
         new("Deploy:CaddyRetrySeconds", "120", "a whole number of seconds from 0 to 3600 (how long a healthy deploy waits for an unreachable Caddy at the switch before it fails)", Int(0, 3600)),
         new("Deploy:ReconcileSeconds", "30", "a whole number of seconds from 2 to 3600 (how often live containers are checked and restarted when down, besides Docker events)", Int(2, 3600)),
+        new("Health:ProbeSeconds", "30", "a whole number of seconds from 1 to 3600 (how often each live app's health path, or its image's HEALTHCHECK, is checked after its deploy)", Int(1, 3600)),
+        new("Health:FailuresBeforeAlert", "3", "a whole number from 1 to 1000 (failed checks of a live app in a row before app.unhealthy is raised, once per unhealthy period)", Int(1, 1000)),
+        new("Metrics:IntervalSeconds", "10", "a whole number of seconds from 1 to 3600 (how often each container's and the host's CPU, memory, network, block I/O and disk are sampled)", Int(1, 3600)),
+        new("Metrics:DiskUsageMinutes", "5", "a whole number of minutes from 1 to 1440 (how often Docker's disk use, GET /system/df, is asked: it walks every image, container and volume)", Int(1, 1440)),
+        new("Running:OrphanGraceSeconds", "600", "a whole number of seconds from 0 to 604800 (how long a container with this panel's id that no deployment owns is left before self-healing removes it)", Int(0, 604800)),
+        new("Running:CrashLoopExits", "3", "a whole number from 2 to 1000 (exits of a live container within 10 minutes that mark its project crash looping)", Int(2, 1000)),
+        new("Previews:MaxPerProject", "5", "a whole number from 1 to 100 (pull request previews one project may run at once; a new one removes the least recently updated, with a message)", Int(1, 100)),
+        new("Previews:TtlHours", "168", "a whole number of hours from 1 to 8760 (a preview no push or request event updated for this long is removed)", Int(1, 8760)),
+        new("Running:EventsKept", "200", "a whole number from 10 to 100000 (self-healing and start/stop events kept per project)", Int(10, 100000)),
         new("Apps:MemoryMb", "1024", "a whole number of MiB from 6 to 1048576 (memory limit of each app container; a project may set its own)", Int(6, 1048576)),
         new("Apps:Cpus", "1", "a number of CPUs from 0.01 to 1024, at most two decimals, e.g. 0.5 (CPU limit of each app container; a project may set its own)", v => PanelSettings.ParseCpus(v) is not null),
+        new("Apps:RestartPolicy", "unless-stopped", "one of unless-stopped, always, on-failure, no (Docker's restart policy of each app container; self-healing restarts a live app either way, except one its user stopped)", v => v is "unless-stopped" or "always" or "on-failure" or "no"),
         new("Apps:PidsLimit", "512", "a whole number from 16 to 4194304 (processes and threads one app container may have; a project may set its own)", Int(16, 4194304)),
         new("Apps:LogMaxSizeMb", "10", "a whole number of MiB from 1 to 1024 (size of one Docker log file of a container before it is rotated)", Int(1, 1024)),
         new("Apps:LogMaxFiles", "3", "a whole number from 1 to 100 (rotated Docker log files kept per container)", Int(1, 100)),
+        new("Disk:KeepImages", "5", "a whole number from 1 to 1000 (images the disk cleanup keeps per project besides the live one and pinned ones)", Int(1, 1000)),
+        new("Disk:RetentionDays", "7", "a whole number of days from 1 to 3650 (BuildKit build cache unused for longer, and stray build directories and deploy logs older than this, are removed by the disk cleanup)", Int(1, 3650)),
+        new("Disk:MinFreeMb", "1024", "a whole number of MiB from 0 to 104857600 (a build is refused while the data dir or Docker's root has less free; 0 turns the check off)", Int(0, 104857600)),
+        new("Disk:CleanupSchedule", "0 20 4 * * ?", "empty (no scheduled disk cleanup) or a Quartz cron expression with seconds, e.g. 0 20 4 * * ? for 04:20 daily", v => v == "" || Quartz.CronExpression.TryParse(v, out _)),
         new("Backup:Schedule", "0 30 3 * * ?", "empty (no scheduled backups) or a Quartz cron expression with seconds, e.g. 0 30 3 * * ? for 03:30 daily", v => v == "" || Quartz.CronExpression.TryParse(v, out _)),
         new("Backup:Keep", "7", "a whole number from 1 to 1000 (how many backups <DataDir>/backups keeps)", Int(1, 1000)),
         // At least 30: the audit_log delete trigger (migration 0013) refuses to delete rows younger than 30 days.
         new("Audit:RetentionDays", "365", "a whole number of days from 30 to 36500 (how long the audit log keeps a row)", Int(30, 36500)),
+        new("Terminal:IdleMinutes", "15", "a whole number of minutes from 1 to 1440 (a web terminal without input for this long is closed)", Int(1, 1440)),
+        new("Terminal:MaxSessionsPerUser", "3", "a whole number from 1 to 100 (web terminals one user may have open at once)", Int(1, 100)),
+        new("Notifications:RetrySeconds", "30", "a whole number of seconds from 1 to 3600 (wait before the first retry of a failed notification; it doubles each time, at most 1 hour)", Int(1, 3600)),
+        new("Notifications:RetryHours", "24", "a whole number of hours from 1 to 168 (how long a notification is retried before it is given up)", Int(1, 168)),
+        new("Notifications:CollapseSeconds", "600", "a whole number of seconds from 10 to 86400 (the same event for the same project within this window becomes one message with a count)", Int(10, 86400)),
+        new("Notifications:TelegramApiUrl", "https://api.telegram.org", "an http(s) URL without a path (the Telegram Bot API that Telegram channels post to)", Notifications.NotifyAddress.IsBaseUrl),
+        new("Notifications:NtfyUrl", "https://ntfy.sh", "an http(s) URL without a path (the ntfy server of ntfy channels that name none)", Notifications.NotifyAddress.IsBaseUrl),
         new("Webhooks:MaxDeliveriesPerMinute", "300", "a whole number from 1 to 100000 (webhook deliveries one project accepts per minute)", Int(1, 100000)),
         new("Git:AllowedHosts", "", "empty, or host names or IP addresses, each optionally with :port, separated by commas (Git servers on this machine or network the operator trusts)",
             v => Git.GitHosts.ParseAllowedHosts(v).All(Git.GitHosts.IsValidAllowedHost)),
         new("Git:AllowPrivateNetworks", "false", "true (Git URLs may point at private networks: 10/8, 172.16/12, 192.168/16, 100.64/10, fc00::/7) or false", Bool),
         new("Panel:TrustedProxies", "127.0.0.1,::1", "empty (trust no proxy) or a comma-separated list of IP addresses or networks (CIDR) whose X-Forwarded-For/-Proto the panel believes, e.g. 127.0.0.1,::1", Auth.TrustedProxies.IsValidList),
+        new("Storage:HostPathRoot", "/srv/vpspanel", "an absolute path other than /, without . or .. segments, not /etc, /proc, /sys, /dev, /boot, /root or Docker's directories, nor inside or around the data dir (the only directory under which admins may mount host directories into apps)",
+            v => Volumes.VolumeRules.RootProblem(v) is null),
         new("Auth:SetupToken", "", "empty (a random token is made at startup) or at least 16 characters", v => v == "" || v.Length >= 16, Secret: true),
+        .. Builds.BaseImages.Settings,
+        .. Services.ServiceEngines.Settings,
+        .. Upgrades.Release.Settings,
     ];
 }
 
@@ -106,6 +138,8 @@ public sealed class PanelSettings
     public required string CaddyAdminAddress { get; init; }
     public required string CaddyCaddyfile { get; init; }
     public required string CaddySitesDir { get; init; }
+    /// <summary>Where Caddy serves plain static sites from (Deployments/StaticSiteDeploy); not `required`, so hand-built settings need not say.</summary>
+    public string StaticDir { get; init; } = "";
     public required bool AutomaticHttps { get; init; }
     public required string AcmeEmail { get; init; }
     public required bool InternalTls { get; init; }
@@ -114,6 +148,10 @@ public sealed class PanelSettings
     public required int MaxParallelBuilds { get; init; }
     public required long BuildMemoryBytes { get; init; }
     public required TimeSpan BuildTimeout { get; init; }
+    public string Builder { get; init; } = "buildkit";
+    public string DockerCli { get; init; } = "/usr/bin/docker";
+    /// <summary>The engine's cgroup parent (Docker/BuildMemoryCap); not `required`, so hand-built settings need not say.</summary>
+    public string CgroupParent { get; init; } = "docker";
     public required TimeSpan HealthTimeout { get; init; }
     public required int HealthRetries { get; init; }
     public required TimeSpan Drain { get; init; }
@@ -126,14 +164,48 @@ public sealed class PanelSettings
     public long AppMemoryBytes { get; init; } = 1024L * 1024 * 1024;
     public long AppNanoCpus { get; init; } = 1_000_000_000;
     public long AppPidsLimit { get; init; } = 512;
+    public string AppRestartPolicy { get; init; } = "unless-stopped";
     public int LogMaxSizeMb { get; init; } = 10;
     public int LogMaxFiles { get; init; } = 3;
     public IReadOnlyList<string> GitAllowedHosts { get; init; } = [];
     public bool GitAllowPrivateNetworks { get; init; }
     public string TrustedProxies { get; init; } = "127.0.0.1,::1";
     public int AuditRetentionDays { get; init; } = 365;
+    /// <summary>Notifications (Features/Notifications): back-off, how long to retry, flood window, service base URLs.</summary>
+    public TimeSpan NotifyRetry { get; init; } = TimeSpan.FromSeconds(30);
+    public TimeSpan NotifyRetryFor { get; init; } = TimeSpan.FromHours(24);
+    public TimeSpan NotifyCollapse { get; init; } = TimeSpan.FromMinutes(10);
+    public string TelegramApiUrl { get; init; } = "https://api.telegram.org";
+    public string NtfyUrl { get; init; } = "https://ntfy.sh";
+    public TimeSpan TerminalIdle { get; init; } = TimeSpan.FromMinutes(15);
+    public int TerminalMaxSessionsPerUser { get; init; } = 3;
     public TimeSpan CaddyRetry { get; init; } = TimeSpan.FromSeconds(120);
     public TimeSpan ReconcileInterval { get; init; } = TimeSpan.FromSeconds(30);
+    /// <summary>The probe of live apps after their deploy (Running/HealthWatch).</summary>
+    public TimeSpan HealthProbeInterval { get; init; } = TimeSpan.FromSeconds(30);
+    public int HealthFailuresBeforeAlert { get; init; } = 3;
+    /// <summary>Disk hygiene (Hygiene/DiskCleanup, Hygiene/DiskGuard); not `required`, so hand-built settings need not say.</summary>
+    public int DiskKeepImages { get; init; } = 5;
+    public int DiskRetentionDays { get; init; } = 7;
+    public long DiskMinFreeBytes { get; init; } = 1024L * 1024 * 1024;
+    public string DiskCleanupSchedule { get; init; } = "0 20 4 * * ?";
+    public TimeSpan MetricsInterval { get; init; } = TimeSpan.FromSeconds(10);
+    public TimeSpan MetricsDiskUsageInterval { get; init; } = TimeSpan.FromMinutes(5);
+    public TimeSpan OrphanGrace { get; init; } = TimeSpan.FromSeconds(600);
+    public int CrashLoopExits { get; init; } = 3;
+    public int EventsKept { get; init; } = 200;
+    public int PreviewsPerProject { get; init; } = 5;
+    public TimeSpan PreviewTtl { get; init; } = TimeSpan.FromHours(168);
+    /// <summary>FROM images of generated Dockerfiles by name (Node, Python, GoRuntime …), see Builds/BaseImages.</summary>
+    public IReadOnlyDictionary<string, string> BaseImages { get; init; } = Builds.BaseImages.Defaults;
+    /// <summary>Admins may bind-mount host directories into apps from under this directory only (Volumes/VolumeRules).</summary>
+    public string HostPathRoot { get; init; } = "/srv/vpspanel";
+    /// <summary>Images of database services by engine id (postgres, mariadb, redis), see Services/ServiceEngines.</summary>
+    public IReadOnlyDictionary<string, string> ServiceImages { get; init; } = Services.ServiceEngines.DefaultImages;
+    /// <summary>Releases and `vpspanel upgrade` (Upgrades/Release): where releases are, how the panel restarts, how long a new version may take.</summary>
+    public string ReleaseBaseUrl { get; init; } = "https://github.com/" + Upgrades.Release.DefaultRepository + "/releases";
+    public string UpgradeRestartCommand { get; init; } = "systemctl restart vpspanel";
+    public TimeSpan UpgradeHealthTimeout { get; init; } = TimeSpan.FromSeconds(60);
 
     /// <summary>The raw effective value of every key (derived defaults filled in), in table order.</summary>
     public required IReadOnlyList<(Setting Setting, string Value)> Effective { get; init; }
@@ -181,7 +253,12 @@ public sealed class PanelSettings
 
         var dataDir = Path.GetFullPath(values["Panel:DataDir"]);
         if (values["Caddy:SitesDir"] == "") values["Caddy:SitesDir"] = Path.Combine(dataDir, "caddy", "sites");
+        // Beside the site files, because Caddy (its own user on a real host) can already read there: install.sh makes
+        // that folder group caddy and setgid, while the data dir is the panel's alone (0700).
+        if (values["Caddy:StaticDir"] == "") values["Caddy:StaticDir"] = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(values["Caddy:SitesDir"]).TrimEnd('/')) ?? "/", "static");
         values["Panel:DataDir"] = dataDir;
+        if (Volumes.VolumeRules.RootAgainstDataDir(values["Storage:HostPathRoot"], dataDir) is { } overlap)
+            throw new SettingsException($"invalid settings:\n  setting Storage:HostPathRoot = \"{values["Storage:HostPathRoot"]}\" is not valid: {overlap}");
         var ports = ParsePortRange(values["Deploy:PortRange"])!.Value;
         int I(string k) => int.Parse(values[k], CultureInfo.InvariantCulture);
 
@@ -193,6 +270,7 @@ public sealed class PanelSettings
             CaddyAdminAddress = values["Caddy:AdminAddress"].TrimEnd('/'),
             CaddyCaddyfile = values["Caddy:Caddyfile"],
             CaddySitesDir = values["Caddy:SitesDir"],
+            StaticDir = values["Caddy:StaticDir"],
             AutomaticHttps = bool.Parse(values["Caddy:AutomaticHttps"]),
             AcmeEmail = values["Caddy:AcmeEmail"],
             InternalTls = bool.Parse(values["Caddy:InternalTls"]),
@@ -201,6 +279,9 @@ public sealed class PanelSettings
             MaxParallelBuilds = I("Deploy:MaxParallelBuilds"),
             BuildMemoryBytes = I("Deploy:BuildMemoryMb") * 1024L * 1024L,
             BuildTimeout = TimeSpan.FromMinutes(I("Deploy:BuildTimeoutMinutes")),
+            Builder = values["Build:Builder"],
+            DockerCli = values["Build:DockerCli"],
+            CgroupParent = values["Docker:CgroupParent"],
             HealthTimeout = TimeSpan.FromSeconds(I("Deploy:HealthTimeoutSeconds")),
             HealthRetries = I("Deploy:HealthRetries"),
             Drain = TimeSpan.FromSeconds(I("Deploy:DrainSeconds")),
@@ -211,14 +292,41 @@ public sealed class PanelSettings
             AppMemoryBytes = I("Apps:MemoryMb") * 1024L * 1024L,
             AppNanoCpus = ParseCpus(values["Apps:Cpus"])!.Value,
             AppPidsLimit = I("Apps:PidsLimit"),
+            AppRestartPolicy = values["Apps:RestartPolicy"],
             LogMaxSizeMb = I("Apps:LogMaxSizeMb"),
             LogMaxFiles = I("Apps:LogMaxFiles"),
             GitAllowedHosts = Git.GitHosts.ParseAllowedHosts(values["Git:AllowedHosts"]),
             GitAllowPrivateNetworks = bool.Parse(values["Git:AllowPrivateNetworks"]),
             TrustedProxies = values["Panel:TrustedProxies"],
             AuditRetentionDays = I("Audit:RetentionDays"),
+            NotifyRetry = TimeSpan.FromSeconds(I("Notifications:RetrySeconds")),
+            NotifyRetryFor = TimeSpan.FromHours(I("Notifications:RetryHours")),
+            NotifyCollapse = TimeSpan.FromSeconds(I("Notifications:CollapseSeconds")),
+            TelegramApiUrl = values["Notifications:TelegramApiUrl"].TrimEnd('/'),
+            NtfyUrl = values["Notifications:NtfyUrl"].TrimEnd('/'),
+            TerminalIdle = TimeSpan.FromMinutes(I("Terminal:IdleMinutes")),
+            TerminalMaxSessionsPerUser = I("Terminal:MaxSessionsPerUser"),
             CaddyRetry = TimeSpan.FromSeconds(I("Deploy:CaddyRetrySeconds")),
             ReconcileInterval = TimeSpan.FromSeconds(I("Deploy:ReconcileSeconds")),
+            HealthProbeInterval = TimeSpan.FromSeconds(I("Health:ProbeSeconds")),
+            HealthFailuresBeforeAlert = I("Health:FailuresBeforeAlert"),
+            DiskKeepImages = I("Disk:KeepImages"),
+            DiskRetentionDays = I("Disk:RetentionDays"),
+            DiskMinFreeBytes = I("Disk:MinFreeMb") * 1024L * 1024L,
+            DiskCleanupSchedule = values["Disk:CleanupSchedule"],
+            MetricsInterval = TimeSpan.FromSeconds(I("Metrics:IntervalSeconds")),
+            MetricsDiskUsageInterval = TimeSpan.FromMinutes(I("Metrics:DiskUsageMinutes")),
+            OrphanGrace = TimeSpan.FromSeconds(I("Running:OrphanGraceSeconds")),
+            CrashLoopExits = I("Running:CrashLoopExits"),
+            EventsKept = I("Running:EventsKept"),
+            PreviewsPerProject = I("Previews:MaxPerProject"),
+            PreviewTtl = TimeSpan.FromHours(I("Previews:TtlHours")),
+            BaseImages = Builds.BaseImages.From(values),
+            HostPathRoot = values["Storage:HostPathRoot"].TrimEnd('/'),
+            ServiceImages = Services.ServiceEngines.ImagesFrom(values),
+            ReleaseBaseUrl = Upgrades.Release.BaseFrom(values),
+            UpgradeRestartCommand = values["Upgrade:RestartCommand"],
+            UpgradeHealthTimeout = TimeSpan.FromSeconds(I("Upgrade:HealthTimeoutSeconds")),
             Effective = SettingsTable.All.Select(s => (s, values[s.Key])).ToList(),
         };
     }

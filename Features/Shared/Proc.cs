@@ -19,7 +19,7 @@ public static class Proc
     public static async Task<ProcResult> RunAsync(
         string file, IEnumerable<string> args, TimeSpan timeout, CancellationToken ct = default,
         string? workingDir = null, IReadOnlyDictionary<string, string>? env = null, string? stdin = null,
-        Action<string>? onLine = null)
+        Action<string>? onLine = null, Func<Stream, CancellationToken, Task>? writeStdin = null)
     {
         // Resolved here rather than by setsid, so a missing program is still "could not start" (exit 127) as before.
         if (ResolveProgram(file) is not { } program) return new ProcResult(127, "", $"could not start {file}: no such program on the PATH", false);
@@ -29,7 +29,7 @@ public static class Proc
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
-            RedirectStandardInput = stdin is not null,
+            RedirectStandardInput = stdin is not null || writeStdin is not null,
             UseShellExecute = false,
             WorkingDirectory = workingDir ?? "",
         };
@@ -61,6 +61,13 @@ public static class Proc
             await p.StandardInput.WriteAsync(stdin);
             p.StandardInput.Close();
         }
+        // Streamed while the program runs (a build context can be large); a program that stops reading (it failed)
+        // breaks the pipe, which is its own exit code's business, not an error of ours.
+        var feeding = writeStdin is null ? Task.CompletedTask : Task.Run(async () =>
+        {
+            try { await using (var input = p.StandardInput.BaseStream) await writeStdin(input, ct); }
+            catch (Exception e) when (e is IOException or OperationCanceledException) { }
+        }, CancellationToken.None);
         using var timeoutCts = CancellationTokenSource.CreateLinkedTokenSource(ct);
         timeoutCts.CancelAfter(timeout);
         var timedOut = false;
@@ -78,6 +85,7 @@ public static class Proc
             try { await p.WaitForExitAsync(drain.Token); }
             catch (OperationCanceledException) { KillAll(p, grouped: setsid is not null); }
         }
+        await feeding;
         return new ProcResult(timedOut || !p.HasExited ? -1 : p.ExitCode, stdout.ToString(), stderr.ToString(), timedOut);
     }
 

@@ -25,6 +25,12 @@ public static class SecurityHeaders
     /// </summary>
     public const string StrictTransportSecurity = "max-age=31536000";
 
+    /// <summary>
+    /// A page that must let in &lt;style&gt; elements a library makes at run time (the terminal's xterm.js) puts a fresh
+    /// nonce here; its CSP then admits style elements carrying that nonce, and still no other inline style.
+    /// </summary>
+    public const string StyleNonceKey = "csp-style-nonce";
+
     /// <summary>After UseForwardedHeaders, so Request.IsHttps is true behind Caddy's TLS (X-Forwarded-Proto from the trusted proxy).</summary>
     public static void Use(WebApplication app) =>
         app.Use((ctx, next) =>
@@ -32,7 +38,9 @@ public static class SecurityHeaders
             ctx.Response.OnStarting(() =>
             {
                 var h = ctx.Response.Headers;
-                h.ContentSecurityPolicy = ContentSecurityPolicy;
+                h.ContentSecurityPolicy = ctx.Items[StyleNonceKey] is string nonce
+                    ? ContentSecurityPolicy.Replace("style-src 'self'", $"style-src 'self' 'nonce-{nonce}'", StringComparison.Ordinal)
+                    : ContentSecurityPolicy;
                 h.XFrameOptions = "DENY";
                 h.XContentTypeOptions = "nosniff";
                 h["Referrer-Policy"] = "same-origin";

@@ -209,8 +209,14 @@ public static class VariableStore
     public static long? FindProjectIdBySlugVisibleTo(SqliteConnection c, string slug, long userId, bool isAdmin) =>
         c.ExecuteScalar<long?>("SELECT id FROM projects WHERE slug = @slug AND (@isAdmin OR owner_id = @userId)", new { slug, userId, isAdmin });
 
+    /// <summary>An environment's counts its project's changes too: both only grow, so their sum moves with either.</summary>
     public static long FindVariablesVersion(SqliteConnection c, long projectId) =>
-        c.ExecuteScalar<long>("SELECT variables_version FROM projects WHERE id = @projectId", new { projectId });
+        c.ExecuteScalar<long>(
+            "SELECT p.variables_version + coalesce((SELECT variables_version FROM projects WHERE id = p.parent_id), 0) FROM projects p WHERE p.id = @projectId",
+            new { projectId });
+
+    static long? FindParentId(SqliteConnection c, long projectId) =>
+        c.ExecuteScalar<long?>("SELECT parent_id FROM projects WHERE id = @projectId", new { projectId });
 
     /// <summary>The shared variables this project may see and include (<see cref="SharedVariableAccess"/>).</summary>
     public static List<Variable> ListSharedVariablesUsableByProject(SqliteConnection c, IDataProtectionProvider protection, long projectId)
@@ -220,18 +226,39 @@ public static class VariableStore
     }
 
     /// <summary>
-    /// What a deployment of the project gets now: the included shared variables it may still use, overridden by the
-    /// project's own of the same key. Shared ones no longer defined, or no longer open to the project, are skipped.
+    /// What a deployment of the project gets now: the included shared variables it may still use, overridden by those of
+    /// linked services (Services/ServiceLinkVariables), overridden by the project's own of the same key. Shared ones no longer defined, or no longer open to the project, are skipped.
     /// </summary>
     public static List<Variable> ResolveEffectiveVariables(SqliteConnection c, IDataProtectionProvider protection, long projectId)
     {
         var included = ListIncludedSharedKeys(c, projectId).ToHashSet(StringComparer.Ordinal);
         var own = ListVariables(c, protection, projectId);
+        // A preview (Previews/PreviewDeploys) gets the project's "preview" environment's variables only, never
+        // production's, and none of their secrets when it is a fork's request the project does not trust.
+        if (Previews.PreviewDeploys.FindVariableSource(c, projectId) is var (templateId, withoutSecrets))
+        {
+            own = UnderOwn(own, templateId is { } t ? ListVariables(c, protection, t) : []);
+            return withoutSecrets ? own.Where(v => !v.Secret).ToList() : own;
+        }
+        // An environment (Projects/ProjectEnvironments) inherits its project's variables and shared includes; its own win.
+        if (FindParentId(c, projectId) is { } parent)
+        {
+            included.UnionWith(ListIncludedSharedKeys(c, parent));
+            own = UnderOwn(own, ListVariables(c, protection, parent));
+        }
         var ownKeys = own.Select(v => v.Key).ToHashSet(StringComparer.Ordinal);
+        var fromServices = Services.ServiceLinkVariables.ForProject(c, protection, projectId).Select(f => f.Variable).Where(v => !ownKeys.Contains(v.Key)).ToList();
         var shared = ListSharedVariablesUsableByProject(c, protection, projectId)
-            .Where(v => included.Contains(v.Key) && !ownKeys.Contains(v.Key))
+            .Where(v => included.Contains(v.Key) && !ownKeys.Contains(v.Key) && fromServices.All(f => f.Key != v.Key))
             .Select(v => v with { FromShared = true });
-        return [.. shared, .. own];
+        return [.. shared, .. fromServices, .. own];
+    }
+
+    /// <summary>The inherited variables whose keys the row does not set itself, then its own.</summary>
+    static List<Variable> UnderOwn(List<Variable> own, List<Variable> inherited)
+    {
+        var mine = own.Select(v => v.Key).ToHashSet(StringComparer.Ordinal);
+        return [.. inherited.Where(v => !mine.Contains(v.Key)), .. own];
     }
 
     /// <summary>

@@ -74,7 +74,8 @@ public static class WebhookEndpoint
     /// </summary>
     static readonly string NobodysSecret = WebhookStore.NewSecret();
 
-    static async Task<IResult> ReceiveAsync(string slug, HttpContext ctx, Db db, IDataProtectionProvider protection, DeployWorker worker)
+    static async Task<IResult> ReceiveAsync(string slug, HttpContext ctx, Db db, IDataProtectionProvider protection, DeployWorker worker,
+        ProjectChanges changes, PanelSettings settings)
     {
         using var c = db.Open();
         var target = WebhookStore.FindWebhookTargetBySlug(c, slug);
@@ -110,9 +111,29 @@ public static class WebhookEndpoint
         if (secretProblem is null && secret is null)
             secretProblem = "the stored webhook secret cannot be decrypted (the panel's key ring changed); " +
                 "generate a new secret on the project's page and paste it into the Git host";
-        if (WebhookMessage.SignatureProblem(p, headers, body!, secret ?? NobodysSecret) is { } bad) return Reject(401, bad, secretProblem);
+        if (WebhookMessage.SignatureProblem(p, headers, body!, secret ?? NobodysSecret) is { } bad)
+        {
+            // Each failure is an event; the flood window turns a burst into one message with the count.
+            if (target is not null) Notifications.Notify.Event(c, Notifications.Notify.WebhookSignatureFailures, target.Id, null, $"A push webhook to {slug} was refused: {bad}.", $"/projects/{target.Id}");
+            return Reject(401, bad, secretProblem);
+        }
         // Only reached if someone guessed a random 256-bit secret; answered as if they had not.
         if (target is null || secretProblem is not null) return Reject(401, "signature mismatch", secretProblem);
+
+        // A pull/merge request: its preview (Previews/PreviewDeploys) is made, redeployed or removed.
+        var request = Previews.PullRequestEvent.Parse(p, delivery.Event ?? "", body!);
+        if (request.Kind == Previews.PullRequestParseKind.Malformed) return Reject(400, $"the body is not a {p} pull request event: {request.Reason}");
+        if (request.Kind == Previews.PullRequestParseKind.Ignored) return Ok("ignored", request.Reason!, delivery);
+        if (request.Event is { } pull)
+        {
+            var done = await Previews.PreviewDeploys.HandleAsync(db, changes, worker, settings, WebhookStore.FindRootProjectId(c, target.Id), pull, CancellationToken.None);
+            var prDelivery = delivery with { Branch = pull.HeadRef, CommitSha = GitCli.IsSha(pull.HeadSha) ? pull.HeadSha : null };
+            // The delivery log's outcomes: a removal deployed nothing new ("skipped"), a failed one changed nothing ("ignored").
+            WebhookStore.InsertDelivery(c, prDelivery, done.Kind switch { "removed" => "skipped", "failed" => "ignored", var k => k }, done.Reason, done.DeploymentId);
+            if (done.Kind == "queued")
+                Audit.AuditLog.RecordAs(c, ctx, null, "", "deploy.queue", target.Slug, $"preview deployment {done.DeploymentId} of request #{pull.Number}, from a signed {p} delivery", "webhook");
+            return Results.Json(new Answer(done.Kind, done.Reason, done.DeploymentId), statusCode: done.Kind == "queued" ? 202 : 200);
+        }
 
         WebhookEvent ev;
         try { ev = WebhookMessage.Parse(p, delivery.Event ?? "", body!); }
@@ -121,17 +142,28 @@ public static class WebhookEndpoint
         if (ev.Kind == WebhookEvent.Ping) return Ok("ping", "ping received: the URL and the secret are right", delivery);
         if (ev.Kind != WebhookEvent.Push) return Ok("ignored", ev.IgnoredBecause ?? $"event {delivery.Event} is not a push", delivery);
 
-        var pushed = ev.Refs.FirstOrDefault(r => !r.IsTag && !r.Deleted && r.Name == target.Branch);
+        // A project that follows the repository's default branch learns its name at its first deploy
+        // (projects.default_branch); before that, the push itself names it.
+        // Each environment of the project deploys its own branch (Projects/ProjectEnvironments): the push goes to the one
+        // whose branch it moved, production first.
+        var routes = ProjectEnvironments.ListEnvironmentsOfProject(c, WebhookStore.FindRootProjectId(c, target.Id))
+            .Select(e => (e.Id, e.Environment, Branch: e.Id == target.Id && target.Branch == "" ? ev.DefaultBranch ?? "" : e.Branch))
+            .Where(e => e.Branch != "" && e.Environment != ProjectEnvironments.PreviewTemplate).ToList();
+        var route = routes.FirstOrDefault(e => ev.Refs.Any(r => !r.IsTag && !r.Deleted && r.Name == e.Branch));
+        var branch = route.Branch ?? (target.Branch != "" ? target.Branch : ev.DefaultBranch ?? "");
+        var pushed = route.Branch is null ? null : ev.Refs.First(r => !r.IsTag && !r.Deleted && r.Name == route.Branch);
+        if (routes.Count > 1 && route.Branch is null) branch = string.Join(" or ", routes.Select(e => $"{e.Branch} ({e.Environment})"));
         if (pushed is null)
         {
             var first = ev.Refs.FirstOrDefault();
             var why = first switch
             {
                 null => "the push moved no branch",
+                _ when branch == "" => "the project deploys the repository's default branch, which is not known before its first deploy and this push does not name it; deploy once from the panel",
                 { IsTag: true, Deleted: true } => $"tag {first.Name} was deleted",
-                { IsTag: true } => $"tag {first.Name} was pushed; only pushes to branch {target.Branch} deploy",
+                { IsTag: true } => $"tag {first.Name} was pushed; only pushes to branch {branch} deploy",
                 { Deleted: true } => $"branch {first.Name} was deleted",
-                _ => $"branch {first.Name} is not {target.Branch}",
+                _ => $"branch {first.Name} is not {branch}",
             };
             return Ok("ignored", why, delivery with { Branch = first?.Name, CommitSha = first?.CommitSha });
         }
@@ -139,16 +171,16 @@ public static class WebhookEndpoint
         if (pushed.CommitSha is not { } sha || !GitCli.IsSha(sha))
             return Reject(400, $"the push to {pushed.Name} does not name a 40-character commit SHA");
         if (target.AutoDeploy == 0)
-            return Ok("ignored", $"auto-deploy is off for this project; push to {target.Branch} at {sha[..7]} logged, not deployed", pushDelivery);
+            return Ok("ignored", $"auto-deploy is off for this project; push to {branch} at {sha[..7]} logged, not deployed", pushDelivery);
 
         // The delivery row first: its unique index is what makes a redelivery (or two racing copies) queue nothing.
-        var deliveryRow = WebhookStore.InsertDelivery(c, pushDelivery, "queued", $"push to {target.Branch} at {sha[..7]}");
+        var deliveryRow = WebhookStore.InsertDelivery(c, pushDelivery, "queued", $"push to {branch} at {sha[..7]}");
         if (deliveryRow is null)
         {
             var earlier = WebhookStore.FindDeploymentOfQueuedDelivery(c, target.Id, delivery.DeliveryId!);
             return Ok("duplicate", $"delivery {delivery.DeliveryId} was received before" + (earlier is { } e ? $" and queued deployment #{e}" : "") + "; nothing new queued", pushDelivery, earlier);
         }
-        var project = ProjectStore.FindProjectById(c, target.Id)!;
+        var project = ProjectStore.FindProjectById(c, route.Id)!;
         var (deploymentId, existing) = DeployStore.EnqueuePushDeployment(c, project.Id, project.Config, sha, pushed.CommitMessage?.Trim(), pushed.CommitAuthor);
         if (existing is not null)
         {
@@ -164,7 +196,7 @@ public static class WebhookEndpoint
             return Results.Json(new Answer("skipped", skipped, deploymentId), statusCode: 200);
         }
         worker.Wake();
-        var reason = $"push to {target.Branch} at {sha[..7]} queued deployment #{deploymentId}";
+        var reason = $"push to {branch} at {sha[..7]} queued deployment #{deploymentId}" + (project.Id != target.Id || routes.Count > 1 ? $" of {project.Environment}" : "");
         WebhookStore.UpdateDelivery(c, deliveryRow.Value, "queued", deploymentId, reason);
         Audit.AuditLog.RecordAs(c, ctx, null, "", "deploy.queue", project.Slug, $"deployment {deploymentId} of commit {sha}, from a signed {p} push (delivery {delivery.DeliveryId})", "webhook");
         return Results.Json(new Answer("queued", reason, deploymentId), statusCode: 202);

@@ -10,8 +10,11 @@ public enum Provider { GitHub, GitLab, Gitea, Forgejo, Bitbucket }
 /// <summary>One ref a push moved: a branch or a tag, the commit it now points at, or a deletion.</summary>
 public sealed record PushedRef(bool IsTag, string Name, string? CommitSha, string? CommitMessage, string? CommitAuthor, bool Deleted);
 
-/// <summary>What a delivery is: a ping, a push (with the refs it moved), or something we accept and ignore.</summary>
-public sealed record WebhookEvent(string Kind, IReadOnlyList<PushedRef> Refs, string? IgnoredBecause = null)
+/// <summary>
+/// What a delivery is: a ping, a push (with the refs it moved), or something we accept and ignore. A push also says
+/// the repository's default branch where the host sends it (GitHub, Gitea, Forgejo, GitLab; not Bitbucket).
+/// </summary>
+public sealed record WebhookEvent(string Kind, IReadOnlyList<PushedRef> Refs, string? IgnoredBecause = null, string? DefaultBranch = null)
 {
     public const string Ping = "ping";
     public const string Push = "push";
@@ -100,6 +103,16 @@ public static class WebhookMessage
     {
         var json = JsonNode.Parse(body) ?? throw new JsonException("the body is JSON null");
         if (json is not JsonObject o) throw new JsonException("the body is not a JSON object");
+        var ev = Of(p, eventName, o);
+        return ev.Kind == WebhookEvent.Push ? ev with { DefaultBranch = DefaultBranchOf(p, o) } : ev;
+    }
+
+    /// <summary>repository.default_branch (GitHub, Gitea, Forgejo) or project.default_branch (GitLab); null when absent or not a string.</summary>
+    static string? DefaultBranchOf(Provider p, JsonObject o) =>
+        o[p == Provider.GitLab ? "project" : "repository"] is JsonObject r && r["default_branch"] is JsonValue v && v.TryGetValue<string>(out var name) && name != "" ? name : null;
+
+    static WebhookEvent Of(Provider p, string eventName, JsonObject o)
+    {
         return p switch
         {
             Provider.GitHub => eventName switch

@@ -46,7 +46,13 @@ public static class WebhookStore
 
     public static WebhookTarget? FindWebhookTargetBySlug(SqliteConnection c, string slug) =>
         c.QuerySingleOrDefault<WebhookTarget>(
-            "SELECT id, slug, branch, auto_deploy, webhook_secret_protected FROM projects WHERE slug = @slug", new { slug });
+            // A project on the repository's default branch ('') deploys pushes to the branch its last deploy found (0016_detect_defaults.sql).
+            "SELECT id, slug, CASE WHEN branch = '' THEN coalesce(default_branch, '') ELSE branch END AS branch, auto_deploy, webhook_secret_protected FROM projects WHERE slug = @slug",
+            new { slug });
+
+    /// <summary>The project an environment belongs to, or the project itself (Projects/ProjectEnvironments).</summary>
+    public static long FindRootProjectId(SqliteConnection c, long projectId) =>
+        c.ExecuteScalar<long>("SELECT coalesce(parent_id, id) FROM projects WHERE id = @projectId", new { projectId });
 
     /// <summary>The stored secret, decrypted; null when there is none or it cannot be decrypted (the key ring changed).</summary>
     public static string? ReadSecret(IDataProtectionProvider protection, string? stored)

@@ -32,15 +32,25 @@ function startLogStream(pre) {
   es.addEventListener("log", (e) => {
     if (!pre.isConnected) return es.close();
     const follow = pre.scrollTop + pre.clientHeight >= pre.scrollHeight - 8;
-    pre.append(e.data + "\n");
+    // HTML the server rendered from the log (every character escaped, colours as classes; LogView.Html).
+    pre.insertAdjacentHTML("beforeend", e.data);
+    countChatter();
     if (follow) pre.scrollTop = pre.scrollHeight;
   });
   es.addEventListener("status", () => { if (!pre.isConnected) return es.close(); refresh(); });
   es.addEventListener("done", () => { es.close(); refresh(); });
 }
 
+// How many builder lines the "show the builder's own output" toggle hides (LogView marks them .chatter).
+function countChatter() {
+  const count = document.getElementById("chatter-count");
+  const n = document.querySelectorAll("#log .chatter").length;
+  if (count) count.textContent = ` (${n} ${n === 1 ? "line" : "lines"})`;
+}
+
 function initPage(root) {
   root.querySelectorAll?.("pre.log[data-stream]").forEach(startLogStream);
+  countChatter();
   const log = document.getElementById("log");
   if (log && log.dataset.stream === "" && log.scrollHeight) log.scrollTop = log.scrollHeight;
 }
@@ -54,7 +64,22 @@ document.addEventListener("click", async (e) => {
   if (!res.ok) return;
   const chunk = await res.json();
   const pre = document.getElementById("log");
-  pre.prepend(chunk.text);
+  pre.insertAdjacentHTML("afterbegin", chunk.html);
+  countChatter();
   btn.dataset.before = chunk.start;
   if (chunk.start === 0) btn.remove();
+});
+
+// Service page: "Copy password" asks the panel for the secret only when pressed (POST with the antiforgery token),
+// so the password is never in the page itself.
+document.addEventListener("click", async (e) => {
+  const btn = e.target.closest("[data-copy-secret]");
+  if (!btn) return;
+  const token = document.getElementById("af-token")?.value ?? "";
+  const res = await fetch(btn.dataset.copySecret, { method: "POST", credentials: "same-origin", headers: { RequestVerificationToken: token } });
+  if (!res.ok) return;
+  await navigator.clipboard?.writeText(await res.text());
+  const old = btn.textContent;
+  btn.textContent = "Copied";
+  setTimeout(() => (btn.textContent = old), 1500);
 });

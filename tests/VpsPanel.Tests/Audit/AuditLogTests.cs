@@ -138,16 +138,16 @@ public sealed class AuditLogTests
 
             // Deployments on the real engine: deploy (page, API), roll back (page, API), cancel (page, API).
             var d1 = await env.DeployAsync(projectId);
-            Assert.Equal("live", await env.WaitForEndAsync(d1));
+            await env.WaitForLiveAsync(d1);
             repo.CommitApp("audit v2", env.Label, "v2");
             var d2 = (long)(await api.SendAsync(HttpMethod.Post, $"/api/projects/{slug}/deployments")).Body!["id"]!;
-            Assert.Equal("live", await env.WaitForEndAsync(d2));
+            await env.WaitForLiveAsync(d2);
             var d3 = long.Parse((await env.DeploymentActionAsync(d1, "Rollback")).Split('/').Last());
-            Assert.Equal("live", await env.WaitForEndAsync(d3));
+            await env.WaitForLiveAsync(d3);
             var rollbackAnswer = await api.SendAsync(HttpMethod.Post, $"/api/deployments/{d2}/rollback");
             Assert.True(rollbackAnswer.Status == HttpStatusCode.Accepted, $"{rollbackAnswer.Status}: {rollbackAnswer.Body}");
             var d4 = (long)rollbackAnswer.Body!["id"]!;
-            Assert.Equal("live", await env.WaitForEndAsync(d4));
+            await env.WaitForLiveAsync(d4);
             var d5 = (long)(await api.SendAsync(HttpMethod.Post, $"/api/projects/{slug}/deployments")).Body!["id"]!;
             await env.DeploymentActionAsync(d5, "Cancel");
             var d6 = (long)(await api.SendAsync(HttpMethod.Post, $"/api/projects/{slug}/deployments")).Body!["id"]!;
@@ -400,7 +400,8 @@ public sealed class AuditLogTests
 
         await page.FillAsync("#action", "user.");
         await page.ClickAsync("#audit-filter button[type=submit]");
-        await page.WaitForURLAsync(u => u.Contains("action=user."));
+        await Browser.WaitForUrlAsync(page, u => u.Contains("action=user."));
+        await page.WaitForFunctionAsync("() => [...document.querySelectorAll('#audit-log .audit-action')].every(a => a.textContent.trim().startsWith('user.'))");
         var filtered = (await page.Locator("#audit-log .audit-action").AllTextContentsAsync()).Select(a => a.Trim()).ToList();
         Assert.Equal(new[] { "user.create", "user.create" }, filtered.ToArray());
         Assert.Equal(new[] { "dave@example.com", PanelSetup.AdminEmail }, (await page.Locator("#audit-log .audit-target").AllTextContentsAsync()).Select(a => a.Trim()).ToArray());

@@ -36,7 +36,7 @@ public sealed class BackupDuringDeployTests
         fields["gitAuth"] = "token";
         fields["gitToken"] = Token;
         var project = await env.CreateProjectAsync(fields);
-        Assert.Equal("live", await env.WaitForEndAsync(await env.DeployAsync(project)));
+        await env.WaitForLiveAsync(await env.DeployAsync(project));
 
         // Deploys keep running (v2, v3, …) while backups are taken.
         var outDir = Paths.NewTempDir();
@@ -53,7 +53,7 @@ public sealed class BackupDuringDeployTests
                 var b = await PanelCli.RunAsync(["backup", outDir, "--data-dir", env.Panel.DataDir]);
                 Assert.True(b.ExitCode == 0, b.Stderr);
                 backups.Add(b.Stdout.Trim());
-                Assert.Equal("live", await env.WaitForEndAsync(d));
+                await env.WaitForLiveAsync(d);
             }
             // Every mid-deploy backup restores to a sound database.
             foreach (var mid in backups)

@@ -404,6 +404,9 @@ public sealed class BackupRestoreTests
         }
         foreach (var table in tables)
         {
+            // Metrics (Features/Metrics) are sampled every few seconds while a panel runs, so a running panel's copy
+            // and its backup differ by design; their schema is compared above. (They are also WITHOUT ROWID tables.)
+            if (table is "container_metrics" or "host_metrics") continue;
             using var q = c.CreateCommand();
             // The audit log's backup.create row is written after the archive is made and backup.restore into the
             // restored copy, by design; they (and the AUTOINCREMENT counter they move) are the only rows that differ.

@@ -24,7 +24,7 @@ public sealed class SwitchOneSiteTests
         using var repo = TestRepo.WithBusyboxApp("<h1>v1</h1>", env.Label);
         var slug = env.Name("main");
         var projectId = await env.CreateProjectAsync(repo, slug + ".test", slug);
-        Assert.Equal("live", await env.WaitForEndAsync(await env.DeployAsync(projectId)));
+        await env.WaitForLiveAsync(await env.DeployAsync(projectId));
 
         // Twenty more live projects, all proxied to the main project's container (cheap: no more containers).
         SeedLiveProjects(env.Panel.DataDir, projectId, env.Name("s"));
@@ -45,7 +45,7 @@ public sealed class SwitchOneSiteTests
 
         repo.CommitApp("<h1>v2</h1>", env.Label, "v2");
         var redeploy = await env.DeployAsync(projectId);
-        Assert.Equal("live", await env.WaitForEndAsync(redeploy));
+        await env.WaitForLiveAsync(redeploy);
 
         // Exactly one validation (the switched site file) and one reload for the switch.
         Assert.Equal(1, counter.Count("POST /adapt") - adapts);

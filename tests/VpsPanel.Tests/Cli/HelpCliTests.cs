@@ -9,7 +9,7 @@ public sealed class HelpCliTests : IDisposable
     public static TheoryData<string> Commands() =>
     [
         "", "user", "user add", "user list", "user reset-password", "user disable", "token", "token create", "token list",
-        "token revoke", "projects", "projects list", "deploy", "logs", "config", "backup", "restore", "caddyfile", "version",
+        "token revoke", "projects", "projects list", "volumes", "volumes list", "volumes set", "volumes backup", "volumes restore", "deploy", "logs", "config", "backup", "restore", "caddyfile", "version",
     ];
 
     [Theory]

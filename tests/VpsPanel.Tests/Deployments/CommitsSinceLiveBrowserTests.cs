@@ -16,12 +16,12 @@ public sealed class CommitsSinceLiveBrowserTests
         using var repo = TestRepo.WithBusyboxApp("v1", env.Label);
         var projectId = await env.CreateProjectAsync(repo, $"{env.Name()}.test");
         var first = await env.DeployAsync(projectId);
-        Assert.Equal("live", await env.WaitForEndAsync(first));
+        await env.WaitForLiveAsync(first);
 
         await using var browser = await Browser.LaunchAsync();
         var page = await browser.NewPageAsync();
         await Browser.SignInAsync(page, env.Panel.Url, PanelSetup.AdminEmail, PanelSetup.AdminPassword);
-        await page.WaitForURLAsync(u => !u.Contains("/login"));
+        await Browser.WaitForUrlAsync(page, u => !u.Contains("/login"));
         await page.GotoAsync($"{env.Panel.Url}/deployments/{first}");
         Assert.Contains("First deployment", await page.Locator("#commits-since-live").TextContentAsync());
         Assert.Equal(0, await page.Locator("#commits-since-live li").CountAsync());
@@ -34,7 +34,7 @@ public sealed class CommitsSinceLiveBrowserTests
             repo.CommitApp("v4", env.Label, "fourth\n\nwith a body that the list does not show"),
         };
         var second = await env.DeployAsync(projectId);
-        Assert.Equal("live", await env.WaitForEndAsync(second));
+        await env.WaitForLiveAsync(second);
         await page.GotoAsync($"{env.Panel.Url}/deployments/{second}");
         var block = page.Locator("#commits-since-live");
         Assert.Contains("3 commits since the live version", await block.TextContentAsync());
@@ -61,7 +61,7 @@ public sealed class CommitsSinceLiveBrowserTests
         TestRepo.Run(repo.Work, "commit", "--quiet", "-F", msg);
         TestRepo.Run(repo.Work, "push", "--quiet", "origin", "HEAD:refs/heads/main");
         var third = await env.DeployAsync(projectId);
-        Assert.Equal("live", await env.WaitForEndAsync(third));
+        await env.WaitForLiveAsync(third);
         var res = await page.GotoAsync($"{env.Panel.Url}/deployments/{third}");
         Assert.Equal(200, res!.Status);
         Assert.Contains("2 commits since the live version", await block.TextContentAsync());

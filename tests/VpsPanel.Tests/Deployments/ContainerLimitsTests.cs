@@ -47,7 +47,7 @@ public sealed class ContainerLimitsTests
         var domain = $"{name}.test";
         var project = await env.CreateProjectAsync(repo, domain);
         var d1 = await env.DeployAsync(project);
-        Assert.Equal("live", await env.WaitForEndAsync(d1));
+        await env.WaitForLiveAsync(d1);
         Assert.Equal("limits v1", await env.ServedAsync(domain));
         AssertLimits(await HostConfigAsync(env, d1), 300, 500_000_000, 100);
         Assert.Contains("limits: memory 300 MiB, 0.5 CPUs, 100 processes", await env.LogAsync(d1));
@@ -95,7 +95,7 @@ public sealed class ContainerLimitsTests
         var editPage = await env.Client.GetAsync($"/projects/{project}/edit");
         Assert.Equal("0.25", editPage.Doc.QuerySelector("#cpus")?.GetAttribute("value"));
         var d2 = await env.DeployAsync(project);
-        Assert.Equal("live", await env.WaitForEndAsync(d2));
+        await env.WaitForLiveAsync(d2);
         AssertLimits(await HostConfigAsync(env, d2), 200, 250_000_000, 64);
         // Saving the form with an empty field goes back to the panel's default.
         var back = await env.Client.SubmitAsync($"/projects/{project}/edit", new(edit) { ["memoryMb"] = "", ["cpus"] = "0.25", ["pidsLimit"] = "64" });

@@ -14,10 +14,12 @@ public sealed class ContainerLogsTests
     /// <summary>
     /// The busybox app, printing 5000 filler lines of 1 KB (more than the panel reads at once), then API_KEY (a
     /// secret) to stdout and stderr and GREETING (not one), before it starts serving: the entrypoint prints, then
-    /// execs the app's usual command (httpd).
+    /// execs the app's usual command (httpd). The pause after the filler lets Docker's stdout copier catch up: stdout
+    /// and stderr are copied separately, and under load the stderr line was logged over 200 lines before the last
+    /// filler line, out of the default tail.
     /// </summary>
     static TestRepo SecretPrintingRepo(string label) => TestRepo.WithBusyboxApp("logs app", label, extraDockerfile:
-        """ENTRYPOINT ["/bin/busybox", "sh", "-c", "x=$(printf '%01000d' 0); i=0; while [ $i -lt 5000 ]; do echo \"filler $i $x\"; i=$((i+1)); done; echo \"token=$API_KEY (stdout) $GREETING\"; echo \"err $API_KEY (stderr)\" >&2; exec \"$@\"", "sh"]""");
+        """ENTRYPOINT ["/bin/busybox", "sh", "-c", "x=$(printf '%01000d' 0); i=0; while [ $i -lt 5000 ]; do echo \"filler $i $x\"; i=$((i+1)); done; /bin/busybox sleep 3; echo \"token=$API_KEY (stdout) $GREETING\"; echo \"err $API_KEY (stderr)\" >&2; exec \"$@\"", "sh"]""");
 
     static async Task<JsonNode> ProblemAsync(HttpResponseMessage res, HttpStatusCode status)
     {
@@ -42,7 +44,7 @@ public sealed class ContainerLogsTests
             """);
 
         var first = await env.DeployAsync(projectId);
-        Assert.Equal("live", await env.WaitForEndAsync(first));
+        await env.WaitForLiveAsync(first);
 
         // The deployment page links to its container's logs.
         var show = await env.Client.GetAsync($"/deployments/{first}");
@@ -125,7 +127,7 @@ public sealed class ContainerLogsTests
 
         // A new deployment retires the first: its container is removed after the drain.
         var second = await env.DeployAsync(projectId);
-        Assert.Equal("live", await env.WaitForEndAsync(second));
+        await env.WaitForLiveAsync(second);
         HttpStatusCode status = 0;
         for (var i = 0; i < 60 && status != HttpStatusCode.Conflict; i++)
         {

@@ -10,14 +10,14 @@ namespace VpsPanel.Tests.Deployments;
 /// </summary>
 public sealed class CrashLeftoverTests
 {
-    static async Task<(DeployEnv Env, TestRepo Repo, long Project, long Live, string Domain)> LiveV1Async()
+    static async Task<(DeployEnv Env, TestRepo Repo, long Project, long Live, string Domain)> LiveV1Async(IDictionary<string, string>? settings = null)
     {
-        var env = await DeployEnv.StartAsync();
+        var env = await DeployEnv.StartAsync(settings);
         var repo = TestRepo.WithBusyboxApp("v1", env.Label);
         var domain = $"{env.Name()}.test";
         var project = await env.CreateProjectAsync(repo, domain);
         var live = await env.DeployAsync(project);
-        Assert.Equal("live", await env.WaitForEndAsync(live));
+        await env.WaitForLiveAsync(live);
         return (env, repo, project, live, domain);
     }
 
@@ -43,7 +43,7 @@ public sealed class CrashLeftoverTests
         await env.RestartHardAsync();
 
         Assert.Equal("failed", await env.WaitForEndAsync(slow));
-        await WaitForAsync(async () => (await ImagesOfAsync(env, slow)).Count == 0, TimeSpan.FromSeconds(60), "the failed deploy's image to be removed");
+        await TestDocker.WaitUntilAsync(async () => (await ImagesOfAsync(env, slow)).Count == 0, TimeSpan.FromSeconds(60), "the failed deploy's image to be removed");
         Assert.NotEmpty(await ImagesOfAsync(env, live));
         Assert.Equal("live", await env.StatusAsync(live));
         Assert.Equal("v1", await env.ServedAsync(domain));
@@ -52,7 +52,9 @@ public sealed class CrashLeftoverTests
     [Fact]
     public async Task Build_containers_carry_the_panels_mark_and_recovery_removes_leftover_ones_of_this_panel_only()
     {
-        var (env, repo, project, live, _) = await LiveV1Async();
+        // Intermediate containers are the classic builder's (BuildKit runs steps without containers:
+        // BuildKitTests.Cancelling_a_BuildKit_build_mid_step_leaves_no_process_and_no_container).
+        var (env, repo, project, live, _) = await LiveV1Async(new Dictionary<string, string> { ["Build__Builder"] = "classic" });
         await using var __ = env;
         using var ___ = repo;
         var sleep = Random.Shared.Next(3000, 9000).ToString();
@@ -61,48 +63,28 @@ public sealed class CrashLeftoverTests
 
         // The real intermediate container of the RUN step: no panel label, but the panel's build mark.
         string? step = null;
-        await WaitForAsync(async () => (step = (await Docker("ps", "--no-trunc", "--format", "{{.ID}} {{.Command}}")).Split('\n')
+        await TestDocker.WaitUntilAsync(async () => (step = (await TestDocker.CliAsync("ps", "--no-trunc", "--format", "{{.ID}} {{.Command}}")).Split('\n')
             .FirstOrDefault(l => l.Contains($"sleep {sleep}"))?.Split(' ')[0]) is not null,
             TimeSpan.FromSeconds(90), "the build's RUN step to run");
-        Assert.Contains(BuildContainers.MarkHost(env.PanelId), await Docker("inspect", "--format", "{{json .HostConfig.ExtraHosts}}", step!));
-        Assert.DoesNotContain(PanelIdentity.Label, await Docker("inspect", "--format", "{{json .Config.Labels}}", step!));
+        Assert.Contains(BuildContainers.MarkHost(env.PanelId), await TestDocker.CliAsync("inspect", "--format", "{{json .HostConfig.ExtraHosts}}", step!));
+        Assert.DoesNotContain(PanelIdentity.Label, await TestDocker.CliAsync("inspect", "--format", "{{json .Config.Labels}}", step!));
 
         // What dockerd dying mid-step leaves: a stopped container like that one. Killing dockerd is not done here
         // (it is shared); containers created with the same host configuration stand in for the leftover, one of this
         // panel and one of another panel (another id), which must stay.
         var image = (await ImagesOfAsync(env, live)).First();
-        var ours = (await Docker("create", "--add-host", BuildContainers.MarkHost(env.PanelId), "--label", $"{TestDocker.TestLabel}={env.Label}", image)).Trim();
-        var theirs = (await Docker("create", "--add-host", BuildContainers.MarkHost("0123456789ab"), "--label", $"{TestDocker.TestLabel}={env.Label}", image)).Trim();
+        var ours = (await TestDocker.CliAsync("create", "--add-host", BuildContainers.MarkHost(env.PanelId), "--label", $"{TestDocker.TestLabel}={env.Label}", image)).Trim();
+        var theirs = (await TestDocker.CliAsync("create", "--add-host", BuildContainers.MarkHost("0123456789ab"), "--label", $"{TestDocker.TestLabel}={env.Label}", image)).Trim();
 
         await env.RestartHardAsync();
 
         Assert.Equal("failed", await env.WaitForEndAsync(building));
-        await WaitForAsync(async () => (await Docker("ps", "-aq", "--no-trunc", "--filter", $"id={ours}")).Trim() == "", TimeSpan.FromSeconds(60),
+        await TestDocker.WaitUntilAsync(async () => (await TestDocker.CliAsync("ps", "-aq", "--no-trunc", "--filter", $"id={ours}")).Trim() == "", TimeSpan.FromSeconds(60),
             "the leftover build container to be removed");
-        Assert.Equal(theirs, (await Docker("ps", "-aq", "--no-trunc", "--filter", $"id={theirs}")).Trim());
+        Assert.Equal(theirs, (await TestDocker.CliAsync("ps", "-aq", "--no-trunc", "--filter", $"id={theirs}")).Trim());
         Assert.Contains($"removed build container {ours}", env.Panel.Log);
         // (env's dispose removes `theirs` by the test label.)
     }
 
-    static async Task<string> Docker(params string[] args)
-    {
-        var psi = new ProcessStartInfo("docker") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        await p.WaitForExitAsync();
-        Assert.True(p.ExitCode == 0, $"docker {string.Join(' ', args)}: {await stderr}");
-        return await stdout;
-    }
 
-    static async Task WaitForAsync(Func<Task<bool>> condition, TimeSpan timeout, string what)
-    {
-        var deadline = DateTime.UtcNow + timeout;
-        while (!await condition())
-        {
-            if (DateTime.UtcNow > deadline) throw new TimeoutException($"waited {timeout} for {what}");
-            await Task.Delay(500);
-        }
-    }
 }

@@ -102,6 +102,14 @@ public sealed class DeployEnv : IAsyncDisposable
     public async Task<string> WaitForEndAsync(long deploymentId, TimeSpan? timeout = null) =>
         await WaitForStatusAsync(deploymentId, timeout ?? TimeSpan.FromSeconds(120), "live", "failed", "cancelled", "superseded");
 
+    /// <summary>Waits for the deployment to end and fails with its log when it did not go live: a CI run shows why.</summary>
+    public async Task<string> WaitForLiveAsync(long deploymentId, TimeSpan? timeout = null)
+    {
+        var status = await WaitForEndAsync(deploymentId, timeout);
+        if (status != "live") Assert.Fail($"deployment {deploymentId} ended {status}, not live. Log:\n{await LogAsync(deploymentId)}");
+        return status;
+    }
+
     public async Task<string> LogAsync(long deploymentId) => await Client.Http.GetStringAsync($"/deployments/{deploymentId}/log");
 
     /// <summary>The body Caddy serves for this host, or the status code when it is not 200.</summary>
@@ -109,6 +117,18 @@ public sealed class DeployEnv : IAsyncDisposable
     {
         using var res = await Caddy.GetAsync(host);
         return res.StatusCode == HttpStatusCode.OK ? (await res.Content.ReadAsStringAsync()).Trim() : $"HTTP {(int)res.StatusCode}";
+    }
+
+    /// <summary>As <see cref="ServedAsync"/>, but a failed connection or a 20 s timeout is an answer too (its type), for loops that watch an app go down and come back.</summary>
+    public async Task<string> ServedOrErrorAsync(string host)
+    {
+        try
+        {
+            using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(20) };
+            using var res = await Caddy.GetAsync(host, client: http);
+            return res.StatusCode == HttpStatusCode.OK ? (await res.Content.ReadAsStringAsync()).Trim() : $"HTTP {(int)res.StatusCode}";
+        }
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException) { return e.GetType().Name; }
     }
 
     /// <summary>kill -9 the panel and start it again on the same data dir (same key ring: the session cookie stays valid).</summary>
@@ -155,6 +175,7 @@ public sealed class DeployEnv : IAsyncDisposable
             await TestDocker.RemoveLabelledAsync(docker, Label);
             foreach (var i in await TestDocker.ImagesAsync(docker, panelLabel))
                 await docker.RemoveImageIfUnusedAsync(i, CancellationToken.None);
+            await TestDocker.RemoveNetworksAsync(docker, panelLabel);
         }
         Client.Dispose();
         await Caddy.DisposeAsync();

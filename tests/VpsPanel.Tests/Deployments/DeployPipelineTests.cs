@@ -17,7 +17,7 @@ public sealed class DeployPipelineTests(ITestOutputHelper output)
         var projectId = await env.CreateProjectAsync(repo, domain);
 
         var first = await env.DeployAsync(projectId);
-        Assert.Equal("live", await env.WaitForEndAsync(first));
+        await env.WaitForLiveAsync(first);
         Assert.Equal("v1", await env.ServedAsync(domain));
 
         // v2, deployed while a client keeps requesting through Caddy: not one request may fail.
@@ -44,7 +44,7 @@ public sealed class DeployPipelineTests(ITestOutputHelper output)
         });
         var pressed = Stopwatch.StartNew();
         var second = await env.DeployAsync(projectId);
-        Assert.Equal("live", await env.WaitForEndAsync(second));
+        await env.WaitForLiveAsync(second);
         var servedAfter = await WaitServedAsync(env, domain, "v2");
         var toServed = pressed.Elapsed;
         // Keep requesting through the drain and the old container's removal.
@@ -74,7 +74,7 @@ public sealed class DeployPipelineTests(ITestOutputHelper output)
         // Roll back to v1: its image is reused, nothing is cloned or built.
         var rollbackUrl = await env.DeploymentActionAsync(first, "Rollback");
         var rollback = long.Parse(rollbackUrl.Split('/').Last());
-        Assert.Equal("live", await env.WaitForEndAsync(rollback));
+        await env.WaitForLiveAsync(rollback);
         Assert.Equal("v1", await WaitServedAsync(env, domain, "v1"));
         var log3 = await env.LogAsync(rollback);
         Assert.Contains("no build", log3);

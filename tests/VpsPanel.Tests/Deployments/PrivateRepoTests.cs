@@ -34,7 +34,7 @@ public sealed class PrivateRepoTests
         await File.WriteAllTextAsync(sshd.AuthorizedKeys, publicKey + "\n");
 
         var d = await env.DeployAsync(project);
-        Assert.Equal("live", await env.WaitForEndAsync(d));
+        await env.WaitForLiveAsync(d);
         Assert.Equal("private v1", await env.ServedAsync(domain));
         // The host key was learned on first use into the panel's own known_hosts.
         Assert.Contains($"[127.0.0.1]:{sshd.Port}", await File.ReadAllTextAsync(Path.Combine(env.Panel.DataDir, "ssh", "known_hosts")));
@@ -94,7 +94,7 @@ public sealed class PrivateRepoTests
         Assert.Empty(Variables.VariableTestKit.FilesContaining(env.Panel.DataDir, "PRIVATE KEY"));
         Assert.Equal(publicKey, (await env.Client.GetAsync($"/projects/{project}")).Text("#deploy-key"));
         var d = await env.DeployAsync(project);
-        Assert.Equal("live", await env.WaitForEndAsync(d));
+        await env.WaitForLiveAsync(d);
         Assert.Equal("legacy key v1", await env.ServedAsync(domain));
 
         // Backed up and restored into a fresh data dir (a move to a new server): the restored panel still fetches
@@ -113,7 +113,7 @@ public sealed class PrivateRepoTests
             env.Panel = await PanelProcess.StartAsync(env.Settings, dataDir: restored, port: env.Panel.Port);
             repo.CommitApp("legacy key v2 after restore", env.Label, "v2");
             var again = await env.DeployAsync(project);
-            Assert.Equal("live", await env.WaitForEndAsync(again));
+            await env.WaitForLiveAsync(again);
             Assert.Equal("legacy key v2 after restore", await env.ServedAsync(domain));
         }
         finally

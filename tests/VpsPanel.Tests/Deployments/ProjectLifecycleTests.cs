@@ -16,16 +16,16 @@ public sealed class ProjectLifecycleTests
         var project = await env.CreateProjectAsync(repo, domain, name);
 
         var d1 = await env.DeployAsync(project);
-        Assert.Equal("live", await env.WaitForEndAsync(d1));
+        await env.WaitForLiveAsync(d1);
         repo.CommitApp("life v2", env.Label, "v2");
         var d2 = await env.DeployAsync(project);
-        Assert.Equal("live", await env.WaitForEndAsync(d2));
+        await env.WaitForLiveAsync(d2);
         Assert.Equal("life v2", await env.ServedAsync(domain));
 
         // "Redeploy this commit" on the first deployment: a new build of exactly that commit.
         var target = await env.DeploymentActionAsync(d1, "Redeploy");
         var d3 = long.Parse(target.Split('/').Last());
-        Assert.Equal("live", await env.WaitForEndAsync(d3));
+        await env.WaitForLiveAsync(d3);
         Assert.Equal("life v1", await env.ServedAsync(domain));
         var d3Page = await env.Client.GetAsync($"/deployments/{d3}");
         Assert.Contains(v1Sha[..7], d3Page.Html);

@@ -38,7 +38,7 @@ public sealed class ReliabilityTests
         engine.KillHard();
         // The app died with the engine (its managed containerd and docker-proxy too).
         Assert.NotEqual("v1", await ServedOrErrorAsync(env, domain));
-        await WaitForAsync(async () => (await env.Client.GetAsync($"/projects/{project}")).Text("#live-down") is not null, TimeSpan.FromSeconds(45));
+        await TestDocker.WaitUntilAsync(async () => (await env.Client.GetAsync($"/projects/{project}")).Text("#live-down") is not null, TimeSpan.FromSeconds(45));
         Assert.Contains("container down since", (await env.Client.GetAsync($"/projects/{project}")).Text("#live-down"));
         Assert.Contains("Docker engine is not reachable", (await env.Client.GetAsync($"/deployments/{live}")).Text("#container-down"));
         var dashboard = await env.Client.GetAsync("/");
@@ -49,10 +49,10 @@ public sealed class ReliabilityTests
         var back = Stopwatch.StartNew();
         await engine.StartProcessAsync();
         // dockerd itself leaves it Exited (137) with restart count 0 despite unless-stopped: the panel must start it.
-        await WaitForAsync(async () => await ServedOrErrorAsync(env, domain) == "v1", TimeSpan.FromSeconds(45));
+        await TestDocker.WaitUntilAsync(async () => await ServedOrErrorAsync(env, domain) == "v1", TimeSpan.FromSeconds(45));
         back.Stop();
         Console.WriteLine($"live app answered through Caddy {back.Elapsed.TotalSeconds:0.0} s after the engine was started again (Deploy:ReconcileSeconds 30)");
-        await WaitForAsync(async () => (await env.Client.GetAsync($"/projects/{project}")).Text("#live-down") is null, TimeSpan.FromSeconds(30));
+        await TestDocker.WaitUntilAsync(async () => (await env.Client.GetAsync($"/projects/{project}")).Text("#live-down") is null, TimeSpan.FromSeconds(30));
         Assert.Null((await env.Client.GetAsync($"/deployments/{live}")).Text("#container-down"));
         Assert.Null((await env.Client.GetAsync("/")).Text("#apps-down"));
         Assert.Contains("is running", await env.LogAsync(live));
@@ -79,11 +79,11 @@ public sealed class ReliabilityTests
         proxy.HoldLoads = false;
         await env.RestartHardAsync();
 
-        Assert.Equal("live", await env.WaitForEndAsync(v2, TimeSpan.FromSeconds(60)));
+        await env.WaitForLiveAsync(v2, TimeSpan.FromSeconds(60));
         Assert.Equal("retired", await env.StatusAsync(v1));
         Assert.Contains("the switch was finished", await env.LogAsync(v2));
         // The old container goes once the route and the database agree; keep the requests going past that.
-        await WaitForAsync(async () => (await env.PanelContainersAsync()).Count == 1, TimeSpan.FromSeconds(30));
+        await TestDocker.WaitUntilAsync(async () => (await env.PanelContainersAsync()).Count == 1, TimeSpan.FromSeconds(30));
         await Task.Delay(2000);
         var (total, failures, flaps) = steady.Stop();
         Console.WriteLine($"steady requests through Caddy across kill -9 and restart: {total}, failed {failures.Count}, v2→v1 flaps {flaps}");
@@ -111,7 +111,7 @@ public sealed class ReliabilityTests
         var (env, repo, domain, v1, v2) = await DeployWithCaddyDownAsync("240");
         await using var _ = env;
         using var __ = repo;
-        await WaitForAsync(async () => (await env.Client.GetAsync($"/deployments/{v2}")).Text("#deploy-note")?.Contains("waiting for Caddy") == true,
+        await TestDocker.WaitUntilAsync(async () => (await env.Client.GetAsync($"/deployments/{v2}")).Text("#deploy-note")?.Contains("waiting for Caddy") == true,
             TimeSpan.FromSeconds(180));
         Assert.Equal("switching", await env.StatusAsync(v2));
         Assert.Contains("waiting for Caddy", await env.LogAsync(v2));
@@ -124,7 +124,7 @@ public sealed class ReliabilityTests
         }
 
         await env.Caddy.StartProcessAsync();
-        Assert.Equal("live", await env.WaitForEndAsync(v2, TimeSpan.FromSeconds(60)));
+        await env.WaitForLiveAsync(v2, TimeSpan.FromSeconds(60));
         Assert.Equal("v2", await env.ServedAsync(domain));
         Assert.Null((await env.Client.GetAsync($"/deployments/{v2}")).Text("#deploy-note"));
         Assert.Equal("retired", await env.StatusAsync(v1));
@@ -157,15 +157,6 @@ public sealed class ReliabilityTests
         catch (Exception e) when (e is HttpRequestException or TaskCanceledException) { return e.GetType().Name; }
     }
 
-    static async Task WaitForAsync(Func<Task<bool>> condition, TimeSpan timeout)
-    {
-        var deadline = DateTime.UtcNow + timeout;
-        while (!await condition())
-        {
-            if (DateTime.UtcNow > deadline) throw new TimeoutException("condition not met within " + timeout);
-            await Task.Delay(250);
-        }
-    }
 
     /// <summary>GETs through Caddy in a loop, one after the other, keeping every failure and counting v2→v1 flaps.</summary>
     sealed class SteadyRequests : IDisposable
@@ -220,7 +211,7 @@ public sealed class ReliabilityTests
     /// (so Caddy applies it) and then never answers: the panel is caught between "Caddy routes the new container"
     /// and "the database says so", the window a crash mid-switch falls into.
     /// </summary>
-    sealed class LoadHoldingProxy : IAsyncDisposable
+    internal sealed class LoadHoldingProxy : IAsyncDisposable
     {
         readonly HttpListener _listener = new();
         readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(60) };

@@ -118,7 +118,7 @@ public sealed class SymlinkContextTests
         var domain = $"{env.Name("app")}.test";
         var project = await env.CreateProjectAsync(Fields(env, repo, "app", "ctx", "ctx/Dockerfile"));
         var d = await env.DeployAsync(project);
-        Assert.Equal("live", await env.WaitForEndAsync(d));
+        await env.WaitForLiveAsync(d);
         Assert.Equal("inside v1", await env.ServedAsync(domain));
         using (var res = await env.Caddy.GetAsync(domain, "/same.html"))
             Assert.Equal("inside v1", (await res.Content.ReadAsStringAsync()).Trim());

@@ -45,7 +45,7 @@ public sealed class TokenRepoTests
         Assert.True(edit.Status is System.Net.HttpStatusCode.SeeOther or System.Net.HttpStatusCode.Redirect, edit.Html);
         Assert.DoesNotContain(Token, (await env.Client.GetAsync($"/projects/{project}/edit")).Html);
         var d = await env.DeployAsync(project);
-        Assert.Equal("live", await env.WaitForEndAsync(d));
+        await env.WaitForLiveAsync(d);
         Assert.Equal("token v1", await env.ServedAsync(domain));
         Assert.DoesNotContain(Token, await env.LogAsync(d));
 

@@ -23,9 +23,9 @@ public sealed class TwoPanelsTests
         var projectA = await a.CreateProjectAsync(repoA, domain, name);
         var projectB = await b.CreateProjectAsync(repoB, domain, name);
         var dA = await a.DeployAsync(projectA);
-        Assert.Equal("live", await a.WaitForEndAsync(dA));
+        await a.WaitForLiveAsync(dA);
         var dB = await b.DeployAsync(projectB);
-        Assert.Equal("live", await b.WaitForEndAsync(dB));
+        await b.WaitForLiveAsync(dB);
         Assert.Equal(dA, dB);
 
         Assert.Equal("panel A", await a.ServedAsync(domain));
@@ -38,7 +38,7 @@ public sealed class TwoPanelsTests
 
         // A redeploy in A retires A's old container, not B's.
         var dA2 = await a.DeployAsync(projectA);
-        Assert.Equal("live", await a.WaitForEndAsync(dA2));
+        await a.WaitForLiveAsync(dA2);
         Assert.Equal("panel B", await b.ServedAsync(domain));
 
         // Deleting the project in A takes A's containers and images, and leaves B's running and serving.

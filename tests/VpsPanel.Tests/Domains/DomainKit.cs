@@ -20,7 +20,7 @@ public static class DomainKit
         using var repo = TestRepo.WithBusyboxApp(html, env.Label);
         var name = env.Name(suffix);
         var id = await env.CreateProjectAsync(DeployEnv.ProjectFields(name, repo.Bare, domains, repo.Branch));
-        Assert.Equal("live", await env.WaitForEndAsync(await env.DeployAsync(id)));
+        await env.WaitForLiveAsync(await env.DeployAsync(id));
         return (id, name);
     }
 

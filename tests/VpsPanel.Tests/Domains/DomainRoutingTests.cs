@@ -61,7 +61,7 @@ public sealed class DomainRoutingTests
         using var repo = TestRepo.WithBusyboxApp("v1", env.Label);
         var domain = $"{env.Name()}.test";
         var id = await env.CreateProjectAsync(repo, domain);
-        Assert.Equal("live", await env.WaitForEndAsync(await env.DeployAsync(id)));
+        await env.WaitForLiveAsync(await env.DeployAsync(id));
         Assert.Equal("v1", await env.ServedAsync(domain));
         var siteFile = Path.Combine(env.Caddy.SitesDir, env.Name() + ".caddy");
         var before = File.ReadAllText(siteFile);

@@ -27,7 +27,9 @@ public sealed class Browser : IAsyncDisposable
     public async Task<IPage> NewPageAsync()
     {
         var ctx = await Chromium.NewContextAsync(new BrowserNewContextOptions { ViewportSize = new ViewportSize { Width = 1200, Height = 900 } });
-        ctx.SetDefaultTimeout(15_000);
+        // Generous: a page load of a panel that is still warming up took over 15 s when the machine ran other suites.
+        ctx.SetDefaultTimeout(60_000);
+        ctx.SetDefaultNavigationTimeout(60_000);
         return await ctx.NewPageAsync();
     }
 
@@ -39,6 +41,23 @@ public sealed class Browser : IAsyncDisposable
         await page.FillAsync("#password", password);
         await page.ClickAsync("button[type=submit]");
     }
+
+    /// <summary>
+    /// Waits until the page's address satisfies <paramref name="matches"/>. Not Playwright's WaitForURLAsync: with
+    /// hx-boost most moves are htmx swaps plus history.pushState, and WaitForURLAsync once waited 60 s for a "load"
+    /// that such a move never fires (AuditLogTests, in a full run). The address is what the tests mean anyway.
+    /// </summary>
+    public static async Task WaitForUrlAsync(IPage page, Func<string, bool> matches)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (!matches(page.Url))
+        {
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"the page stayed at {page.Url} for 60 s");
+            await Task.Delay(100);
+        }
+    }
+
+    public static Task WaitForUrlAsync(IPage page, string url) => WaitForUrlAsync(page, u => u == url);
 
     public async ValueTask DisposeAsync()
     {

@@ -32,7 +32,11 @@ public sealed class PanelProcess : IAsyncDisposable
     /// Starts the panel and waits for /healthz. Docker and Caddy default to settings that point nowhere
     /// (a socket path that does not exist, an admin port nobody listens on) unless the test passes real ones.
     /// </summary>
-    public static async Task<PanelProcess> StartAsync(IDictionary<string, string>? settings = null, string? dataDir = null, string? binary = null, int? port = null)
+    /// <summary>A user to run the panel as (setpriv), as install.sh's service does: uid, gid and supplementary groups.</summary>
+    public sealed record RunAs(uint Uid, uint Gid, uint[] Groups);
+
+    public static async Task<PanelProcess> StartAsync(IDictionary<string, string>? settings = null, string? dataDir = null, string? binary = null, int? port = null,
+        RunAs? user = null)
     {
         var ownsDataDir = dataDir is null;
         dataDir ??= Paths.NewTempDir("vpspanel-data-");
@@ -51,7 +55,15 @@ public sealed class PanelProcess : IAsyncDisposable
         };
         if (settings is not null) foreach (var (k, v) in settings) env[k] = v;
 
-        var p = StartProcess(binary ?? Paths.Binary, [], env);
+        Process p;
+        if (user is null) p = StartProcess(binary ?? Paths.Binary, [], env);
+        else
+        {
+            // Its home (and so the single-file bundle's native libraries) in the data dir, which the test gave the user.
+            env["HOME"] = dataDir;
+            env["DOTNET_BUNDLE_EXTRACT_BASE_DIR"] = Path.Combine(dataDir, ".bundle");
+            p = StartProcess("setpriv", ["--reuid", user.Uid.ToString(), "--regid", user.Gid.ToString(), "--groups", string.Join(',', user.Groups), "--", binary ?? Paths.Binary], env);
+        }
         var panel = new PanelProcess(p, dataDir, port.Value, ownsDataDir);
         p.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (panel._log) panel._log.AppendLine(e.Data); };
         p.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (panel._log) panel._log.AppendLine(e.Data); };

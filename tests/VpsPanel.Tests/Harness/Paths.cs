@@ -27,11 +27,23 @@ public static class Paths
     }
 
     /// <summary>A loopback port nobody listens on right now.</summary>
+    static readonly HashSet<int> HandedOut = [];
+
+    /// <summary>
+    /// A loopback port nobody listens on now, and never one this test process handed out before: the kernel can give
+    /// a just-released port to the next asker, and two parallel tests then bound the same port (one test's Caddy HTTP
+    /// port was another's admin port, which answered "HTTP 403" to a request for an app).
+    /// </summary>
     public static int FreePort()
     {
-        using var l = new TcpListener(IPAddress.Loopback, 0);
-        l.Start();
-        return ((IPEndPoint)l.LocalEndpoint).Port;
+        while (true)
+        {
+            using var l = new TcpListener(IPAddress.Loopback, 0);
+            l.Start();
+            var port = ((IPEndPoint)l.LocalEndpoint).Port;
+            lock (HandedOut)
+                if (HandedOut.Add(port)) return port;
+        }
     }
 
     public static void DeleteQuietly(string dir)

@@ -31,9 +31,28 @@ public sealed class SecondDockerd : IAsyncDisposable
     /// <summary>The panel's way in to this engine (API version negotiated on the first call).</summary>
     public DockerEngine Engine() => new(Socket);
 
-    public static async Task<SecondDockerd> StartAsync()
+    string[] _extraArgs = [];
+
+    /// <summary>
+    /// The engine's own pool for the networks the panel makes on it (project networks), outside the 172.16/12 and
+    /// 192.168/16 pools the system engine uses: with Docker's defaults both engines handed out the same subnets, two
+    /// bridges then claimed one route, and the system engine's isolation could be bypassed for the test's lifetime.
+    /// </summary>
+    readonly string _addressPool = $"base=10.{200 + Random.Shared.Next(50)}.0.0/16,size=24";
+
+    /// <summary>
+    /// The pool goes to the first start only. dockerd 20.10, starting with --default-address-pool over a data root that
+    /// already holds its default "bridge" network (a restart after <see cref="KillHard"/>), deletes the host's link named
+    /// docker0, whatever --bridge says (moby daemon_unix.go, "Clear stale bridge network" → removeDefaultBridgeInterface):
+    /// a CI run lost the system engine's docker0 that way and every later container start failed. Networks made before
+    /// the restart keep their subnets; the few made after it come from Docker's defaults.
+    /// </summary>
+    bool _startedOnce;
+
+    /// <summary>Starts the engine; <paramref name="extraArgs"/> go to dockerd as they are (e.g. --cgroup-parent).</summary>
+    public static async Task<SecondDockerd> StartAsync(params string[] extraArgs)
     {
-        var d = new SecondDockerd();
+        var d = new SecondDockerd { _extraArgs = extraArgs };
         Directory.CreateDirectory(d.Dir);
         try
         {
@@ -56,12 +75,13 @@ public sealed class SecondDockerd : IAsyncDisposable
     /// <summary>Starts dockerd on this engine's dirs (again after <see cref="KillHard"/>) and waits until it answers.</summary>
     public async Task StartProcessAsync()
     {
+        var hostHadDocker0 = Directory.Exists("/sys/class/net/docker0");
         var psi = new ProcessStartInfo("dockerd") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var a in new[]
                  {
                      "--host", "unix://" + Socket, "--data-root", Path.Combine(Dir, "data"), "--exec-root", Path.Combine(Dir, "exec"),
                      "--pidfile", PidFile, "--bridge", Bridge, "--iptables=false", "--ip-masq=false",
-                 })
+                 }.Concat(_startedOnce ? Array.Empty<string>() : new[] { "--default-address-pool", _addressPool }).Concat(_extraArgs))
             psi.ArgumentList.Add(a);
         _process = Process.Start(psi)!;
         var log = File.AppendText(LogFile);
@@ -79,6 +99,11 @@ public sealed class SecondDockerd : IAsyncDisposable
             {
                 using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(2));
                 await client.System.PingAsync(cts.Token);
+                _startedOnce = true;
+                // The promise above ("docker0 is never touched"), checked: say so here rather than as every later test's
+                // mysterious "could not find bridge docker0".
+                if (hostHadDocker0 && !Directory.Exists("/sys/class/net/docker0"))
+                    throw new InvalidOperationException("starting the second dockerd removed the system engine's docker0 bridge:\n" + Log);
                 return;
             }
             catch (Exception e) when (DockerEngine.IsDockerError(e) || e is OperationCanceledException) { }
@@ -97,6 +122,10 @@ public sealed class SecondDockerd : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        // The host links of this engine's own networks. dockerd leaves a network's bridge (br-<id>) and its route behind
+        // when it stops; left over, a 172.17.0.0/16 one from an engine with Docker's default pools shadowed the system
+        // engine's docker0 route until the next reboot, and system containers stopped answering.
+        var bridges = new List<string>();
         try
         {
             if (_process is { HasExited: false })
@@ -107,6 +136,13 @@ public sealed class SecondDockerd : IAsyncDisposable
                 {
                     foreach (var c in await client.Containers.ListContainersAsync(new ContainersListParameters { All = true }, cts.Token))
                         await client.RemoveContainerIfExistsAsync(c.ID, cts.Token);
+                    foreach (var n in await client.Networks.ListNetworksAsync(cancellationToken: cts.Token))
+                    {
+                        if (n.Driver != "bridge" || n.Name == "bridge") continue;
+                        bridges.Add(n.Options is { } o && o.TryGetValue("com.docker.network.bridge.name", out var named) ? named : "br-" + n.ID[..12]);
+                        try { await client.Networks.DeleteNetworkAsync(n.ID, cts.Token); }
+                        catch (Exception e) when (DockerEngine.IsDockerError(e)) { }
+                    }
                 }
                 catch (Exception e) when (DockerEngine.IsDockerError(e) || e is OperationCanceledException) { }
                 Process.Start("kill", ["-TERM", _process.Id.ToString()])!.WaitForExit();
@@ -122,6 +158,9 @@ public sealed class SecondDockerd : IAsyncDisposable
                 Run("umount", ["-l", mount], quiet: true);
             Paths.DeleteQuietly(Dir);
             if (_bridgeMade) Run("ip", ["link", "del", Bridge], quiet: true);
+            // Deleted through the API above already, unless the engine refused; only this engine's names, never others'.
+            foreach (var b in bridges)
+                if (Directory.Exists("/sys/class/net/" + b)) Run("ip", ["link", "del", b], quiet: true);
         }
     }
 

@@ -4,7 +4,7 @@ namespace VpsPanel.Tests.Harness;
 
 /// <summary>
 /// A Debian 12 image made here, since nothing can be pulled: debootstrap (minbase) into a cached rootfs, then
-/// `docker import`. Docker, Caddy, git and systemd (for `systemd-analyze verify`) are installed into it up front
+/// `docker import`. Docker, Caddy, git, systemd (for `systemd-analyze verify`) and curl (the one-line install) are installed into it up front
 /// because containers cannot reach an apt mirror; install.sh keeps packages that are already there.
 /// Both the rootfs and the image are kept and reused: only the first run on a machine pays the ~1.5 minutes.
 /// </summary>
@@ -19,7 +19,7 @@ public static class TestDebian
     public const string CacheDir = "/var/cache/vpspanel-test";
     static readonly string RootFs = Path.Combine(CacheDir, $"bookworm-rootfs-{PackagesKey}");
     static readonly string RootFsComplete = RootFs + ".complete";
-    const string Packages = "docker.io,caddy,git,openssh-client,systemd,ca-certificates";
+    const string Packages = "docker.io,caddy,git,openssh-client,systemd,ca-certificates,curl";
     static readonly SemaphoreSlim Gate = new(1, 1);
 
     public static async Task EnsureImageAsync()

@@ -74,6 +74,23 @@ public static class TestDocker
             await docker.RemoveImageIfUnusedAsync(i, CancellationToken.None);
     }
 
+    /// <summary>Removes the volumes (project volumes, service data) that carry every one of the labels, with their data.</summary>
+    public static async Task RemoveVolumesAsync(DockerClient docker, params string[] labels)
+    {
+        foreach (var v in (await docker.Volumes.ListAsync(new VolumesListParameters { Filters = DockerAbsentOk.LabelFilter(labels) })).Volumes ?? [])
+            await docker.Volumes.RemoveAsync(v.Name, true);
+    }
+
+    /// <summary>Removes the networks (project and service networks) that carry every one of the labels; one still in use stays.</summary>
+    public static async Task RemoveNetworksAsync(DockerClient docker, params string[] labels)
+    {
+        foreach (var n in await docker.Networks.ListNetworksAsync(new NetworksListParameters { Filters = DockerAbsentOk.LabelFilter(labels) }))
+        {
+            try { await docker.Networks.DeleteNetworkAsync(n.ID); }
+            catch (DockerApiException) { }
+        }
+    }
+
     /// <summary>Polls until a GET answers 2xx or the timeout passes; returns the body.</summary>
     public static async Task<string> WaitForHttpAsync(string url, TimeSpan timeout)
     {
@@ -92,5 +109,30 @@ public static class TestDocker
             await Task.Delay(200);
         }
         throw new TimeoutException($"{url} did not answer 2xx within {timeout}: {last?.Message}");
+    }
+
+    /// <summary>Runs Debian's docker CLI (the newer one in /usr/local/bin wants a buildx plugin that is missing) and
+    /// returns its stdout; a non-zero exit fails the test with the CLI's stderr.</summary>
+    public static async Task<string> CliAsync(params string[] args)
+    {
+        var psi = new System.Diagnostics.ProcessStartInfo("/usr/bin/docker") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        using var p = System.Diagnostics.Process.Start(psi)!;
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        await p.WaitForExitAsync();
+        Xunit.Assert.True(p.ExitCode == 0, $"docker {string.Join(' ', args)}: {await stderr}");
+        return await stdout;
+    }
+
+    /// <summary>Polls a condition every 250 ms until it holds; past the timeout it throws, naming what was awaited.</summary>
+    public static async Task WaitUntilAsync(Func<Task<bool>> condition, TimeSpan timeout, string what = "the condition")
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (!await condition())
+        {
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"waited {timeout} for {what}");
+            await Task.Delay(250);
+        }
     }
 }

@@ -26,6 +26,16 @@ public sealed class TestRepo : IDisposable
         return r;
     }
 
+    /// <summary>A repo with no commit yet: the test writes files into <see cref="Work"/> and calls <see cref="CommitAll"/>.</summary>
+    public static TestRepo Empty(string branch = "main")
+    {
+        var r = new TestRepo(branch);
+        Run(r.Dir, "init", "--bare", "--quiet", "--initial-branch", branch, r.Bare);
+        Run(r.Dir, "init", "--quiet", "--initial-branch", branch, r.Work);
+        Run(r.Work, "remote", "add", "origin", r.Bare);
+        return r;
+    }
+
     /// <summary>Rewrites the app (page and Dockerfile), commits and pushes; returns the commit SHA.</summary>
     public string CommitApp(string html, string label, string message, string extraDockerfile = "")
     {

@@ -60,6 +60,9 @@ public sealed class InstallScriptTests
         var pid = (await c.ShAsync("systemctl show -p MainPID --value vpspanel")).Stdout.Trim();
         Assert.Equal("vpspanel", (await c.ShAsync($"stat -c %U /proc/{pid}")).Stdout.Trim());
         Assert.NotEqual(0, (await c.ShAsync($"nsenter -t {pid} -m touch /usr/local/bin/probe")).ExitCode);
+        // Before the start, as root, build-cgroup ran (the host's cgroups are read-only in this container, so it can only
+        // say it could not); the panel started anyway.
+        Assert.Contains("build-cgroup vpspanel", (await c.ShAsync("systemctl status vpspanel --no-pager")).Stdout);
 
         // The panel answers directly and through Caddy, as printed.
         Assert.NotNull(await c.HttpGetAsync(2081, "/healthz", TimeSpan.FromSeconds(30)));
@@ -122,10 +125,18 @@ public sealed class InstallScriptTests
         var site = await c.ShAsync("runuser -u vpspanel -- bash -c 'umask 0027; printf \"app.example.test {\\n\\trespond ok\\n}\\n\" > /var/lib/vpspanel-caddy/sites/app.caddy' && runuser -u caddy -- caddy adapt --config /etc/caddy/Caddyfile");
         Assert.True(site.ExitCode == 0, site.All);
         Assert.Contains("app.example.test", site.Stdout);
+        // Static sites' files (Caddy:StaticDir's default, beside the sites dir): made by the panel's user with its
+        // umask, as StaticSiteDeploy does, and read by Caddy's own user.
+        Assert.Equal("2750 vpspanel:caddy", await c.ModeAndOwnerAsync("/var/lib/vpspanel-caddy/static"));
+        var files = await c.ShAsync("runuser -u vpspanel -- bash -c 'umask 0027; mkdir -p /var/lib/vpspanel-caddy/static/app/1 && echo static-ok > /var/lib/vpspanel-caddy/static/app/1/index.html' && runuser -u caddy -- cat /var/lib/vpspanel-caddy/static/app/1/index.html");
+        Assert.True(files.ExitCode == 0, files.All);
+        Assert.Contains("static-ok", files.Stdout);
 
         // The unit: hardened, and systemd's own checker accepts it.
         var unit = await c.ReadAsync(Unit);
         foreach (var line in new[] { "User=vpspanel", "SupplementaryGroups=docker", "ExecStart=/usr/local/bin/vpspanel", "NoNewPrivileges=true",
+                     "ExecStartPre=-+/usr/bin/env DOTNET_BUNDLE_EXTRACT_BASE_DIR=/run/vpspanel-build-cgroup /usr/local/bin/vpspanel build-cgroup vpspanel",
+                     "ReadWritePaths=-/sys/fs/cgroup/memory/docker/buildkit -/sys/fs/cgroup/docker/buildkit",
                      "ProtectSystem=strict", "ReadWritePaths=/var/lib/vpspanel /var/lib/vpspanel-caddy /var/cache/vpspanel", "PrivateTmp=true", "Restart=on-failure" })
             Assert.Contains(line + "\n", unit);
         var verify = await c.ShAsync($"systemd-analyze verify {Unit}");
@@ -313,20 +324,23 @@ public sealed class InstallScriptTests
     }
 
     [Fact]
-    public async Task No_binary_source_on_a_fresh_server_says_there_is_no_default_url_yet()
+    public async Task No_binary_source_downloads_the_latest_release_from_github_and_without_a_network_says_so_and_changes_nothing()
     {
         await using var c = await DebianContainer.StartAsync("install-nosource");
         var before = await SnapshotAsync(c);
         var r = await c.InstallAsync([]);
         Assert.Equal(1, r.ExitCode);
-        Assert.Contains("There is no default release URL yet", r.Stderr);
+        // The canonical repository's releases (the test container has no network): the sums first, so nothing unverified lands.
+        Assert.Contains("release latest from https://github.com/vpspanel/vpspanel/releases/latest/download", r.Stdout);
+        Assert.Contains("could not download https://github.com/vpspanel/vpspanel/releases/latest/download/SHA256SUMS", r.Stderr);
+        Assert.Contains("Nothing was changed.", r.Stderr);
         Assert.Equal(before, await SnapshotAsync(c));
     }
 
     // ---- helpers ----------------------------------------------------------------------------------------
 
     /// <summary>The file system, minus /tmp's own timestamp (the binary check unpacks into a temp dir it then removes).</summary>
-    static async Task<string> SnapshotAsync(DebianContainer c)
+    internal static async Task<string> SnapshotAsync(DebianContainer c)
     {
         var lines = (await c.SnapshotAsync()).Split('\n').Where(l => !l.StartsWith("/tmp ", StringComparison.Ordinal)).ToList();
         // A broken find would compare two empty lists and prove nothing.

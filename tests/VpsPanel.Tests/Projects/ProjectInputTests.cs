@@ -36,7 +36,6 @@ public sealed class ProjectInputTests
             ("dockerfilePath", "../../etc/passwd", "stay inside the repository"),
             ("dockerfilePath", "/etc/passwd", "not an absolute path"),
             ("contextDir", "../outside", "stay inside the repository"),
-            ("containerPort", "0", "from 1 to 65535"),
             ("containerPort", "70000", "from 1 to 65535"),
             ("containerPort", "80; rm", "from 1 to 65535"),
             ("healthPath", "health", "starting with /"),

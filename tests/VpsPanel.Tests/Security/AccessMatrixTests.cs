@@ -57,6 +57,8 @@ public static class AccessMatrix
         new("GET /healthz", "/healthz", 200, 200, 200, 200),
         new("GET /static/{**path}", "/static/css/site.css", 200, 200, 200, 200),
         new("HEAD /static/{**path}", "/static/js/app.js", 200, 200, 200, 200),
+        new("GET /favicon.ico", "/favicon.ico", 200, 200, 200, 200),
+        new("HEAD /favicon.ico", "/favicon.ico", 200, 200, 200, 200),
         new("GET /caddy/ask", "/caddy/ask?domain=alpha-secret.test", 200, 200, 200, 200),
         new("GET /error", "/error?code=404", 200, 200, 200, 200),
         new("POST /error", "/error?code=404", 200, 200, 200, 200),
@@ -93,6 +95,18 @@ public static class AccessMatrix
         new("POST /tokens?handler=Create", "/tokens?handler=Create", Login, 422, 422, 422) { Body = "name=&expiresInDays=" },
         new("POST /tokens?handler=Revoke", "/tokens?handler=Revoke&id={t}", Login, 404, 303, 404) { Fresh = Fresh.Token },
         new("GET /projects", "/projects", Login, 200, 200, 200),
+        // Services: members create their own; A's is 404 to B. A's is linked to A's project, so Delete is refused (nothing changes).
+        new("GET /services", "/services", Login, 200, 200, 200),
+        new("GET /services/new", "/services/new", Login, 200, 200, 200),
+        new("POST /services/new", "/services/new", Login, 422, 422, 422) { Body = "engine=mongodb&name=x" },
+        new("GET /services/{name}", "/services/alpha-secret-db", Login, 404, 200, 200),
+        new("GET /services/{name}/logs", "/services/alpha-secret-db/logs", Login, 404, 200, 200),
+        new("POST /services/{name}?handler=Password", "/services/alpha-secret-db?handler=Password", Login, 404, 200, 200),
+        new("POST /services/{name}?handler=Link", "/services/alpha-secret-db?handler=Link", Login, 404, 422, 422) { Body = "project=no-such-project" },
+        new("POST /services/{name}?handler=Unlink", "/services/alpha-secret-db?handler=Unlink", Login, 404, 422, 422) { Body = "project=no-such-project" },
+        new("POST /services/{name}?handler=Power", "/services/alpha-secret-db?handler=Power", Login, 404, 422, 422) { Body = "action=explode" },
+        new("POST /services/{name}?handler=Version", "/services/alpha-secret-db?handler=Version", Login, 404, 422, 422) { Body = "version=latest" },
+        new("POST /services/{name}?handler=Delete", "/services/alpha-secret-db?handler=Delete", Login, 404, 422, 422) { Body = "deleteVolume=true" },
         new("GET /projects/new", "/projects/new", Login, 200, 200, 200),
         new("POST /projects/new", "/projects/new", Login, 422, 422, 422) { Body = "name=&gitUrl=&branch=main" },
 
@@ -101,17 +115,46 @@ public static class AccessMatrix
         new("POST /projects/{id:long}?handler=Deploy", "/projects/{p}?handler=Deploy", Login, 404, 303, 303),
         new("POST /projects/{id:long}?handler=GenerateKey", "/projects/{p}?handler=GenerateKey", Login, 404, 303, 303),
         new("POST /projects/{id:long}?handler=NewWebhookSecret", "/projects/{p}?handler=NewWebhookSecret", Login, 404, 303, 303),
+        new("POST /projects/{id:long}?handler=SaveDockerfile", "/projects/{p}?handler=SaveDockerfile", Login, 404, 422, 422) { Body = "dockerfile=" },
+        new("POST /projects/{id:long}?handler=RemoveDockerfile", "/projects/{p}?handler=RemoveDockerfile", Login, 404, 303, 303),
+        new("POST /projects/{id:long}?handler=AddEnvironment", "/projects/{p}?handler=AddEnvironment", Login, 404, 422, 422) { Body = "environmentName=bad name&environmentBranch=develop" },
+        new("POST /projects/{id:long}?handler=Previews", "/projects/{p}?handler=Previews", Login, 404, 303, 303) { Body = "enabled=false" },
+        new("POST /projects/{id:long}?handler=Promote", "/projects/{p}?handler=Promote", Login, 404, 422, 422) { Body = "from=nope&to=production" },
         new("GET /projects/{id:long}/edit", "/projects/{p}/edit", Login, 404, 200, 200),
         new("POST /projects/{id:long}/edit", "/projects/{p}/edit", Login, 404, 422, 422) { Body = "gitUrl=&branch=main&containerPort=0" },
         new("POST /projects/{id:long}/edit?handler=Delete", "/projects/{p}/edit?handler=Delete", Login, 404, 303, 303) { Body = "confirm={slug}", Fresh = Fresh.Project },
         new("GET /projects/{id:long}/domains", "/projects/{p}/domains", Login, 404, 200, 200),
         new("POST /projects/{id:long}/domains", "/projects/{p}/domains", Login, 404, 422, 422) { Body = "host=bad {domain&primary=0" },
+        new("GET /projects/{id:long}/terminal", "/projects/{p}/terminal", Login, 404, 200, 200),
+        // A plain GET (the matrix sends no Upgrade): 404 for B before anything else; the owner and admin are told it
+        // takes a WebSocket. The socket itself (Origin, another member's cookie) is in Terminal/TerminalTests.
+        new("GET /projects/{id:long}/terminal/ws", "/projects/{p}/terminal/ws", Login, 404, 400, 400),
         new("GET /projects/{id:long}/variables", "/projects/{p}/variables", Login, 404, 200, 200),
         new("GET /projects/{id:long}/variables?handler=Export", "/projects/{p}/variables?handler=Export", Login, 404, 200, 200),
         new("POST /projects/{id:long}/variables?handler=Save", "/projects/{p}/variables?handler=Save", Login, 404, 422, 422) { Body = "key=1 bad key&value=x" },
         new("POST /projects/{id:long}/variables?handler=Delete", "/projects/{p}/variables?handler=Delete", Login, 404, 303, 303) { Body = "key=NO_SUCH_KEY" },
         new("POST /projects/{id:long}/variables?handler=Env", "/projects/{p}/variables?handler=Env", Login, 404, 422, 422) { Body = "env=1 bad line without equals" },
         new("POST /projects/{id:long}/variables?handler=Shared", "/projects/{p}/variables?handler=Shared", Login, 404, 303, 303),
+        // Service dumps (no service is seeded here: signed-in callers get its not-found; Services/ServiceDumpTests covers the rest).
+        new("GET /services/{name}/dumps", "/services/no-such-svc/dumps", Login, 404, 404, 404),
+        new("GET /services/{name}/dumps?handler=List", "/services/no-such-svc/dumps?handler=List", Login, 404, 404, 404),
+        new("GET /services/{name}/dumps?handler=Download", "/services/no-such-svc/dumps?handler=Download&id=1", Login, 404, 404, 404),
+        new("POST /services/{name}/dumps?handler=Make", "/services/no-such-svc/dumps?handler=Make", Login, 404, 404, 404),
+        new("POST /services/{name}/dumps?handler=Restore", "/services/no-such-svc/dumps?handler=Restore", Login, 404, 404, 404) { Body = "id=1" },
+        new("POST /services/{name}/dumps?handler=Schedule", "/services/no-such-svc/dumps?handler=Schedule", Login, 404, 404, 404) { Body = "schedule=&keep=7" },
+        // Volumes (issue 15): a volume A's project does not have is a 404 for everyone who may see the project.
+        new("GET /projects/{id:long}/volumes", "/projects/{p}/volumes", Login, 404, 200, 200),
+        new("GET /projects/{id:long}/metrics", "/projects/{p}/metrics?range=24h", Login, 404, 200, 200),
+        new("GET /metrics/host", "/metrics/host?range=7d", Login, 403, 403, 200),
+        new("GET /projects/{id:long}/running", "/projects/{p}/running", Login, 404, 200, 200),
+        // The matrix's project has no live deployment: a clear refusal (Running/AppPower), 422 so htmx shows it.
+        new("POST /projects/{id:long}/running", "/projects/{p}/running", Login, 404, 422, 422) { Body = "action=restart" },
+        new("GET /projects/{id:long}/volumes?handler=Archive", "/projects/{p}/volumes?handler=Archive&name=nope", Login, 404, 404, 404),
+        new("POST /projects/{id:long}/volumes?handler=Add", "/projects/{p}/volumes?handler=Add", Login, 404, 422, 422) { Body = "name=Bad Name&mountPath=relative" },
+        new("POST /projects/{id:long}/volumes?handler=Remove", "/projects/{p}/volumes?handler=Remove&name=nope", Login, 404, 404, 404),
+        new("POST /projects/{id:long}/volumes?handler=Restore", "/projects/{p}/volumes?handler=Restore&name=nope", Login, 404, 404, 404),
+        new("GET /projects/{id:long}/notifications", "/projects/{p}/notifications", Login, 404, 200, 200),
+        new("POST /projects/{id:long}/notifications", "/projects/{p}/notifications", Login, 404, 422, 422) { Body = "channel=999999" },
         new("GET /deployments/{id:long}", "/deployments/{d}", Login, 404, 200, 200),
         new("GET /deployments/{id:long}?handler=Summary", "/deployments/{d}?handler=Summary", Login, 404, 200, 200),
         new("POST /deployments/{id:long}?handler=Cancel", "/deployments/{d}?handler=Cancel", Login, 404, 303, 303),
@@ -121,6 +164,9 @@ public static class AccessMatrix
         new("GET /deployments/{id:long}/log", "/deployments/{d}/log", Login, 404, 200, 200),
         new("GET /deployments/{id:long}/log/chunk", "/deployments/{d}/log/chunk?before=100000", Login, 404, 200, 200),
         new("GET /deployments/{id:long}/events", "/deployments/{d}/events", Login, 404, 200, 200),
+        // Pin / unpin (Hygiene/PinnedDeployments): the page's form only; a value other than true/false is refused after the access check.
+        new("GET /deployments/{id:long}/pin", "/deployments/{d}/pin", Login, 404, 404, 404),
+        new("POST /deployments/{id:long}/pin", "/deployments/{d}/pin", Login, 404, 422, 422) { Body = "pinned=maybe" },
 
         // Admin pages: members are sent to /forbidden.
         new("GET /settings", "/settings", Login, Denied, Denied, 200),
@@ -130,10 +176,50 @@ public static class AccessMatrix
         new("POST /variables?handler=Save", "/variables?handler=Save", Login, Denied, Denied, 422) { Body = "key=1 bad key&value=x" },
         new("POST /variables?handler=Delete", "/variables?handler=Delete", Login, Denied, Denied, 303) { Body = "key=NO_SUCH_KEY" },
         new("POST /variables?handler=Env", "/variables?handler=Env", Login, Denied, Denied, 422) { Body = "env=1 bad line without equals" },
+        new("GET /volumes", "/volumes", Login, Denied, Denied, 200),
+        new("POST /volumes?handler=Delete", "/volumes?handler=Delete&name=not-an-orphan", Login, Denied, Denied, 422),
         new("GET /users", "/users", Login, Denied, Denied, 200),
         new("POST /users?handler=TwoFactor", "/users?handler=TwoFactor", Login, Denied, Denied, 303) { Body = "required=false" },
         new("GET /audit", "/audit", Login, Denied, Denied, 200),
+        // Disk hygiene (admins): the page, its "Clean up now", and the API the CLI uses.
+        new("GET /disk", "/disk", Login, Denied, Denied, 200),
+        new("POST /disk", "/disk", Login, Denied, Denied, 200),
+        new("POST /api/system/cleanup", "/api/system/cleanup", 401, 403, 403, 200),
+        new("GET /api/system/disk", "/api/system/disk", 401, 403, 403, 200),
+        new("GET /notifications", "/notifications", Login, Denied, Denied, 200),
+        new("POST /notifications", "/notifications", Login, Denied, Denied, 422) { Body = "type=webhook&name=x&webhook.url=http://127.0.0.1/&webhook.secret=short" },
+        new("GET /notifications/{id:long}", "/notifications/999999", Login, Denied, Denied, 404),
+        new("POST /notifications/{id:long}", "/notifications/999999", Login, Denied, Denied, 404) { Body = "type=webhook&name=x" },
+        new("POST /notifications/{id:long}?handler=Test", "/notifications/999999?handler=Test", Login, Denied, Denied, 404),
+        new("POST /notifications/{id:long}?handler=Delete", "/notifications/999999?handler=Delete", Login, Denied, Denied, 404),
         new("GET /api/audit", "/api/audit", 401, 403, 403, 200),
+        new("GET /api/notification-channels", "/api/notification-channels", 401, 403, 403, 200),
+        new("POST /api/notification-channels", "/api/notification-channels", 401, 403, 403, 422) { Body = """{"type":"webhook","name":"x","settings":{"url":"http://127.0.0.1/","secret":"short"}}""" },
+        new("DELETE /api/notification-channels/{id:long}", "/api/notification-channels/999999", 401, 403, 403, 404),
+        new("POST /api/notification-channels/{id:long}/test", "/api/notification-channels/999999/test", 401, 403, 403, 404) { Body = "{}" },
+        new("GET /api/notification-channels/{id:long}/deliveries", "/api/notification-channels/999999/deliveries", 401, 403, 403, 404),
+        new("GET /api/settings", "/api/settings", 401, 403, 403, 200),
+        new("PUT /api/settings", "/api/settings", 401, 403, 403, 422) { Body = """{"panelDomain":"bad {domain"}""" },
+        // Servers (issue 21; admins). The matrix's engine is the system one, in no swarm: every call is refused before
+        // anything changes (a bad address, or 409 "not a cluster manager"), so no swarm is ever made there.
+        new("GET /servers", "/servers", Login, Denied, Denied, 200),
+        new("POST /servers?handler=Init", "/servers?handler=Init", Login, Denied, Denied, 422) { Body = "advertiseAddress=not-an-address" },
+        new("POST /servers?handler=JoinToken", "/servers?handler=JoinToken", Login, Denied, Denied, 409),
+        new("POST /servers?handler=Availability", "/servers?handler=Availability&id=nope", Login, Denied, Denied, 409) { Body = "availability=drain" },
+        new("POST /servers?handler=Labels", "/servers?handler=Labels&id=nope", Login, Denied, Denied, 422) { Body = "labels=no-equals-sign" },
+        new("POST /servers?handler=Remove", "/servers?handler=Remove&id=nope", Login, Denied, Denied, 409),
+        new("GET /api/servers", "/api/servers", 401, 403, 403, 200),
+        new("POST /api/servers/init", "/api/servers/init", 401, 403, 403, 400) { Body = """{"advertiseAddress":"not-an-address"}""" },
+        new("POST /api/servers/join-token", "/api/servers/join-token", 401, 403, 403, 409) { Body = "{}" },
+        new("PATCH /api/servers/{id}", "/api/servers/nope", 401, 403, 403, 422) { Body = """{"availability":"pause"}""" },
+        new("DELETE /api/servers/{id}", "/api/servers/nope", 401, 403, 403, 409),
+        // Public by design: join.sh and the call it makes with a one-time token (the token is the credential).
+        new("GET /join.sh", "/join.sh", 200, 200, 200, 200),
+        new("POST /api/servers/join", "/api/servers/join", 409, 409, 409, 409) { Body = """{"token":"vpj_not-a-token"}""" },
+        // The release check (Upgrades/UpgradeCheckApi, the Settings page's switch); "false" keeps it off, so nothing is fetched.
+        new("GET /api/settings/upgrade-check", "/api/settings/upgrade-check", 401, 403, 403, 200),
+        new("PUT /api/settings/upgrade-check", "/api/settings/upgrade-check", 401, 403, 403, 422) { Body = """{"enabled":null}""" },
+        new("POST /settings?handler=UpgradeCheck", "/settings?handler=UpgradeCheck", Login, Denied, Denied, 303) { Body = "enabled=false" },
         new("GET /variables/access", "/variables/access?key=ADMIN_SHARED_TOKEN", Login, Denied, Denied, 200),
         new("POST /variables/access?handler=Save", "/variables/access?handler=Save", Login, Denied, Denied, 422) { Body = "key=ADMIN_SHARED_TOKEN&mode=bogus" },
         new("GET /users/new", "/users/new", Login, Denied, Denied, 200),
@@ -150,13 +236,43 @@ public static class AccessMatrix
         new("GET /api/projects", "/api/projects", 401, 200, 200, 200),
         new("POST /api/projects", "/api/projects", 401, 422, 422, 422) { Body = """{"name":"","gitUrl":""}""" },
         new("GET /api/projects/{slug}", "/api/projects/{slug}", 401, 404, 200, 200),
-        new("PATCH /api/projects/{slug}", "/api/projects/{slug}", 401, 404, 422, 422) { Body = """{"port":0}""" },
+        new("GET /api/services", "/api/services", 401, 200, 200, 200),
+        new("POST /api/services", "/api/services", 401, 422, 422, 422) { Body = """{"engine":"mongodb","name":"x"}""" },
+        new("GET /api/services/{name}", "/api/services/alpha-secret-db", 401, 404, 200, 200),
+        new("DELETE /api/services/{name}", "/api/services/alpha-secret-db", 401, 404, 409, 409),
+        new("POST /api/services/{name}/links", "/api/services/alpha-secret-db/links", 401, 404, 422, 422) { Body = """{"project":"no-such-project"}""" },
+        new("DELETE /api/services/{name}/links/{project}", "/api/services/alpha-secret-db/links/no-such-project", 401, 404, 404, 404),
+        new("POST /api/services/{name}/start", "/api/services/alpha-secret-db/start", 401, 404, 502, 502),
+        new("POST /api/services/{name}/stop", "/api/services/alpha-secret-db/stop", 401, 404, 502, 502),
+        new("POST /api/services/{name}/restart", "/api/services/alpha-secret-db/restart", 401, 404, 502, 502),
+        new("PUT /api/services/{name}/version", "/api/services/alpha-secret-db/version", 401, 404, 422, 422) { Body = """{"version":"latest"}""" },
+        new("GET /api/services/{name}/logs", "/api/services/alpha-secret-db/logs", 401, 404, 409, 409),
+        new("PATCH /api/projects/{slug}", "/api/projects/{slug}", 401, 404, 422, 422) { Body = """{"port":70000}""" },
         new("DELETE /api/projects/{slug}", "/api/projects/{slug}", 401, 404, 204, 204) { Fresh = Fresh.Project },
         new("GET /api/projects/{slug}/domains", "/api/projects/{slug}/domains", 401, 404, 200, 200),
         new("PUT /api/projects/{slug}/domains", "/api/projects/{slug}/domains", 401, 404, 422, 422) { Body = """{"domains":[{"hostname":"bad {domain"}]}""" },
         new("GET /api/projects/{slug}/variables", "/api/projects/{slug}/variables", 401, 404, 200, 200),
         new("PUT /api/projects/{slug}/variables", "/api/projects/{slug}/variables", 401, 404, 422, 422) { Body = """[{"key":"1 bad key","value":"x"}]""" },
+        new("GET /api/projects/{slug}/volumes", "/api/projects/{slug}/volumes", 401, 404, 200, 200),
+        new("GET /api/projects/{slug}/metrics", "/api/projects/{slug}/metrics?range=1h", 401, 404, 200, 200),
+        new("GET /api/system/metrics", "/api/system/metrics?range=1h", 401, 403, 403, 200),
+        new("PUT /api/projects/{slug}/volumes", "/api/projects/{slug}/volumes", 401, 404, 422, 422) { Body = """[{"name":"Bad Name","mountPath":"relative"}]""" },
+        new("GET /api/projects/{slug}/notifications", "/api/projects/{slug}/notifications", 401, 404, 200, 200),
+        new("PUT /api/projects/{slug}/notifications", "/api/projects/{slug}/notifications", 401, 404, 422, 422) { Body = """{"subscriptions":[{"channel":999999}]}""" },
+        new("GET /api/projects/{slug}/volumes/{name}/archive", "/api/projects/{slug}/volumes/nope/archive", 401, 404, 404, 404),
+        new("POST /api/projects/{slug}/volumes/{name}/restore", "/api/projects/{slug}/volumes/nope/restore", 401, 404, 404, 404) { Body = "{}" },
         new("GET /api/projects/{slug}/deployments", "/api/projects/{slug}/deployments", 401, 404, 200, 200),
+        new("GET /api/projects/{slug}/environments", "/api/projects/{slug}/environments", 401, 404, 200, 200),
+        new("GET /api/projects/{slug}/previews", "/api/projects/{slug}/previews", 401, 404, 200, 200),
+        new("PUT /api/projects/{slug}/previews", "/api/projects/{slug}/previews", 401, 404, 400, 400) { Body = "{" },
+        new("POST /api/projects/{slug}/environments", "/api/projects/{slug}/environments", 401, 404, 422, 422) { Body = """{"name":"bad name","branch":"develop"}""" },
+        new("POST /api/projects/{slug}/environments/{env}/promote", "/api/projects/{slug}/environments/production/promote", 401, 404, 422, 422) { Body = """{"from":"nope"}""" },
+        new("POST /api/projects/{slug}/start", "/api/projects/{slug}/start", 401, 404, 409, 409),
+        new("POST /api/projects/{slug}/stop", "/api/projects/{slug}/stop", 401, 404, 409, 409),
+        new("POST /api/projects/{slug}/restart", "/api/projects/{slug}/restart", 401, 404, 409, 409),
+        new("GET /api/projects/{slug}/state", "/api/projects/{slug}/state", 401, 404, 200, 200),
+        new("GET /api/projects/{slug}/events", "/api/projects/{slug}/events", 401, 404, 200, 200),
+        new("GET /api/projects/{slug}/dockerfile", "/api/projects/{slug}/dockerfile", 401, 404, 409, 409),
         new("POST /api/projects/{slug}/deployments", "/api/projects/{slug}/deployments", 401, 404, 422, 422) { Body = """{"commit":"not-a-sha"}""" },
         new("GET /api/projects/{slug}/webhook-deliveries", "/api/projects/{slug}/webhook-deliveries", 401, 404, 200, 200),
         new("POST /api/projects/{slug}/webhook-secret", "/api/projects/{slug}/webhook-secret", 401, 404, 200, 200),
@@ -165,6 +281,15 @@ public static class AccessMatrix
         new("GET /api/deployments/{id:long}/container-logs", "/api/deployments/{d}/container-logs", 401, 404, 409, 409),
         new("POST /api/deployments/{id:long}/rollback", "/api/deployments/{d}/rollback", 401, 404, 409, 409),
         new("POST /api/deployments/{id:long}/cancel", "/api/deployments/{d}/cancel", 401, 404, 409, 409),
+        // A's deployment never went live, so it has no image to pin (409 after the access check); unpinning changes nothing.
+        new("PUT /api/deployments/{id:long}/pin", "/api/deployments/{d}/pin", 401, 404, 409, 409),
+        new("DELETE /api/deployments/{id:long}/pin", "/api/deployments/{d}/pin", 401, 404, 200, 200),
+        new("POST /api/services/{name}/dumps", "/api/services/no-such-svc/dumps", 401, 404, 404, 404),
+        new("GET /api/services/{name}/dumps", "/api/services/no-such-svc/dumps", 401, 404, 404, 404),
+        new("GET /api/services/{name}/dumps/{id:long}/file", "/api/services/no-such-svc/dumps/1/file", 401, 404, 404, 404),
+        new("POST /api/services/{name}/dumps/{id:long}/restore", "/api/services/no-such-svc/dumps/1/restore", 401, 404, 404, 404),
+        new("GET /api/services/{name}/dumps/schedule", "/api/services/no-such-svc/dumps/schedule", 401, 404, 404, 404),
+        new("PUT /api/services/{name}/dumps/schedule", "/api/services/no-such-svc/dumps/schedule", 401, 404, 404, 404) { Body = """{"keep":7}""" },
     ];
 }
 
@@ -181,6 +306,8 @@ public sealed class AccessWorld : IAsyncLifetime
 {
     public const string EmailA = "alpha-owner@example.com", EmailB = "bravo-owner@example.com";
     public const string MemberPassword = "a long member password";
+    /// <summary>A's service; its name is in the service rows' paths.</summary>
+    public const string ServiceA = "alpha-secret-db";
     public const string AdminSharedValue = "admin-shared-value-7f3k9q";
 
     public TestCaddy Caddy { get; private set; } = null!;
@@ -208,7 +335,11 @@ public sealed class AccessWorld : IAsyncLifetime
     async Task StartAsync()
     {
         Caddy = await TestCaddy.StartAsync();
-        Panel = await PanelProcess.StartAsync(Caddy.PanelSettings());
+        // A's service runs from the local test images (nothing can be pulled).
+        await TestServiceImages.EnsureImagesAsync();
+        var settings = Caddy.PanelSettings();
+        foreach (var (k, v) in TestServiceImages.Settings) settings[k] = v;
+        Panel = await PanelProcess.StartAsync(settings);
         Pages[Caller.Admin] = await PanelSetup.SignedInAdminAsync(Panel);
         foreach (var email in new[] { EmailA, EmailB })
         {
@@ -227,6 +358,17 @@ public sealed class AccessWorld : IAsyncLifetime
         A = await SeedAsync(tokens[1], EmailA, "Alpha Secret Shop", "https://git.alpha-secret.invalid/alpha/shop-repo.git", "alpha-secret.test", "ALPHA");
         B = await SeedAsync(tokens[2], EmailB, "Bravo Hidden Store", "https://git.bravo-hidden.invalid/bravo/store-repo.git", "bravo-hidden.test", "BRAVO");
         UserA = (long)(await tokens[1].GetAsync("/api/me"))["id"]!;
+        // A's database service, linked to A's project (so deleting it is refused: the matrix's delete rows change nothing).
+        var service = await tokens[1].SendAsync(HttpMethod.Post, "/api/services", $$"""{"engine":"redis","name":"{{ServiceA}}","memoryMb":64}""");
+        Assert.True(service.Status == HttpStatusCode.Created, $"service: {service.Status} {service.Body}");
+        var link = await tokens[1].SendAsync(HttpMethod.Post, $"/api/services/{ServiceA}/links", $$"""{"project":"{{A.Slug}}"}""");
+        Assert.True(link.Status == HttpStatusCode.Created, $"link: {link.Status} {link.Body}");
+        A.Secrets.Add(ServiceA);
+        // Its container goes, so start/stop/restart are refused (502, "missing") after their access check: quick, and
+        // nothing changes, where a real stop of a database under a loaded machine could outlast the matrix's 20 s.
+        using (var docker = TestDocker.Client())
+            await VpsPanel.Features.Docker.DockerAbsentOk.RemoveContainerIfExistsAsync(docker,
+                $"vpspanel-{Deployments.DeployEnv.ReadPanelId(Panel.DataDir)}-svc-{ServiceA}", CancellationToken.None);
         // A secret shared variable of the admin's: its value must never reach a member.
         var shared = await Pages[Caller.Admin].SubmitAsync("/variables",
             new() { ["key"] = "ADMIN_SHARED_TOKEN", ["value"] = AdminSharedValue, ["secret"] = "true", ["runtime"] = "true" }, "/variables?handler=Save");
@@ -357,8 +499,18 @@ public sealed class AccessWorld : IAsyncLifetime
     public async Task DisposeAsync()
     {
         foreach (var d in _owned) d.Dispose();
+        var panelId = Panel is null ? null : Deployments.DeployEnv.ReadPanelId(Panel.DataDir);
         if (Panel is not null) await Panel.DisposeAsync();
         if (Caddy is not null) await Caddy.DisposeAsync();
+        if (panelId is not null)
+        {
+            // The service's container, volume and networks outlive the panel.
+            using var docker = TestDocker.Client();
+            var label = $"{VpsPanel.Features.Docker.PanelIdentity.Label}={panelId}";
+            foreach (var c in await TestDocker.ContainersAsync(docker, label)) await VpsPanel.Features.Docker.DockerAbsentOk.RemoveContainerIfExistsAsync(docker, c.ID, CancellationToken.None);
+            await TestDocker.RemoveVolumesAsync(docker, label);
+            await TestDocker.RemoveNetworksAsync(docker, label);
+        }
     }
 }
 

@@ -26,12 +26,14 @@ public sealed class SettingsTests
         Assert.Equal(1_000_000_000, s.AppNanoCpus);
         Assert.Equal(512, s.AppPidsLimit);
         Assert.Equal((10, 3), (s.LogMaxSizeMb, s.LogMaxFiles));
+        Assert.Equal((TimeSpan.FromSeconds(30), 3), (s.HealthProbeInterval, s.HealthFailuresBeforeAlert));
     }
 
     [Fact]
     public void App_limits_are_read_from_the_settings()
     {
-        var s = Load(("Apps:MemoryMb", "256"), ("Apps:Cpus", "1.25"), ("Apps:PidsLimit", "64"), ("Apps:LogMaxSizeMb", "5"), ("Apps:LogMaxFiles", "2"));
+        var s = Load(("Apps:MemoryMb", "256"), ("Apps:Cpus", "1.25"), ("Apps:PidsLimit", "64"), ("Apps:LogMaxSizeMb", "5"), ("Apps:LogMaxFiles", "2"), ("Apps:RestartPolicy", "on-failure"));
+        Assert.Equal("on-failure", s.AppRestartPolicy);
         Assert.Equal(256L * 1024 * 1024, s.AppMemoryBytes);
         Assert.Equal(1_250_000_000, s.AppNanoCpus);
         Assert.Equal(64, s.AppPidsLimit);
@@ -61,6 +63,7 @@ public sealed class SettingsTests
     [InlineData("Apps:Cpus", "1,5")]
     [InlineData("Apps:Cpus", "-1")]
     [InlineData("Apps:PidsLimit", "8")]
+    [InlineData("Apps:RestartPolicy", "sometimes")]
     [InlineData("Apps:LogMaxSizeMb", "0")]
     [InlineData("Apps:LogMaxFiles", "101")]
     [InlineData("Deploy:CaddyRetrySeconds", "-1")]
@@ -68,6 +71,13 @@ public sealed class SettingsTests
     [InlineData("Deploy:CaddyRetrySeconds", "2m")]
     [InlineData("Deploy:ReconcileSeconds", "1")]
     [InlineData("Deploy:ReconcileSeconds", "soon")]
+    [InlineData("Build:Builder", "kaniko")]
+    [InlineData("Build:Builder", "")]
+    [InlineData("Build:DockerCli", "docker")]
+    [InlineData("Health:ProbeSeconds", "0")]
+    [InlineData("Health:ProbeSeconds", "30s")]
+    [InlineData("Health:FailuresBeforeAlert", "0")]
+    [InlineData("Health:FailuresBeforeAlert", "1001")]
     public void An_invalid_value_names_the_key_and_what_is_allowed(string key, string value)
     {
         var e = Assert.Throws<SettingsException>(() => Load((key, value)));

@@ -14,7 +14,7 @@ public sealed class VariableBrowserTests
         using var repo = EnvPrintingRepo(env.Label);
         var domain = $"{env.Name()}.test";
         var projectId = await env.CreateProjectAsync(repo, domain);
-        Assert.Equal("live", await env.WaitForEndAsync(await env.DeployAsync(projectId)));
+        await env.WaitForLiveAsync(await env.DeployAsync(projectId));
         var secret = "browser-" + Guid.NewGuid().ToString("N");
 
         await using var browser = await Browser.LaunchAsync();

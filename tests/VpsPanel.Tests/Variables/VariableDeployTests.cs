@@ -34,7 +34,7 @@ public sealed class VariableDeployTests
             """);
 
         var id = await env.DeployAsync(projectId);
-        Assert.Equal("live", await env.WaitForEndAsync(id));
+        await env.WaitForLiveAsync(id);
 
         // Build time: the build saw the secret (masked in the log), the plain value, and not the run-time-only one.
         var stored = await env.LogAsync(id);
@@ -99,7 +99,7 @@ public sealed class VariableDeployTests
         await PutOkAsync(api, slug, """[{"key":"GREETING","value":"one","runtime":true},{"key":"TOKEN","value":"token-one","secret":true}]""");
 
         var first = await env.DeployAsync(projectId);
-        Assert.Equal("live", await env.WaitForEndAsync(first));
+        await env.WaitForLiveAsync(first);
         Assert.Contains("GREETING=one", await ServedEnvAsync(env, domain));
         Assert.Null((await env.Client.GetAsync($"/projects/{projectId}")).Doc.QuerySelector("#redeploy-banner"));
 
@@ -110,7 +110,7 @@ public sealed class VariableDeployTests
         await PutOkAsync(api, slug, """[{"key":"GREETING","value":"two","runtime":true},{"key":"TOKEN","secret":true}]""");
 
         var second = await env.DeployAsync(projectId);
-        Assert.Equal("live", await env.WaitForEndAsync(second));
+        await env.WaitForLiveAsync(second);
         var served = await ServedEnvAsync(env, domain);
         Assert.Contains("GREETING=two", served);
         Assert.Contains("TOKEN=token-one", served);
@@ -118,7 +118,7 @@ public sealed class VariableDeployTests
 
         // Roll back to the first deployment: its image and its variables, not today's.
         var rollback = long.Parse((await env.DeploymentActionAsync(first, "Rollback")).Split('/').Last());
-        Assert.Equal("live", await env.WaitForEndAsync(rollback));
+        await env.WaitForLiveAsync(rollback);
         Assert.Contains("GREETING=one", await ServedEnvAsync(env, domain));
         // The live deployment now runs older variables than the project's: a redeploy is needed again.
         Assert.NotNull((await env.Client.GetAsync($"/projects/{projectId}")).Doc.QuerySelector("#redeploy-banner"));

@@ -52,8 +52,11 @@ public sealed class WebhookPushTests(ITestOutputHelper output)
         Assert.Equal(v2, (string)done["commitSha"]!);
         Assert.Equal("v2", await env.ServedAsync(domain));
 
-        // Three pushes in a row while the first of them builds: the middle one is superseded, the last goes live.
-        var shas = new[] { repo.CommitApp("v3", env.Label, "v3"), repo.CommitApp("v4", env.Label, "v4"), repo.CommitApp("v5", env.Label, "v5") };
+        // Three pushes in a row while the first of them builds: the middle one is superseded, the last goes live. v3's
+        // build sleeps (its RUN names this test, so BuildKit cannot answer it from cache): without that a cached build
+        // could go live before v4 was even pushed, and nothing would be superseded.
+        var slowStep = $"RUN [\"/bin/busybox\", \"sh\", \"-c\", \"/bin/busybox sleep 8 # {env.Label}\"]\n";
+        var shas = new[] { repo.CommitApp("v3", env.Label, "v3", slowStep), repo.CommitApp("v4", env.Label, "v4"), repo.CommitApp("v5", env.Label, "v5") };
         Assert.Equal(["202", "202", "202", "202"], File.ReadAllLines(answers));
         var rows = (await api.DeploymentsAsync(slug)).Take(3).Reverse().ToList();
         Assert.Equal(shas, rows.Select(r => (string)r!["requestedCommit"]!));

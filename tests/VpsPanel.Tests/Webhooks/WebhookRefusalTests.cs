@@ -116,8 +116,9 @@ public sealed class WebhookRefusalTests(WebhookPanel world, ITestOutputHelper ou
         var (k, u) = (Median(times[slug]), Median(times[unknown]));
         output.WriteLine($"median of 20 with a 1 MB body: known slug {k:0.0} ms, unknown slug {u:0.0} ms, ratio {u / k:0.00}");
         // Wide on purpose: the suite runs tests in parallel on two cores, and single medians swing by a third. What
-        // must not come back is an unknown slug answered before the body is read and hashed (a small fraction).
-        Assert.InRange(u / k, 0.5, 2.0);
+        // must not come back is an unknown slug answered before the body is read and hashed (a small fraction). The
+        // upper bound is looser still: a full run at load 15 once measured 2.16 (19 ms against 42 ms).
+        Assert.InRange(u / k, 0.5, 3.0);
     }
 
     /// <summary>
