@@ -101,10 +101,41 @@ public sealed class CaddyAdmin(string adminAddress)
     /// <summary>
     /// Caddy's admin API does not report its version, so this asks the local caddy binary, if there is one.
     /// Null when no caddy is on this machine's PATH (the admin API may still be a remote or containerised Caddy).
+    /// The answer is kept until the binary on PATH changes (another path or mtime: an upgrade) or for a few minutes:
+    /// /healthz and the dashboard ask on every request, and a process start per request cost 0.1-0.5 s on a loaded box
+    /// (README "Performance"). Only the version is kept; whether Caddy is up is asked every time (PingAsync).
     /// </summary>
     public static async Task<string?> LocalVersionAsync(CancellationToken ct)
     {
-        var r = await Proc.RunAsync("caddy", ["version"], TimeSpan.FromSeconds(5), ct);
-        return r.Ok ? r.Stdout.Trim().Split(' ')[0] : null;
+        var path = FindOnPath("caddy");
+        if (path is null) return null;
+        var mtime = File.GetLastWriteTimeUtc(path);
+        if (Fresh(_localVersion, path, mtime) is { } known) return known.Version;
+        // One `caddy version` at a time: the requests that arrive meanwhile take its answer.
+        await LocalVersionGate.WaitAsync(ct);
+        try
+        {
+            if (Fresh(_localVersion, path, mtime) is { } raced) return raced.Version;
+            var r = await Proc.RunAsync(path, ["version"], TimeSpan.FromSeconds(5), ct);
+            var version = r.Ok ? r.Stdout.Trim().Split(' ')[0] : null;
+            // A failed answer (a timeout on a busy box) is kept briefly, so a broken binary is not started on every request.
+            _localVersion = new(path, mtime, DateTime.UtcNow + (version is null ? TimeSpan.FromSeconds(30) : LocalVersionKeptFor), version);
+            return version;
+        }
+        finally { LocalVersionGate.Release(); }
     }
+
+    static readonly TimeSpan LocalVersionKeptFor = TimeSpan.FromMinutes(5);
+    static readonly SemaphoreSlim LocalVersionGate = new(1, 1);
+    sealed record LocalVersion(string Path, DateTime Mtime, DateTime Until, string? Version);
+    static LocalVersion? _localVersion;
+
+    static LocalVersion? Fresh(LocalVersion? v, string path, DateTime mtime) =>
+        v is not null && v.Path == path && v.Mtime == mtime && DateTime.UtcNow < v.Until ? v : null;
+
+    /// <summary>The first executable file of that name on PATH, as a process start would find it; null when none.</summary>
+    static string? FindOnPath(string name) =>
+        (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries)
+            .Select(dir => Path.Combine(dir, name))
+            .FirstOrDefault(f => File.Exists(f) && (File.GetUnixFileMode(f) & (UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute)) != 0);
 }

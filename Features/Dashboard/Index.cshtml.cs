@@ -5,8 +5,19 @@ namespace VpsPanel.Features.Dashboard;
 /// <summary>/: the dashboard with the system status.</summary>
 public sealed class IndexModel(SystemStatus status, Settings.PanelSettings settings, Data.Db db, Deployments.LiveState live, Docker.DockerEngine engine) : PageModel
 {
-    /// <summary>Every project the user sees, failures first, and the newest deployments across them (ProjectOverview.cs).</summary>
+    /// <summary>
+    /// One page of the projects the user sees, failures first (ProjectOverview.cs), and the newest deployments across
+    /// them. A page is bounded: with 1,000 projects, rendering every row made the dashboard the slowest page of the
+    /// panel (README "Performance"). The order and the totals still come from all of them.
+    /// </summary>
     public List<ProjectOverview> Projects { get; private set; } = [];
+    public const int ProjectsPerPage = 50;
+    /// <summary>The page shown (1-based, from ?page=, kept within 1..PageCount) and how many pages there are.</summary>
+    public int PageNumber { get; private set; } = 1;
+    public int PageCount { get; private set; } = 1;
+    /// <summary>How many projects the user sees in all, and how many per status word, failures first.</summary>
+    public int ProjectCount { get; private set; }
+    public List<(string Status, int Count)> StatusCounts { get; private set; } = [];
     public List<RecentDeployment> Recent { get; private set; } = [];
     /// <summary>Free space of the data dir and Docker's root (Hygiene/DiskGuard), warned about below twice Disk:MinFreeMb.</summary>
     public List<Hygiene.DiskFree> Disks { get; private set; } = [];
@@ -27,11 +38,17 @@ public sealed class IndexModel(SystemStatus status, Settings.PanelSettings setti
 
     public async Task OnGetAsync(CancellationToken ct)
     {
-        Report = await status.CheckAsync(ct);
+        Report = await status.CheckAsync(ct, writeEveryTime: false);
         Disks = await Hygiene.DiskGuard.MeasureAsync(settings, engine, ct);
         using (var c0 = db.Open())
         {
-            Projects = ProjectStatus.ListProjectOverviews(c0, Auth.AuthCookie.UserId(User), Auth.AuthCookie.IsAdmin(User), live);
+            var all = ProjectStatus.ListProjectOverviews(c0, Auth.AuthCookie.UserId(User), Auth.AuthCookie.IsAdmin(User), live);
+            ProjectCount = all.Count;
+            StatusCounts = all.GroupBy(p => p.Status).Select(g => (g.Key, g.Count())).OrderBy(s => ProjectStatus.Rank(s.Key)).ToList();
+            PageCount = Math.Max(1, (all.Count + ProjectsPerPage - 1) / ProjectsPerPage);
+            // Read here rather than bound: "page" is a route value of Razor Pages. A page past the end shows the last.
+            PageNumber = int.TryParse(Request.Query["page"], out var n) ? Math.Clamp(n, 1, PageCount) : 1;
+            Projects = all.Skip((PageNumber - 1) * ProjectsPerPage).Take(ProjectsPerPage).ToList();
             Recent = ProjectStatus.ListRecentDeployments(c0, Auth.AuthCookie.UserId(User), Auth.AuthCookie.IsAdmin(User), 10);
             Upgrade = Upgrades.UpgradeCheckState.Load(c0);
         }

@@ -154,6 +154,11 @@ public static class DeployStore
     public static List<DeploymentRow> ListDeploymentsOfProject(SqliteConnection c, long projectId, int limit = 50) =>
         c.Query<DeploymentRow>($"SELECT {Columns} {From} WHERE d.project_id = @projectId ORDER BY d.id DESC LIMIT @limit", new { projectId, limit }).AsList();
 
+    /// <summary>The newest <paramref name="limit"/> deployments of the project older than <paramref name="beforeId"/>: one page of its history.</summary>
+    public static List<DeploymentRow> ListDeploymentsOfProjectBefore(SqliteConnection c, long projectId, long beforeId, int limit) =>
+        c.Query<DeploymentRow>($"SELECT {Columns} {From} WHERE d.project_id = @projectId AND d.id < @beforeId ORDER BY d.id DESC LIMIT @limit",
+            new { projectId, beforeId, limit }).AsList();
+
     public static DeploymentRow? FindLiveDeployment(SqliteConnection c, long projectId, SqliteTransaction? tx = null) =>
         c.QuerySingleOrDefault<DeploymentRow>($"SELECT {Columns} {From} WHERE d.project_id = @projectId AND d.status = 'live'", new { projectId }, tx);
 

@@ -41,19 +41,29 @@ public static class DiskGuard
     public static async Task<List<DiskFree>> MeasureAsync(PanelSettings settings, DockerEngine engine, CancellationToken ct)
     {
         var disks = new List<DiskFree> { Measure("the data dir", settings.DataDir) };
-        string? root = null;
-        try
+        // GET /info only for its DockerRootDir, which changes only with an engine restart on a new data-root: kept a few
+        // minutes, since the dashboard measures on every request and /info is one of the engine's slowest answers.
+        var root = _dockerRoot is { } known && known.Socket == engine.SocketPath && DateTime.UtcNow < known.Until ? known.Root : null;
+        if (root is null)
         {
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-            timeout.CancelAfter(TimeSpan.FromSeconds(5));
-            root = (await (await engine.ClientAsync(timeout.Token)).System.GetSystemInfoAsync(timeout.Token)).DockerRootDir;
+            try
+            {
+                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+                timeout.CancelAfter(TimeSpan.FromSeconds(5));
+                root = (await (await engine.ClientAsync(timeout.Token)).System.GetSystemInfoAsync(timeout.Token)).DockerRootDir;
+                if (!string.IsNullOrEmpty(root)) _dockerRoot = new(engine.SocketPath, root, DateTime.UtcNow + DockerRootKeptFor);
+            }
+            // Docker down: the build fails at its own step with its own message; nothing to measure here.
+            catch (Exception e) when (DockerEngine.IsDockerError(e) || e is OperationCanceledException && !ct.IsCancellationRequested) { }
         }
-        // Docker down: the build fails at its own step with its own message; nothing to measure here.
-        catch (Exception e) when (DockerEngine.IsDockerError(e) || e is OperationCanceledException && !ct.IsCancellationRequested) { }
         if (!string.IsNullOrEmpty(root))
             disks.Add(Directory.Exists(root) ? Measure("Docker's root", root) : new DiskFree("Docker's root", root, null, null));
         return disks;
     }
+
+    static readonly TimeSpan DockerRootKeptFor = TimeSpan.FromMinutes(5);
+    sealed record KnownRoot(string Socket, string Root, DateTime Until);
+    static KnownRoot? _dockerRoot;
 
     static DiskFree Measure(string what, string path)
     {

@@ -47,14 +47,35 @@ public static class ProjectApi
     static IResult Invalid(Dictionary<string, string> errors) =>
         ApiProblem.Invalid(errors.ToDictionary(e => ApiFieldNames.GetValueOrDefault(e.Key, e.Key), e => e.Value));
 
+    const int DefaultProjectsPerRequest = 100, MaxProjectsPerRequest = 500;
+
+    /// <summary>A whole number from the query within [min, max]; absent: the default; anything else is an error naming the range.</summary>
+    static int PagingParameter(HttpContext ctx, string name, int fallback, int min, int max, Dictionary<string, string> errors)
+    {
+        if (!ctx.Request.Query.TryGetValue(name, out var raw)) return fallback;
+        if (int.TryParse(raw.ToString(), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n) && n >= min && n <= max) return n;
+        errors[name] = (max == int.MaxValue ? $"{name} must be a whole number, {min} or more" : $"{name} must be a whole number from {min} to {max}") + $"; got \"{raw}\".";
+        return fallback;
+    }
+
     public static void Map(RouteGroupBuilder api)
     {
         api.MapGet("/projects", (HttpContext ctx, Db db) =>
         {
+            // Paged, so one request costs the same with 10 projects or 1,000 (README "Performance"): the array stays the
+            // answer, X-Total-Count says how many there are and Link (rel="next") where the next page is.
+            var errors = new Dictionary<string, string>();
+            var limit = PagingParameter(ctx, "limit", DefaultProjectsPerRequest, 1, MaxProjectsPerRequest, errors);
+            var offset = PagingParameter(ctx, "offset", 0, 0, int.MaxValue, errors);
+            if (errors.Count > 0) return ApiProblem.Invalid(errors);
             using var c = db.Open();
-            return Results.Ok(ProjectStore.ListProjectsVisibleTo(c, ctx.User.UserId(), ctx.User.IsAdmin())
-                .Select(p => new ProjectSummary(p.Slug, p.Name, p.OwnerEmail, p.LiveStatus, p.LastStatus, p.Domain, p.Environment)));
-        }).WithSummary("Projects you can see (admins: all)").Produces<List<ProjectSummary>>();
+            var total = ProjectStore.CountProjectsVisibleTo(c, ctx.User.UserId(), ctx.User.IsAdmin());
+            var page = ProjectStore.ListProjectPageVisibleTo(c, ctx.User.UserId(), ctx.User.IsAdmin(), limit, offset);
+            ctx.Response.Headers["X-Total-Count"] = total.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            if (offset + page.Count < total) ctx.Response.Headers.Link = $"</api/projects?limit={limit}&offset={offset + page.Count}>; rel=\"next\"";
+            return Results.Ok(page.Select(p => new ProjectSummary(p.Slug, p.Name, p.OwnerEmail, p.LiveStatus, p.LastStatus, p.Domain, p.Environment)));
+        }).WithSummary($"Projects you can see (admins: all), by name; ?limit= (1-{MaxProjectsPerRequest}, default {DefaultProjectsPerRequest}) and ?offset=; X-Total-Count and Link rel=\"next\" headers")
+          .Produces<List<ProjectSummary>>().ProducesProblem(422);
 
         api.MapGet("/projects/{slug}", (string slug, HttpContext ctx, Db db, IDataProtectionProvider protection, PanelSettings settings) =>
         {

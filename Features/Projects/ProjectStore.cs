@@ -228,18 +228,32 @@ public static partial class ProjectStore
     }
 
     public static List<ProjectListItem> ListProjectsVisibleTo(SqliteConnection c, long userId, bool isAdmin) =>
+        ListProjectPageVisibleTo(c, userId, isAdmin, limit: -1, offset: 0);
+
+    /// <summary>
+    /// One page of <see cref="ListProjectsVisibleTo"/> (limit -1: all). The page's ids are picked first, so the
+    /// per-project lookups (live, newest deployment, first domain) run for the rows returned, not for every project.
+    /// </summary>
+    public static List<ProjectListItem> ListProjectPageVisibleTo(SqliteConnection c, long userId, bool isAdmin, int limit, int offset) =>
         c.Query<ProjectListItem>(
             """
+            WITH page AS (
+                SELECT p.id FROM projects p
+                WHERE @isAdmin OR p.owner_id = @userId
+                -- Each project's environments right after it, production first.
+                ORDER BY p.name, coalesce(p.parent_id, p.id), p.parent_id IS NOT NULL, p.environment
+                LIMIT @limit OFFSET @offset)
             SELECT p.id, p.name, p.slug, u.email AS owner_email,
                    (SELECT status FROM deployments d WHERE d.project_id = p.id AND d.status = 'live') AS live_status,
                    (SELECT status FROM deployments d WHERE d.project_id = p.id ORDER BY d.id DESC LIMIT 1) AS last_status,
                    (SELECT hostname FROM project_domains pd WHERE pd.project_id = p.id ORDER BY position LIMIT 1) AS domain,
                    p.environment
-            FROM projects p JOIN users u ON u.id = p.owner_id
-            WHERE @isAdmin OR p.owner_id = @userId
-            -- Each project's environments right after it, production first.
+            FROM page JOIN projects p ON p.id = page.id JOIN users u ON u.id = p.owner_id
             ORDER BY p.name, coalesce(p.parent_id, p.id), p.parent_id IS NOT NULL, p.environment
-            """, new { userId, isAdmin }).AsList();
+            """, new { userId, isAdmin, limit, offset }).AsList();
+
+    public static int CountProjectsVisibleTo(SqliteConnection c, long userId, bool isAdmin) =>
+        c.ExecuteScalar<int>("SELECT count(*) FROM projects p JOIN users u ON u.id = p.owner_id WHERE @isAdmin OR p.owner_id = @userId", new { userId, isAdmin });
 
     public static List<string> ListDomains(SqliteConnection c, long projectId, SqliteTransaction? tx = null) =>
         c.Query<string>("SELECT hostname FROM project_domains WHERE project_id = @projectId ORDER BY position", new { projectId }, tx).AsList();

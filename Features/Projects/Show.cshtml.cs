@@ -24,7 +24,15 @@ public sealed class ShowModel(Db db, DeployWorker worker, GitCli git, PanelSetti
     public DeploymentRow? Live { get; private set; }
     /// <summary>Set when the live deployment's container is not running (LiveReconciler).</summary>
     public ContainerDown? LiveDown => Live is { } l ? liveState.DownOf(l.Id) : null;
+    /// <summary>
+    /// One page of its deployments, newest first, older than ?before= (a deployment id: the page stays put while new
+    /// deployments arrive). Bounded, so a project with thousands of deployments renders as fast as a new one.
+    /// </summary>
     public List<DeploymentRow> History { get; private set; } = [];
+    public const int HistoryPerPage = 25;
+    /// <summary>Set when this is not the newest page; OlderThan when there are older deployments than the page shows.</summary>
+    public long? Before { get; private set; }
+    public long? OlderThan { get; private set; }
     public Dictionary<string, string> Errors { get; } = [];
     public bool Saved { get; private set; }
     public bool RedeployNeeded { get; private set; }
@@ -49,7 +57,15 @@ public sealed class ShowModel(Db db, DeployWorker worker, GitCli git, PanelSetti
         Project = ProjectStore.FindProjectVisibleTo(c, id, User.UserId(), User.IsAdmin());
         if (Project is null) return false;
         Live = DeployStore.FindLiveDeployment(c, id);
-        History = DeployStore.ListDeploymentsOfProject(c, id);
+        // ?before= that is not a positive number shows the newest page: it only ever comes from this page's own links.
+        Before = long.TryParse(Request.Query["before"], out var before) && before > 0 ? before : null;
+        // One row more than shown says whether an "Older" link is due.
+        History = DeployStore.ListDeploymentsOfProjectBefore(c, id, Before ?? long.MaxValue, HistoryPerPage + 1);
+        if (History.Count > HistoryPerPage)
+        {
+            History.RemoveAt(HistoryPerPage);
+            OlderThan = History[^1].Id;
+        }
         RedeployNeeded = Variables.DeployVariables.RedeployNeeded(c, id, Live?.ConfigJson);
         Webhook = Webhooks.WebhookSection.Load(c, protection, settings, Project);
         var domains = Domains.ProjectDomains.FindDomainSetup(c, id).Domains;
