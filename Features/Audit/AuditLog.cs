@@ -52,8 +52,9 @@ public static class AuditLog
     }
 
     /// <summary>Over HTTP where the request carries no session for the user (a sign-in, a signed webhook): the caller names the user.</summary>
-    public static void RecordAs(SqliteConnection c, HttpContext ctx, long? userId, string userEmail, string action, string target, string detail, string via) =>
-        Insert(c, userId, userEmail, action, target, detail, Address(ctx), via, null);
+    public static void RecordAs(SqliteConnection c, HttpContext ctx, long? userId, string userEmail, string action, string target, string detail, string via,
+        SqliteTransaction? tx = null) =>
+        Insert(c, userId, userEmail, action, target, detail, Address(ctx), via, tx);
 
     /// <summary>From the server's shell: no panel user, address "cli".</summary>
     public static void RecordCli(SqliteConnection c, string action, string target, string detail = "") =>

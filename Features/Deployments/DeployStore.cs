@@ -112,16 +112,23 @@ public static class DeployStore
     /// Queued manual deploys and rollbacks are superseded as by any enqueue; queued pushes are not: which push is
     /// newer is a question of ancestry the mirror answers once fetched, so the worker decides it (see PushOrder).
     /// The commit alone decides, not the branch in each row's settings: the same commit is the same code.
+    /// <paramref name="outer"/>: the caller's transaction (the webhook stores a push in one, Webhooks/WebhookEndpoint);
+    /// without one, this is its own.
     /// </summary>
     public static (long Id, PendingDeployment? Existing) EnqueuePushDeployment(SqliteConnection c, long projectId, ProjectConfig config, string sha,
-        string? commitMessage, string? commitAuthor)
+        string? commitMessage, string? commitAuthor, SqliteTransaction? outer = null)
     {
-        using var tx = c.BeginTransaction();
+        using var own = outer is null ? c.BeginTransaction() : null;
+        var tx = outer ?? own!;
+        // Two lookups (one per column, each on its index, migration 0032) rather than one OR, which SQLite answered
+        // by walking every deployment the project ever had, on every push.
         var existing = c.QueryFirstOrDefault<PendingDeployment>(
             """
-            SELECT id, status FROM deployments
-            WHERE project_id = @projectId AND (requested_commit = @sha OR commit_sha = @sha)
-              AND status IN ('queued', 'cloning', 'building', 'starting', 'health_checking', 'switching', 'live')
+            SELECT id, status FROM (
+                SELECT id, status FROM deployments WHERE project_id = @projectId AND requested_commit = @sha
+                UNION ALL
+                SELECT id, status FROM deployments WHERE project_id = @projectId AND commit_sha = @sha)
+            WHERE status IN ('queued', 'cloning', 'building', 'starting', 'health_checking', 'switching', 'live')
             ORDER BY id DESC LIMIT 1
             """, new { projectId, sha }, tx);
         if (existing is not null) return (existing.Id, existing);
@@ -129,7 +136,7 @@ public static class DeployStore
         c.Execute("UPDATE deployments SET status = 'superseded', finished_at = @now WHERE project_id = @projectId AND status = 'queued' AND trigger <> 'webhook'",
             new { projectId, now }, tx);
         var id = InsertQueued(c, tx, now, projectId, "webhook", null, config, sha, null, sha, commitMessage, commitAuthor, null);
-        tx.Commit();
+        own?.Commit();
         return (id, null);
     }
 
@@ -178,6 +185,9 @@ public static class DeployStore
     /// <summary>
     /// Claims the oldest queued deployment of a project that has nothing running, moving it to its first step.
     /// One statement, so two claimers can never both take a row or both run a project.
+    /// Asked project by project (each one's oldest queued row is the first entry of deployments_queued_by_project,
+    /// migration 0032) rather than queued row by queued row: every push wakes the worker, and with a push storm
+    /// queued behind a running deploy the row-by-row form read the whole queue on each wake-up (issue 20).
     /// </summary>
     public static long? ClaimNextQueuedDeployment(SqliteConnection c)
     {
@@ -186,11 +196,10 @@ public static class DeployStore
             """
             UPDATE deployments SET status = 'cloning', started_at = @now
             WHERE id = (
-                SELECT q.id FROM deployments q
-                WHERE q.status = 'queued'
-                  AND NOT EXISTS (SELECT 1 FROM deployments r WHERE r.project_id = q.project_id
-                                  AND r.status IN ('cloning', 'building', 'starting', 'health_checking', 'switching'))
-                ORDER BY q.id LIMIT 1)
+                SELECT min((SELECT q.id FROM deployments q WHERE q.project_id = p.id AND q.status = 'queued' ORDER BY q.id LIMIT 1))
+                FROM projects p
+                WHERE p.id NOT IN (SELECT r.project_id FROM deployments r
+                                   WHERE r.status IN ('cloning', 'building', 'starting', 'health_checking', 'switching')))
               AND status = 'queued'
             RETURNING id
             """, new { now });

@@ -74,6 +74,9 @@ public static class WebhookEndpoint
     /// </summary>
     static readonly string NobodysSecret = WebhookStore.NewSecret();
 
+    /// <summary>One push stored at a time in this process (see the push path of <see cref="ReceiveAsync"/>).</summary>
+    static readonly SemaphoreSlim PushWrites = new(1, 1);
+
     static async Task<IResult> ReceiveAsync(string slug, HttpContext ctx, Db db, IDataProtectionProvider protection, DeployWorker worker,
         ProjectChanges changes, PanelSettings settings)
     {
@@ -173,32 +176,48 @@ public static class WebhookEndpoint
         if (target.AutoDeploy == 0)
             return Ok("ignored", $"auto-deploy is off for this project; push to {branch} at {sha[..7]} logged, not deployed", pushDelivery);
 
-        // The delivery row first: its unique index is what makes a redelivery (or two racing copies) queue nothing.
-        var deliveryRow = WebhookStore.InsertDelivery(c, pushDelivery, "queued", $"push to {branch} at {sha[..7]}");
-        if (deliveryRow is null)
-        {
-            var earlier = WebhookStore.FindDeploymentOfQueuedDelivery(c, target.Id, delivery.DeliveryId!);
-            return Ok("duplicate", $"delivery {delivery.DeliveryId} was received before" + (earlier is { } e ? $" and queued deployment #{e}" : "") + "; nothing new queued", pushDelivery, earlier);
-        }
         var project = ProjectStore.FindProjectById(c, route.Id)!;
-        var (deploymentId, existing) = DeployStore.EnqueuePushDeployment(c, project.Id, project.Config, sha, pushed.CommitMessage?.Trim(), pushed.CommitAuthor);
-        if (existing is not null)
+        // One transaction for the whole push (delivery row, deployment, audit): one commit instead of four, and a
+        // 202 still means all of it is stored. Pushes of this process take turns at it here, awaiting (no thread
+        // held) rather than in SQLite, whose busy retry through Microsoft.Data.Sqlite sleeps 150 ms a try: 16
+        // pushes at once had measured 88 pushes/s with a p99 of a second.
+        await PushWrites.WaitAsync();
+        long deploymentId;
+        string reason;
+        try
         {
-            // The freshness rule: a push of a commit already on its way or live changes nothing, whatever its delivery id.
-            var already = existing.Status switch
+            using var tx = c.BeginTransaction();
+            // The delivery row first: its unique index is what makes a redelivery (or two racing copies) queue nothing.
+            var deliveryRow = WebhookStore.InsertDelivery(c, pushDelivery, "queued", $"push to {branch} at {sha[..7]}", outer: tx);
+            if (deliveryRow is null)
             {
-                DeployStates.Live => "already live",
-                DeployStates.Queued => "already queued",
-                _ => $"already being deployed ({DeployStates.Label(existing.Status)})",
-            };
-            var skipped = $"commit {sha[..7]} is {already} (deployment #{deploymentId}); nothing new queued";
-            WebhookStore.UpdateDelivery(c, deliveryRow.Value, "skipped", deploymentId, skipped);
-            return Results.Json(new Answer("skipped", skipped, deploymentId), statusCode: 200);
+                tx.Rollback();
+                var earlier = WebhookStore.FindDeploymentOfQueuedDelivery(c, target.Id, delivery.DeliveryId!);
+                return Ok("duplicate", $"delivery {delivery.DeliveryId} was received before" + (earlier is { } e ? $" and queued deployment #{e}" : "") + "; nothing new queued", pushDelivery, earlier);
+            }
+            (deploymentId, var existing) = DeployStore.EnqueuePushDeployment(c, project.Id, project.Config, sha, pushed.CommitMessage?.Trim(), pushed.CommitAuthor, tx);
+            if (existing is not null)
+            {
+                // The freshness rule: a push of a commit already on its way or live changes nothing, whatever its delivery id.
+                var already = existing.Status switch
+                {
+                    DeployStates.Live => "already live",
+                    DeployStates.Queued => "already queued",
+                    _ => $"already being deployed ({DeployStates.Label(existing.Status)})",
+                };
+                var skipped = $"commit {sha[..7]} is {already} (deployment #{deploymentId}); nothing new queued";
+                WebhookStore.UpdateDelivery(c, deliveryRow.Value, "skipped", deploymentId, skipped, tx);
+                tx.Commit();
+                return Results.Json(new Answer("skipped", skipped, deploymentId), statusCode: 200);
+            }
+            reason = $"push to {branch} at {sha[..7]} queued deployment #{deploymentId}" + (project.Id != target.Id || routes.Count > 1 ? $" of {project.Environment}" : "");
+            WebhookStore.UpdateDelivery(c, deliveryRow.Value, "queued", deploymentId, reason, tx);
+            Audit.AuditLog.RecordAs(c, ctx, null, "", "deploy.queue", project.Slug, $"deployment {deploymentId} of commit {sha}, from a signed {p} push (delivery {delivery.DeliveryId})", "webhook", tx);
+            tx.Commit();
         }
+        finally { PushWrites.Release(); }
+        // After the commit: woken earlier, the worker could look for the row before it is there (it polls anyway).
         worker.Wake();
-        var reason = $"push to {branch} at {sha[..7]} queued deployment #{deploymentId}" + (project.Id != target.Id || routes.Count > 1 ? $" of {project.Environment}" : "");
-        WebhookStore.UpdateDelivery(c, deliveryRow.Value, "queued", deploymentId, reason);
-        Audit.AuditLog.RecordAs(c, ctx, null, "", "deploy.queue", project.Slug, $"deployment {deploymentId} of commit {sha}, from a signed {p} push (delivery {delivery.DeliveryId})", "webhook");
         return Results.Json(new Answer("queued", reason, deploymentId), statusCode: 202);
     }
 

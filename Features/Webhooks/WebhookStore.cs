@@ -102,9 +102,12 @@ public static class WebhookStore
     /// minute rows are trimmed apart, so a flood of them never pushes these out). A 'queued' or 'skipped' row whose
     /// delivery id was already queued violates the unique index: null is returned and nothing is written.
     /// </summary>
-    public static long? InsertDelivery(SqliteConnection c, NewDelivery d, string outcome, string reason, long? deploymentId = null)
+    /// <paramref name="outer"/>: the caller's transaction (a push is stored in one); without one, this is its own.
+    public static long? InsertDelivery(SqliteConnection c, NewDelivery d, string outcome, string reason, long? deploymentId = null,
+        SqliteTransaction? outer = null)
     {
-        using var tx = c.BeginTransaction();
+        using var own = outer is null ? c.BeginTransaction() : null;
+        var tx = outer ?? own!;
         long id;
         try
         {
@@ -126,7 +129,7 @@ public static class WebhookStore
               AND id < (SELECT min(id) FROM (SELECT id FROM webhook_deliveries WHERE project_id = @ProjectId AND refused_minute IS NULL
                                              ORDER BY id DESC LIMIT @KeepDeliveries))
             """, new { d.ProjectId, KeepDeliveries }, tx);
-        tx.Commit();
+        own?.Commit();
         return id;
     }
 
@@ -157,9 +160,9 @@ public static class WebhookStore
         tx.Commit();
     }
 
-    public static void UpdateDelivery(SqliteConnection c, long id, string outcome, long deploymentId, string reason) =>
+    public static void UpdateDelivery(SqliteConnection c, long id, string outcome, long deploymentId, string reason, SqliteTransaction? tx = null) =>
         c.Execute("UPDATE webhook_deliveries SET outcome = @outcome, deployment_id = @deploymentId, reason = @reason WHERE id = @id",
-            new { id, outcome, deploymentId, reason });
+            new { id, outcome, deploymentId, reason }, tx);
 
     /// <summary>The worker skipped a push's deployment (its commit turned out older, see PushOrder): its delivery says so.</summary>
     public static void UpdateDeliveriesOfSkippedDeployment(SqliteConnection c, long deploymentId, string reason) =>
