@@ -32,21 +32,9 @@ cleanup() {
 trap cleanup EXIT
 
 # Caddy on loopback ports, importing the panel's sites directory (as the installed main Caddyfile does).
-admin=$(port); http=$(port)
-mkdir -p "$work/caddy/sites"
-cat > "$work/caddy/Caddyfile" <<CADDY
-{
-	admin 127.0.0.1:$admin
-	http_port $http
-	https_port $(port)
-	storage file_system $work/caddy/storage
-	grace_period 5s
-}
-import $work/caddy/sites/*
-CADDY
-HOME=$work/caddy XDG_DATA_HOME=$work/caddy/data XDG_CONFIG_HOME=$work/caddy/config \
-  caddy run --config "$work/caddy/Caddyfile" --adapter caddyfile >"$work/caddy.log" 2>&1 &
-caddy_pid=$!
+# shellcheck source=bench/caddy.sh
+. "$PWD/bench/caddy.sh"
+start_bench_caddy "$work"
 
 # The binary alone in an empty folder.
 mkdir -p "$work/app"; cp "$bin" "$work/app/vpspanel"

@@ -83,23 +83,9 @@ cp "$bin" "$work/app/vpspanel"; cp "$empty_bin" "$work/empty/emptyapp"
 export DOTNET_BUNDLE_EXTRACT_BASE_DIR=$work/extract
 
 # --- Caddy on loopback ports: the panel's sites directory, and one for the hand-made baseline's site.
-admin=$(port); http=$(port)
-mkdir -p "$work/caddy/sites" "$work/caddy/manual"
-cat > "$work/caddy/Caddyfile" <<CADDY
-{
-	admin 127.0.0.1:$admin
-	http_port $http
-	https_port $(port)
-	storage file_system $work/caddy/storage
-	grace_period 5s
-}
-import $work/caddy/sites/*
-import $work/caddy/manual/*
-CADDY
-HOME=$work/caddy XDG_DATA_HOME=$work/caddy/data XDG_CONFIG_HOME=$work/caddy/config \
-  caddy run --config "$work/caddy/Caddyfile" --adapter caddyfile >"$work/caddy.log" 2>&1 &
-caddy_pid=$!
-until curl -fs -o /dev/null "http://127.0.0.1:$admin/config/"; do sleep 0.1; done
+# shellcheck source=bench/caddy.sh
+. "$root/bench/caddy.sh"
+start_bench_caddy "$work" "$work/caddy/manual"
 
 # --- Processes and memory.
 rss_mb() { awk '/^VmRSS/ {printf "%.1f", $2 / 1024}' "/proc/$1/status"; }

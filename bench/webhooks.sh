@@ -29,14 +29,9 @@ trap 'exit 130' INT TERM
 cp "$bin" "$work/vpspanel"
 export DOTNET_BUNDLE_EXTRACT_BASE_DIR=$work/extract
 
-admin=$(port); http=$(port)
-mkdir -p "$work/caddy/sites"
-printf '{\n\tadmin 127.0.0.1:%s\n\thttp_port %s\n\thttps_port %s\n\tstorage file_system %s\n}\nimport %s/*\n' \
-  "$admin" "$http" "$(port)" "$work/caddy/storage" "$work/caddy/sites" > "$work/caddy/Caddyfile"
-HOME=$work/caddy XDG_DATA_HOME=$work/caddy/data XDG_CONFIG_HOME=$work/caddy/config \
-  caddy run --config "$work/caddy/Caddyfile" --adapter caddyfile >"$work/caddy.log" 2>&1 &
-caddy_pid=$!
-until curl -fs -o /dev/null "http://127.0.0.1:$admin/config/"; do sleep 0.1; done
+# shellcheck source=bench/caddy.sh
+. "$root/bench/caddy.sh"
+start_bench_caddy "$work"
 
 mkdir -p "$work/data"
 printf 'bench-password-123\n' | "$work/vpspanel" user add --email bench@example.com --admin --data-dir "$work/data" >/dev/null
