@@ -78,6 +78,8 @@ public static class PanelApp
         s.AddSingleton<DeployLog>();
         s.AddSingleton<DeployRun>();
         s.AddSingleton<ReplicaSet>();
+        s.AddSingleton<Cluster.ClusterDeploy>();
+        s.AddSingleton<Cluster.ClusterRoutes>();
         s.AddSingleton<DeployWorker>();
         s.AddSingleton<LiveState>();
         s.AddSingleton<LiveReconciler>();
@@ -89,6 +91,7 @@ public static class PanelApp
         s.AddSingleton<Hygiene.DiskCleanup>();
         s.AddHostedService(sp => sp.GetRequiredService<DeployWorker>());
         s.AddHostedService(sp => sp.GetRequiredService<LiveReconciler>());
+        s.AddHostedService(sp => sp.GetRequiredService<Cluster.ClusterRoutes>());
         s.AddHostedService<Notifications.NotifyWorker>();
         s.AddHostedService<Previews.PreviewSweep>();
         s.AddHostedService<Metrics.MetricsSampler>();

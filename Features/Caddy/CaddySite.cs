@@ -13,10 +13,11 @@ public sealed record SiteDomain(string Host, bool HttpOnly = false);
 /// <paramref name="StaticRoot"/>, when set, is a directory of files Caddy serves itself (a plain static site, see
 /// Deployments/StaticSiteDeploy) instead of proxying to <paramref name="HostPort"/>. <paramref name="OtherPorts"/>: the
 /// deployment's further replicas (Deployments/ReplicaSet), balanced with <paramref name="HostPort"/>; their active
-/// health checks GET <paramref name="HealthUri"/> (null: passive checks only).
+/// health checks GET <paramref name="HealthUri"/> (null: passive checks only). <paramref name="Upstreams"/>, when set, are a
+/// cluster project's tasks as node:port (Cluster/ClusterRoutes), balanced the same way instead of loopback ports.
 /// </summary>
 public sealed record ProjectSite(string Slug, IReadOnlyList<SiteDomain> Domains, bool RedirectAliases, bool RedirectWww, int HostPort, string? StaticRoot = null,
-    IReadOnlyList<int>? OtherPorts = null, string? HealthUri = null);
+    IReadOnlyList<int>? OtherPorts = null, string? HealthUri = null, IReadOnlyList<string>? Upstreams = null);
 
 /// <summary>
 /// How certificates are had: <paramref name="AutomaticHttps"/> false renders every site as http://;
@@ -74,7 +75,8 @@ public sealed partial class CaddySite(PanelSettings settings, CaddyAdmin caddy)
             // Checked again here although the deploy checked it: this text goes into a Caddyfile, where a space, a
             // quote or a brace in the path would be syntax or a placeholder.
             ? Deployments.StaticSiteDeploy.IsSafeRoot(root) ? $"\troot * {root}\n\tfile_server\n" : throw new ArgumentException($"static root {root} cannot be written into a Caddyfile")
-            : site.OtherPorts is { Count: > 0 } others ? Balanced(site.HostPort, others, site.HealthUri)
+            : site.Upstreams is { Count: > 0 } cluster ? Balanced(cluster.Select(CheckedUpstream), site.HealthUri)
+            : site.OtherPorts is { Count: > 0 } others ? Balanced(others.Prepend(site.HostPort).Select(p => $"127.0.0.1:{p}"), site.HealthUri)
             : $"\treverse_proxy 127.0.0.1:{site.HostPort} {{\n\t\tlb_try_duration {LbTryDuration}\n\t\tlb_try_interval 250ms\n\t}}\n";
         var target = (Secure(primary, tls) ? "https://" : "http://") + primary.Host + "{uri}";
         foreach (var https in new[] { true, false }) Block(sb, served.Where(d => Secure(d, tls) == https).ToList(), https, tls, proxy);
@@ -89,10 +91,10 @@ public sealed partial class CaddySite(PanelSettings settings, CaddyAdmin caddy)
     /// then keep it out for 10 s, so a replica that dies costs no failed request. Active checks (health_uri: the path
     /// the deploy probed) take a hung or erroring replica out within health_interval and put it back once it answers.
     /// </summary>
-    static string Balanced(int first, IReadOnlyList<int> others, string? healthUri)
+    static string Balanced(IEnumerable<string> upstreams, string? healthUri)
     {
         var sb = new StringBuilder("\treverse_proxy");
-        foreach (var port in others.Prepend(first)) sb.Append(" 127.0.0.1:").Append(port);
+        foreach (var upstream in upstreams) sb.Append(' ').Append(upstream);
         sb.Append(" {\n\t\tlb_policy round_robin\n");
         sb.Append("\t\tlb_try_duration ").Append(LbTryDuration).Append("\n\t\tlb_try_interval 250ms\n");
         sb.Append("\t\tfail_duration 10s\n\t\tmax_fails 1\n");
@@ -105,6 +107,13 @@ public sealed partial class CaddySite(PanelSettings settings, CaddyAdmin caddy)
         }
         return sb.Append("\t}\n").ToString();
     }
+
+    /// <summary>A node's IPv4 address and a port: it goes into a Caddyfile, so nothing else may pass.</summary>
+    static string CheckedUpstream(string upstream) =>
+        SafeUpstream().IsMatch(upstream) ? upstream : throw new ArgumentException($"upstream {upstream} cannot be written into a Caddyfile");
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"^[0-9]{1,3}(\.[0-9]{1,3}){3}:[0-9]{1,5}$")]
+    private static partial System.Text.RegularExpressions.Regex SafeUpstream();
 
     [System.Text.RegularExpressions.GeneratedRegex(@"^/[A-Za-z0-9._~/%?=&+-]*$")]
     private static partial System.Text.RegularExpressions.Regex SafeHealthUri();

@@ -21,7 +21,7 @@ public sealed class DeployFailure(string message) : Exception(message);
 /// </summary>
 public sealed class DeployRun(
     Db db, PanelSettings settings, DockerEngine engine, GitCli git, DomainSites sites, DeployLog logs,
-    IDataProtectionProvider protection, CaddyAdmin caddy, LiveState state, ReplicaSet replicas, ILogger<DeployRun> logger)
+    IDataProtectionProvider protection, CaddyAdmin caddy, LiveState state, ReplicaSet replicas, Cluster.ClusterDeploy cluster, ILogger<DeployRun> logger)
 {
     // The panel id keeps two panels on one engine apart (Docker/PanelIdentity). Deployments made before it keep
     // the names they recorded (deployments.image, deployments.container_name); nothing derives an old name again.
@@ -104,6 +104,8 @@ public sealed class DeployRun(
             }
 
             if (step != DeployStates.Starting) Step(DeployStates.Starting);
+            if (Cluster.ClusterPlacement.Find(c, project.Id).IsCluster)
+                return await GoLiveOnClusterAsync(c, id, project, panel, image, config, vars, log, Step, cancel);
             containerName = ContainerName(panel, project.Slug, id);
             var plan = await AppContainer.PlanAsync(c, engine, settings, project, image, config, vars, log.Important, cancel);
             stoppedLive = await Volumes.StopOldFirst.BeforeStartAsync(c, engine, project.Id, log.Important, cancel);
@@ -204,6 +206,47 @@ public sealed class DeployRun(
             using var writer = logs.Open(id);
             StaticSiteDeploy.Prune(c2, settings, project.Id, project.Slug, writer.Important);
         };
+    }
+
+    /// <summary>
+    /// The start, health check and switch of a cluster project (Cluster/ClusterDeploy): the service rolls to the new
+    /// image while the live route follows its tasks, then the route is set to the new tasks and the deployment is
+    /// live. A refused switch rolls the service back, so the live deployment's row and what runs agree. The previous
+    /// deployment has nothing left to retire when it was on the cluster too (its tasks were replaced); its
+    /// containers, when it ran on this server, are drained and removed as usual.
+    /// </summary>
+    async Task<Func<Task>?> GoLiveOnClusterAsync(Microsoft.Data.Sqlite.SqliteConnection c, long id, ProjectRow project, string panel, string image, ProjectConfig config,
+        List<Variables.Variable> vars, DeployLog.Writer log, Action<string> step, CancellationToken cancel)
+    {
+        var plan = await AppContainer.PlanAsync(c, engine, settings, project, image, config, vars, log.Important, cancel);
+        step(DeployStates.HealthChecking);
+        var started = await cluster.StartAsync(c, id, project, panel, image, plan, config, log.Important, cancel);
+        step(DeployStates.Switching);
+        var upstreams = Cluster.ClusterRoutes.Join(started.Tasks);
+        long? previous = null;
+        try
+        {
+            await SwitchWaitingForCaddyAsync(id, log, CancellationToken.None, () => sites.ApplyProjectAsync(project.Id, log.Important, CancellationToken.None,
+                switchToUpstreams: (project.Id, upstreams.Split(' ')),
+                applied: () =>
+                {
+                    log.Important($"==> live: {string.Join(", ", ProjectStore.ListDomains(c, project.Id))} → service {started.ServiceName} on {upstreams}");
+                    DeployStore.UpdateCluster(c, id, started.ServiceName, started.Image, upstreams);
+                    previous = DeployStore.MarkLiveRetiringPrevious(c, id, project.Id);
+                }));
+        }
+        catch
+        {
+            await cluster.UndoAsync(await engine.ClientAsync(CancellationToken.None), project.Id, started.ServiceName, started.Created, started.Since, log.Important);
+            throw;
+        }
+        if (previous is not { } prev || DeployStore.FindDeployment(c, prev) is not { } old) return null;
+        if (old.ServiceName is not null)
+        {
+            log.Important($"retired deployment {old.Id}: its tasks were replaced by the rolling update (image {old.ClusterImage} kept for rollback)");
+            return null;
+        }
+        return () => RetireAsync(id, old);
     }
 
     /// <summary>
@@ -422,6 +465,19 @@ public sealed class DeployRun(
     /// <summary>After the switch: let in-flight requests to the old containers finish, then stop and remove them. The image stays for rollback.</summary>
     async Task RetireAsync(long id, DeploymentRow? old)
     {
+        if (old?.ServiceName is { } service)
+        {
+            // The project moved back to this server: its container is live, the service goes after the drain.
+            using var w = logs.Open(id);
+            if (settings.Drain > TimeSpan.Zero) await Task.Delay(settings.Drain);
+            try
+            {
+                await Cluster.ClusterDeploy.RemoveServiceAsync(await engine.ClientAsync(CancellationToken.None), service, CancellationToken.None);
+                w.Important($"retired deployment {old.Id}: service {service} removed (the project runs on this server now)");
+            }
+            catch (Exception e) when (DockerEngine.IsDockerError(e)) { w.Important($"removing service {service} failed: {DockerErrors.Readable(e)}"); }
+            return;
+        }
         if (old?.ContainerName is null) return;
         List<ReplicaContainer> all;
         using (var c = db.Open()) all = ReplicaSet.ContainersOf(c, old);

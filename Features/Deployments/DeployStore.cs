@@ -9,7 +9,7 @@ public sealed record DeploymentRow(
     long Id, long ProjectId, string Status, string Trigger, long? RequestedBy, string? RequestedByEmail, string? RequestedCommit,
     long? RollbackOf, string ConfigJson, string? CommitSha, string? CommitMessage, string? CommitAuthor, string? Image,
     string? ContainerName, long? HostPort, string? FailedStep, string? Error, long CancelRequested, string CreatedAt,
-    string? StartedAt, string? FinishedAt, string? StaticRoot = null)
+    string? StartedAt, string? FinishedAt, string? StaticRoot = null, string? ServiceName = null, string? ClusterImage = null, string? Upstreams = null)
 {
     /// <summary>A plain static site's deployment (StaticSiteDeploy): Caddy serves <see cref="StaticRoot"/>; there is no image and no container.</summary>
     public bool IsStatic => StaticRoot is not null;
@@ -51,7 +51,7 @@ public static class DeployStore
     internal const string Columns =
         "d.id, d.project_id, d.status, d.trigger, d.requested_by, u.email AS requested_by_email, d.requested_commit, d.rollback_of, " +
         "d.config_json, d.commit_sha, d.commit_message, d.commit_author, d.image, d.container_name, d.host_port, d.failed_step, " +
-        "d.error, d.cancel_requested, d.created_at, d.started_at, d.finished_at, d.static_root";
+        "d.error, d.cancel_requested, d.created_at, d.started_at, d.finished_at, d.static_root, d.service_name, d.cluster_image, d.upstreams";
 
     internal const string From = "FROM deployments d LEFT JOIN users u ON u.id = d.requested_by";
 
@@ -222,6 +222,11 @@ public static class DeployStore
     public static void UpdateCommit(SqliteConnection c, long id, string sha, string author, string message) =>
         c.Execute("UPDATE deployments SET commit_sha = @sha, commit_author = @author, commit_message = @message WHERE id = @id",
             new { id, sha, author, message });
+
+    /// <summary>A cluster deployment's service, the image reference its tasks run and the node:port addresses Caddy balances over.</summary>
+    public static void UpdateCluster(SqliteConnection c, long id, string serviceName, string clusterImage, string upstreams) =>
+        c.Execute("UPDATE deployments SET service_name = @serviceName, cluster_image = @clusterImage, upstreams = @upstreams WHERE id = @id",
+            new { id, serviceName, clusterImage, upstreams });
 
     public static void UpdateImage(SqliteConnection c, long id, string image) =>
         c.Execute("UPDATE deployments SET image = @image WHERE id = @id", new { id, image });

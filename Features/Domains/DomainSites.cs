@@ -33,10 +33,11 @@ public sealed class DomainSites(Db db, PanelSettings settings, CaddySite caddy, 
     /// Renders and applies one project's site file only (a deploy's switch, a change of its domains): the other site
     /// files are neither rendered, validated nor touched, so the cost does not grow with the number of live sites.
     /// A project that is gone or has nothing live loses its file. Same arguments as <see cref="ApplyAllAsync"/>;
-    /// <paramref name="switchToFiles"/> is the switch of a plain static site: Caddy serves that directory.
+    /// <paramref name="switchToFiles"/> is the switch of a plain static site: Caddy serves that directory;
+    /// <paramref name="switchToUpstreams"/> the switch of a cluster project: Caddy balances over its tasks' node:port addresses.
     /// </summary>
     public async Task ApplyProjectAsync(long projectId, Action<string> log, CancellationToken ct, (long ProjectId, int Port)? switchTo = null, Action? applied = null,
-        (long ProjectId, string Root)? switchToFiles = null)
+        (long ProjectId, string Root)? switchToFiles = null, (long ProjectId, IReadOnlyList<string> Upstreams)? switchToUpstreams = null)
     {
         string slug;
         using (var c = db.Open())
@@ -44,7 +45,7 @@ public sealed class DomainSites(Db db, PanelSettings settings, CaddySite caddy, 
         await caddy.ApplyOneAsync(CaddySite.FileName(slug), () =>
         {
             using var c = db.Open();
-            return ProjectDomains.FindRoutedProject(c, projectId) is { } p ? RenderProject(c, PanelOptions.Load(c), TlsOptions.From(settings), p, switchTo, switchToFiles) : null;
+            return ProjectDomains.FindRoutedProject(c, projectId) is { } p ? RenderProject(c, PanelOptions.Load(c), TlsOptions.From(settings), p, switchTo, switchToFiles, switchToUpstreams) : null;
         }, log, ct, applied);
     }
 
@@ -64,19 +65,23 @@ public sealed class DomainSites(Db db, PanelSettings settings, CaddySite caddy, 
 
     /// <summary>One project's site file, or null when it has nothing live to route to or no domain.</summary>
     static string? RenderProject(SqliteConnection c, PanelOptions options, TlsOptions tls, ProjectDomains.RoutedProject p, (long ProjectId, int Port)? switchTo,
-        (long ProjectId, string Root)? switchToFiles = null)
+        (long ProjectId, string Root)? switchToFiles = null, (long ProjectId, IReadOnlyList<string> Upstreams)? switchToUpstreams = null)
     {
         // A switch decides alone what the project routes to; otherwise the live deployment does (a port or files).
-        var (port, root) = switchTo is { } s && s.ProjectId == p.Id ? (s.Port, null)
-            : switchToFiles is { } f && f.ProjectId == p.Id ? (null, f.Root)
-            : (p.LivePort, p.LiveStaticRoot);
-        if (port is null && root is null) return null;
+        // A cluster project (Cluster/ClusterDeploy) routes to its tasks' node:port addresses instead of one loopback port.
+        var (port, root, cluster) = switchTo is { } s && s.ProjectId == p.Id ? (s.Port, null, null)
+            : switchToFiles is { } f && f.ProjectId == p.Id ? (null, f.Root, null)
+            : switchToUpstreams is { } u && u.ProjectId == p.Id ? (null, null, u.Upstreams)
+            : (p.LivePort, p.LiveStaticRoot, Cluster.ClusterRoutes.Split(p.LiveUpstreams));
+        if (port is null && root is null && cluster is not { Count: > 0 }) return null;
         var setup = ProjectDomains.FindDomainSetup(c, p.Id);
         var domains = setup.Domains.ToList();
         if (options.DefaultDomain(p.Slug) is { } dd && domains.All(d => d.Host != dd)) domains.Add(new SiteDomain(dd));
         if (domains.Count == 0) return null;
         // Replicas (Deployments/ReplicaSet): the other ports of the deployment that owns this one, balanced by Caddy.
         var replicas = port is { } first ? Deployments.ReplicaSet.RouteOf(c, p.Id, first) : null;
+        if (cluster is { Count: > 0 })
+            return CaddySite.Render(new ProjectSite(p.Slug, domains, setup.RedirectAliases, setup.RedirectWww, 0, Upstreams: cluster, HealthUri: Cluster.ClusterRoutes.HealthUriOf(c, p.Id)), tls);
         return CaddySite.Render(new ProjectSite(p.Slug, domains, setup.RedirectAliases, setup.RedirectWww, (int)(port ?? 0), root, replicas?.OtherPorts, replicas?.HealthUri), tls);
     }
 

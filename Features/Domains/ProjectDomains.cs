@@ -86,9 +86,9 @@ public static class ProjectDomains
     /// A project's row as far as routing goes: its live upstream port, or the directory of its live static files
     /// (Deployments/StaticSiteDeploy); both null: nothing live to route to.
     /// </summary>
-    public sealed record RoutedProject(long Id, string Name, string Slug, long OwnerId, long? LivePort, string? LiveStaticRoot)
+    public sealed record RoutedProject(long Id, string Name, string Slug, long OwnerId, long? LivePort, string? LiveStaticRoot, string? LiveUpstreams = null)
     {
-        public bool IsLive => LivePort is not null || LiveStaticRoot is not null;
+        public bool IsLive => LivePort is not null || LiveStaticRoot is not null || !string.IsNullOrEmpty(LiveUpstreams);
     }
 
     public static List<RoutedProject> ListRoutedProjects(SqliteConnection c, SqliteTransaction? tx = null) =>
@@ -96,7 +96,8 @@ public static class ProjectDomains
             """
             SELECT p.id, p.name, p.slug, p.owner_id,
                    (SELECT d.host_port FROM deployments d WHERE d.project_id = p.id AND d.status = 'live') AS live_port,
-                   (SELECT d.static_root FROM deployments d WHERE d.project_id = p.id AND d.status = 'live') AS live_static_root
+                   (SELECT d.static_root FROM deployments d WHERE d.project_id = p.id AND d.status = 'live') AS live_static_root,
+                   (SELECT d.upstreams FROM deployments d WHERE d.project_id = p.id AND d.status = 'live') AS live_upstreams
             FROM projects p ORDER BY p.slug
             """, transaction: tx).AsList();
 
@@ -105,7 +106,8 @@ public static class ProjectDomains
             """
             SELECT p.id, p.name, p.slug, p.owner_id,
                    (SELECT d.host_port FROM deployments d WHERE d.project_id = p.id AND d.status = 'live') AS live_port,
-                   (SELECT d.static_root FROM deployments d WHERE d.project_id = p.id AND d.status = 'live') AS live_static_root
+                   (SELECT d.static_root FROM deployments d WHERE d.project_id = p.id AND d.status = 'live') AS live_static_root,
+                   (SELECT d.upstreams FROM deployments d WHERE d.project_id = p.id AND d.status = 'live') AS live_upstreams
             FROM projects p WHERE p.id = @projectId
             """, new { projectId });
 

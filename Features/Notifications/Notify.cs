@@ -18,10 +18,11 @@ public static class Notify
 {
     public const string DeploymentFailed = "deployment.failed", DeploymentSucceeded = "deployment.succeeded", AppCrashLooping = "app.crash_looping",
         AppRestarted = "app.restarted", AppUnhealthy = "app.unhealthy", DiskLow = "disk.low", BackupFailed = "backup.failed",
-        WebhookSignatureFailures = "webhook.signature_failures", AdminNewSignIn = "admin.new_sign_in", PreviewReady = "preview.ready";
+        WebhookSignatureFailures = "webhook.signature_failures", AdminNewSignIn = "admin.new_sign_in", PreviewReady = "preview.ready",
+        ServerDown = "server.down";
 
     public static readonly string[] Events = [DeploymentFailed, DeploymentSucceeded, AppCrashLooping, AppRestarted, AppUnhealthy, DiskLow, BackupFailed,
-        WebhookSignatureFailures, AdminNewSignIn, PreviewReady];
+        WebhookSignatureFailures, AdminNewSignIn, PreviewReady, ServerDown];
 
     /// <summary>Set by the worker from Notifications:CollapseSeconds (one panel per process).</summary>
     internal static TimeSpan CollapseWindow { get; set; } = TimeSpan.FromMinutes(10);

@@ -36,6 +36,7 @@ public static class NotifySend
         Notify.WebhookSignatureFailures => "Webhook signature failures",
         Notify.AdminNewSignIn => "Admin sign-in from a new address",
         Notify.PreviewReady => "Preview ready",
+        Notify.ServerDown => "Cluster server down",
         _ => "Test message",
     } + (m.Project != "" ? $": {m.Project}" : "");
 

@@ -23,12 +23,13 @@ public static class ProjectApi
         List<string>? Domains, string? GitAuth, string? GitToken, bool? AutoDeploy,
         long? MemoryMb = null, decimal? Cpus = null, long? PidsLimit = null, string? BaseDir = null, List<string>? WatchPaths = null, string? BuildTarget = null,
         string? InstallCommand = null, string? BuildCommand = null, string? StartCommand = null, bool? StopOldFirst = null,
-        System.Text.Json.JsonElement? Replicas = null);
+        System.Text.Json.JsonElement? Replicas = null, string? Target = null, string? Placement = null);
 
     const string BodyDoc =
         "JSON body: {\"name\", \"gitUrl\", \"branch\"? (empty or left out: the repository's default branch), \"port\"? (left out at creation, or 0: the image's EXPOSE, read at every deploy), \"dockerfile\"?, \"contextDir\"?, \"healthPath\"? (empty: the image's HEALTHCHECK, else GET /), \"domains\": [...], " +
         "\"gitAuth\"? (none|token|ssh), \"gitToken\"?, \"autoDeploy\"?, \"installCommand\"?, \"buildCommand\"?, \"startCommand\"? (for a generated Dockerfile; \"\" = detected), \"memoryMb\"?, \"cpus\"?, \"pidsLimit\"? (admins only; 0 = the panel's default), " +
-        "\"baseDir\"? (monorepo directory the context and Dockerfile are relative to; \"\" = the root), \"watchPaths\"? ([] = every push deploys), \"buildTarget\"? (a Dockerfile stage; \"\" = the last), \"stopOldFirst\"? (stop the live container before the new one starts: a few seconds of downtime), \"replicas\"? (1-10 containers balanced by Caddy; admins only; applied to the live deployment at once)}. " +
+        "\"baseDir\"? (monorepo directory the context and Dockerfile are relative to; \"\" = the root), \"watchPaths\"? ([] = every push deploys), \"buildTarget\"? (a Dockerfile stage; \"\" = the last), \"stopOldFirst\"? (stop the live container before the new one starts: a few seconds of downtime), \"replicas\"? (1-10 containers balanced by Caddy; admins only; applied to the live deployment at once), " +
+        "\"target\"? (server|cluster: this server's containers or a Swarm service on the cluster; admins only; from the next deploy), \"placement\"? (cluster only: any|spread|label:KEY=VALUE|node:HOSTNAME)}. " +
         "Invalid fields: 422 with `errors` per field.";
 
     public sealed record ProjectSummary(string Slug, string Name, string Owner, string? LiveStatus, string? LastStatus, string? Domain, string Environment);
@@ -39,7 +40,7 @@ public static class ProjectApi
         string? WebhookSecret, long? LiveDeploymentId, string CreatedAt,
         long? MemoryMb = null, decimal? Cpus = null, long? PidsLimit = null, string? BaseDir = null, List<string>? WatchPaths = null, string? BuildTarget = null,
         string? InstallCommand = null, string? BuildCommand = null, string? StartCommand = null, bool StopOldFirst = false, int Replicas = 1,
-        string Environment = ProjectEnvironments.Production, string? EnvironmentOf = null);
+        string Environment = ProjectEnvironments.Production, string? EnvironmentOf = null, string Target = "server", string Placement = "any");
 
     /// <summary>The form's field names as the API spells them, so a 422's errors name what the caller sent.</summary>
     static readonly Dictionary<string, string> ApiFieldNames = new() { ["containerPort"] = "port", ["dockerfilePath"] = "dockerfile" };
@@ -173,6 +174,8 @@ public static class ProjectApi
         StartCommand = r.StartCommand ?? f.StartCommand,
         // Any JSON value as its text ("abc", 1e9, 2.5, -1): ProjectReplicas.FromForm answers a 422 naming the field, not a 400 about types.
         Replicas = r.Replicas is { } rep ? (rep.ValueKind == System.Text.Json.JsonValueKind.String ? rep.GetString()!.Trim() : rep.GetRawText()) : f.Replicas,
+        Target = r.Target?.Trim() ?? f.Target,
+        Placement = r.Placement?.Trim() ?? f.Placement,
     };
 
     public static IResult NotFound(string slug) => ApiProblem.NotFound($"The project \"{slug}\"");
@@ -188,5 +191,6 @@ public static class ProjectApi
             WebhookStore.EnsureSecret(c, protection, p.Id), DeployStore.FindLiveDeployment(c, p.Id)?.Id, p.CreatedAt,
             p.Limits.MemoryMb, p.Limits.NanoCpus is { } n ? n / 1_000_000_000m : null, p.Limits.PidsLimit, p.Paths.BaseDir, p.Paths.WatchPathList, p.BuildTarget,
             p.Commands.Install, p.Commands.Build, p.Commands.Start, Volumes.StopOldFirst.FindStopOldFirst(c, p.Id), ProjectReplicas.FindReplicas(c, p.Id),
-            p.Environment, p.ParentId is { } parent ? ProjectStore.FindProjectById(c, parent)?.Slug : null);
+            p.Environment, p.ParentId is { } parent ? ProjectStore.FindProjectById(c, parent)?.Slug : null,
+            Cluster.ClusterPlacement.Find(c, p.Id).Target, Cluster.ClusterPlacement.Find(c, p.Id).Placement);
 }

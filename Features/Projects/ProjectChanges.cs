@@ -17,7 +17,7 @@ public sealed record ProjectCreated(long Id, string Slug, string WebhookSecret);
 /// disagree on a rule. Errors come back by form field name (name, gitUrl, branch, containerPort, …).
 /// </summary>
 public sealed class ProjectChanges(Db db, IDataProtectionProvider protection, GitCli git, DockerEngine engine, Domains.DomainSites sites,
-    DeployWorker worker, PanelSettings settings, GitHosts gitHosts, DeployLog logs, ReplicaSet replicaSet)
+    DeployWorker worker, PanelSettings settings, GitHosts gitHosts, DeployLog logs, ReplicaSet replicaSet, Cluster.ClusterDeploy cluster)
 {
     public async Task<(ProjectCreated? Created, Dictionary<string, string> Errors)> CreateAsync(
         ProjectForm form, long ownerId, bool isAdmin, CancellationToken ct)
@@ -30,6 +30,7 @@ public sealed class ProjectChanges(Db db, IDataProtectionProvider protection, Gi
         if (!errors.ContainsKey("branch") && form.Branch != "" && await GitCli.CheckBranchWithGitAsync(form.Branch, ct) is { } b) errors["branch"] = b;
         var limits = ProjectLimits.FromForm(form, ProjectLimits.None, isAdmin, errors);
         var replicas = ProjectReplicas.FromForm(form, 1, isAdmin, errors);
+        var placement = await PlacementFromFormAsync(form, Cluster.ClusterPlacement.Default, replicas, 1, false, isAdmin, errors, ct);
         var paths = ProjectPaths.FromForm(form, ProjectPaths.None, errors);
         BuildTarget.Validate(form, errors);
         var commands = Builds.ProjectDockerfile.FromForm(form, Builds.BuildCommands.None, errors);
@@ -50,6 +51,7 @@ public sealed class ProjectChanges(Db db, IDataProtectionProvider protection, Gi
         var id = ProjectStore.InsertProject(c, form, slug, ownerId, token, tx);
         ProjectLimits.UpdateProjectLimits(c, id, limits!, tx);
         ProjectReplicas.UpdateReplicas(c, id, replicas!.Value, tx);
+        Cluster.ClusterPlacement.UpdateChoice(c, id, placement!, tx);
         ProjectPaths.UpdateProjectPaths(c, id, paths!, tx);
         BuildTarget.UpdateBuildTarget(c, id, form.BuildTarget, tx);
         Builds.ProjectDockerfile.UpdateBuildCommands(c, id, commands!, tx);
@@ -75,6 +77,14 @@ public sealed class ProjectChanges(Db db, IDataProtectionProvider protection, Gi
         int current;
         using (var c0 = db.Open()) current = ProjectReplicas.FindReplicas(c0, project.Id);
         var replicas = ProjectReplicas.FromForm(form, current, isAdmin, errors);
+        Cluster.ClusterPlacement.Choice currentChoice;
+        bool hasVolumes;
+        using (var c0 = db.Open())
+        {
+            currentChoice = Cluster.ClusterPlacement.Find(c0, project.Id);
+            hasVolumes = Volumes.ProjectVolumes.ListVolumesOfProject(c0, project.Id).Count > 0;
+        }
+        var placement = await PlacementFromFormAsync(form, currentChoice, replicas, current, hasVolumes, isAdmin, errors, ct);
         var paths = ProjectPaths.FromForm(form, project.Paths, errors);
         BuildTarget.Validate(form, errors);
         var commands = Builds.ProjectDockerfile.FromForm(form, project.Commands, errors);
@@ -92,6 +102,7 @@ public sealed class ProjectChanges(Db db, IDataProtectionProvider protection, Gi
         ProjectStore.UpdateProject(c, project.Id, form, token, tx);
         ProjectLimits.UpdateProjectLimits(c, project.Id, limits!, tx);
         ProjectReplicas.UpdateReplicas(c, project.Id, replicas!.Value, tx);
+        Cluster.ClusterPlacement.UpdateChoice(c, project.Id, placement!, tx);
         ProjectPaths.UpdateProjectPaths(c, project.Id, paths!, tx);
         BuildTarget.UpdateBuildTarget(c, project.Id, form.BuildTarget, tx);
         Builds.ProjectDockerfile.UpdateBuildCommands(c, project.Id, commands!, tx);
@@ -105,7 +116,16 @@ public sealed class ProjectChanges(Db db, IDataProtectionProvider protection, Gi
             ProjectEnvironments.CopyRepositoryToEnvironments(c, project.Id);
         }
         // A new count applies to the live deployment at once; should its new replicas fail, the count goes back.
-        if (replicas != current && await replicaSet.ScaleLiveAsync(project.Id, replicas!.Value, ct) is { } failed)
+        // A live cluster project's service is scaled by Swarm instead (the route follows its tasks).
+        var liveOnCluster = DeployStore.FindLiveDeployment(c, project.Id)?.ServiceName is not null;
+        if (replicas != current && liveOnCluster && await cluster.ScaleAsync(PanelIdentity.Of(c), project.Slug, replicas!.Value, ct) is { } refused)
+        {
+            using var back = c.BeginTransaction();
+            ProjectReplicas.UpdateReplicas(c, project.Id, current, back);
+            back.Commit();
+            errors["replicas"] = refused + " (the other changes were saved)";
+        }
+        else if (replicas != current && !liveOnCluster && await replicaSet.ScaleLiveAsync(project.Id, replicas!.Value, ct) is { } failed)
         {
             using var back = c.BeginTransaction();
             ProjectReplicas.UpdateReplicas(c, project.Id, current, back);
@@ -113,6 +133,19 @@ public sealed class ProjectChanges(Db db, IDataProtectionProvider protection, Gi
             errors["replicas"] = failed + " (the other changes were saved)";
         }
         return errors;
+    }
+
+    /// <summary>
+    /// Target and placement from the form (Cluster/ClusterPlacement); when they or the replicas change and the
+    /// project is to run on the cluster, the swarm is asked whether it can (labels, hostnames, enough nodes).
+    /// </summary>
+    async Task<Cluster.ClusterPlacement.Choice?> PlacementFromFormAsync(ProjectForm form, Cluster.ClusterPlacement.Choice current, int? replicas, int currentReplicas,
+        bool hasVolumes, bool isAdmin, Dictionary<string, string> errors, CancellationToken ct)
+    {
+        var choice = Cluster.ClusterPlacement.FromForm(form, current, isAdmin, errors);
+        if (choice is null || replicas is null || (choice == current && replicas == currentReplicas)) return choice;
+        foreach (var (field, message) in await Cluster.ClusterPlacement.ProblemsAsync(engine, choice, replicas.Value, hasVolumes, ct)) errors.TryAdd(field, message);
+        return choice;
     }
 
     /// <summary>
@@ -169,6 +202,9 @@ public sealed class ProjectChanges(Db db, IDataProtectionProvider protection, Gi
             finally { Running.AppPower.Gate.Release(); }
         }
         finally { replicaLock.Release(); }
+        // A cluster project's service (its tasks on every node go with it).
+        try { await Cluster.ClusterDeploy.RemoveServiceAsync(docker, Cluster.ClusterDeploy.ServiceName(PanelIdentity.Of(c), project.Slug), ct); }
+        catch (global::Docker.DotNet.DockerApiException e) when ((int)e.StatusCode is 503 or 406) { }
         foreach (var ctr in await docker.Containers.ListContainersAsync(new ContainersListParameters { All = true, Filters = DockerAbsentOk.LabelFilter(ours) }, ct))
             await docker.RemoveContainerIfExistsAsync(ctr.ID, ct);
         foreach (var image in (await docker.Images.ListImagesAsync(new ImagesListParameters { Filters = DockerAbsentOk.LabelFilter(ours) }, ct)).Names())

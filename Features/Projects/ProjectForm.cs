@@ -17,6 +17,8 @@ public static class ProjectFormReader
             Cpus = f.ContainsKey("cpus") ? V("cpus") : null,
             PidsLimit = f.ContainsKey("pidsLimit") ? V("pidsLimit") : null,
             Replicas = f.ContainsKey("replicas") ? V("replicas") : null,
+            Target = f.ContainsKey("target") ? V("target") : null,
+            Placement = f.ContainsKey("placement") ? V("placement") : null,
             BaseDir = f.ContainsKey("baseDir") ? V("baseDir") : null,
             WatchPaths = f.ContainsKey("watchPaths") ? f["watchPaths"].ToString() : null,
             BuildTarget = f.ContainsKey("buildTarget") ? V("buildTarget") : null,

@@ -77,6 +77,10 @@ public sealed record ProjectForm(
     /// <summary>Replicas as typed (see <see cref="ProjectReplicas.FromForm"/>): null keeps the saved count.</summary>
     public string? Replicas { get; init; }
 
+    /// <summary>Where it runs, "server" or "cluster", and the cluster placement as typed (Cluster/ClusterPlacement): null keeps the saved one.</summary>
+    public string? Target { get; init; }
+    public string? Placement { get; init; }
+
     /// <summary>Commands for a generated Dockerfile as typed (see Builds/ProjectDockerfile.FromForm): null keeps the saved one, empty is "detected".</summary>
     public string? InstallCommand { get; init; }
     public string? BuildCommand { get; init; }

@@ -122,6 +122,11 @@ public static partial class SettingsTable
         new("Panel:TrustedProxies", "127.0.0.1,::1", "empty (trust no proxy) or a comma-separated list of IP addresses or networks (CIDR) whose X-Forwarded-For/-Proto the panel believes, e.g. 127.0.0.1,::1", Auth.TrustedProxies.IsValidList),
         new("Storage:HostPathRoot", "/srv/vpspanel", "an absolute path other than /, without . or .. segments, not /etc, /proc, /sys, /dev, /boot, /root or Docker's directories, nor inside or around the data dir (the only directory under which admins may mount host directories into apps)",
             v => Volumes.VolumeRules.RootProblem(v) is null),
+        new("Cluster:Registry", "", "empty (no registry: only a one-server cluster can run the manager's local images) or HOST:PORT of the registry every node pulls cluster images from (Debian's docker-registry on the manager)",
+            v => v == "" || Cluster.ClusterRegistry.IsHostPort(v)),
+        new("Cluster:RegistryUser", "", "the registry's user name (htpasswd), or empty for a registry without sign-in", v => v.Length <= 200 && !v.Any(char.IsControl)),
+        new("Cluster:RegistryPassword", "", "the registry user's password", v => v.Length <= 500 && !v.Any(char.IsControl), Secret: true),
+        new("Cluster:SyncSeconds", "2", "a whole number of seconds from 1 to 60 (how often the running tasks of cluster projects are read to keep Caddy's upstreams and the nodes' states current)", Int(1, 60)),
         new("Auth:SetupToken", "", "empty (a random token is made at startup) or at least 16 characters", v => v == "" || v.Length >= 16, Secret: true),
         .. Builds.BaseImages.Settings,
         .. Services.ServiceEngines.Settings,
@@ -153,6 +158,11 @@ public sealed class PanelSettings
     /// <summary>The engine's cgroup parent (Docker/BuildMemoryCap); not `required`, so hand-built settings need not say.</summary>
     public string CgroupParent { get; init; } = "docker";
     public required TimeSpan HealthTimeout { get; init; }
+    /// <summary>Cluster projects (Cluster/*); not `required`, so hand-built settings need not say.</summary>
+    public string ClusterRegistry { get; init; } = "";
+    public string ClusterRegistryUser { get; init; } = "";
+    public string ClusterRegistryPassword { get; init; } = "";
+    public TimeSpan ClusterSync { get; init; } = TimeSpan.FromSeconds(2);
     public required int HealthRetries { get; init; }
     public required TimeSpan Drain { get; init; }
     public required string FixedSetupToken { get; init; }
@@ -307,6 +317,10 @@ public sealed class PanelSettings
             TerminalIdle = TimeSpan.FromMinutes(I("Terminal:IdleMinutes")),
             TerminalMaxSessionsPerUser = I("Terminal:MaxSessionsPerUser"),
             CaddyRetry = TimeSpan.FromSeconds(I("Deploy:CaddyRetrySeconds")),
+            ClusterRegistry = values["Cluster:Registry"],
+            ClusterRegistryUser = values["Cluster:RegistryUser"],
+            ClusterRegistryPassword = values["Cluster:RegistryPassword"],
+            ClusterSync = TimeSpan.FromSeconds(I("Cluster:SyncSeconds")),
             ReconcileInterval = TimeSpan.FromSeconds(I("Deploy:ReconcileSeconds")),
             HealthProbeInterval = TimeSpan.FromSeconds(I("Health:ProbeSeconds")),
             HealthFailuresBeforeAlert = I("Health:FailuresBeforeAlert"),
