@@ -51,7 +51,9 @@ public sealed class ClusterDeploy(PanelSettings settings, DockerEngine engine, C
         var existing = await InspectOrNullAsync(docker, service, cancel);
         var since = DateTime.UtcNow.AddSeconds(-1);
         log($"{(existing is null ? "creating" : "rolling")} service {service}: {replicas} task(s), placement {choice.Placement}, image {reference}" +
-            (existing is null ? "" : " (one task at a time, each new task started before the old one stops; Swarm rolls back a task that fails)"));
+            (existing is null ? "" : choice.Placement == "spread"
+                ? " (one task at a time, stopped before its replacement starts on that server, as spread allows one per server; Swarm rolls back a task that fails)"
+                : " (one task at a time, each new task started before the old one stops; Swarm rolls back a task that fails)"));
         if (existing is null)
             await docker.Swarm.CreateServiceAsync(new ServiceCreateParameters { Service = spec, RegistryAuth = ClusterRegistry.Auth(settings) }, cancel);
         else
@@ -141,13 +143,17 @@ public sealed class ClusterDeploy(PanelSettings settings, DockerEngine engine, C
             },
             UpdateConfig = new SwarmUpdateConfig
             {
-                Parallelism = 1, Order = "start-first", FailureAction = "rollback", Monitor = TimeSpan.FromSeconds(5), MaxFailureRatio = 0,
+                // Spread allows one task per node, so a new task cannot start beside the old one: there the old one
+                // stops first and the other nodes' tasks serve meanwhile (Caddy retries a request that hit it).
+                Parallelism = 1, Order = Order(placement), FailureAction = "rollback", Monitor = TimeSpan.FromSeconds(5), MaxFailureRatio = 0,
                 // Time for the route to pick up the new task (Cluster:SyncSeconds) before the next old one stops.
                 Delay = TimeSpan.FromSeconds(3),
             },
-            RollbackConfig = new SwarmUpdateConfig { Parallelism = 1, Order = "start-first", FailureAction = "pause", Monitor = TimeSpan.FromSeconds(5), MaxFailureRatio = 0 },
+            RollbackConfig = new SwarmUpdateConfig { Parallelism = 1, Order = Order(placement), FailureAction = "pause", Monitor = TimeSpan.FromSeconds(5), MaxFailureRatio = 0 },
         };
     }
+
+    static string Order(ClusterPlacement.Parsed placement) => placement.Kind == "spread" ? "stop-first" : "start-first";
 
     /// <summary>
     /// Waits until <paramref name="replicas"/> tasks of this deployment run (and, for an update, Swarm says it is
@@ -202,12 +208,13 @@ public sealed class ClusterDeploy(PanelSettings settings, DockerEngine engine, C
         $"{t.Status?.State?.ToString().ToLowerInvariant()}{(string.IsNullOrEmpty(t.Status?.Err) ? "" : ": " + t.Status!.Err)}{(string.IsNullOrEmpty(t.Status?.Message) ? "" : " (" + t.Status!.Message + ")")}";
 
     /// <summary>
-    /// Every new task must answer over HTTP where Caddy will reach it: the health path with 2xx/3xx, or, with no
-    /// health path, any HTTP answer on /. Each gets the same tries as a container's health check.
+    /// Every new task must answer where Caddy will reach it: GET of the health path with 2xx/3xx, or, with no health
+    /// path (a database, a TCP service), a connection its port accepts. Each gets the same tries as a container's
+    /// health check.
     /// </summary>
     async Task CheckTasksAsync(List<ClusterRoutes.TaskAddress> tasks, string healthPath, Action<string> log, CancellationToken cancel)
     {
-        var path = healthPath is { Length: > 0 } p ? p : "/";
+        var path = healthPath is { Length: > 0 } p ? p : null;
         foreach (var t in tasks)
         {
             string last = "";
@@ -218,17 +225,28 @@ public sealed class ClusterDeploy(PanelSettings settings, DockerEngine engine, C
                 timeout.CancelAfter(settings.HealthTimeout);
                 try
                 {
-                    using var answer = await Probe.GetAsync($"http://{t.Upstream}{path}", timeout.Token);
-                    var code = (int)answer.StatusCode;
-                    ok = healthPath is { Length: > 0 } ? code is >= 200 and < 400 : code < 500;
-                    last = $"HTTP {code}";
+                    if (path is null)
+                    {
+                        using var tcp = new System.Net.Sockets.TcpClient();
+                        await tcp.ConnectAsync(t.Address, t.Port, timeout.Token);
+                        ok = true;
+                    }
+                    else
+                    {
+                        using var answer = await Probe.GetAsync($"http://{t.Upstream}{path}", timeout.Token);
+                        var code = (int)answer.StatusCode;
+                        ok = code is >= 200 and < 400;
+                        last = $"HTTP {code}";
+                    }
                 }
                 catch (HttpRequestException e) { last = e.Message; }
+                catch (System.Net.Sockets.SocketException e) { last = e.Message; }
                 catch (OperationCanceledException) when (!cancel.IsCancellationRequested) { last = $"no answer within {settings.HealthTimeout.TotalSeconds:0} s"; }
                 if (!ok) await Task.Delay(1000, cancel);
             }
-            if (!ok) throw new DeployFailure($"the task on {t.Hostname} ({t.Upstream}) failed its health check GET {path}: {last}");
-            log($"health check passed: task on {t.Hostname}, GET http://{t.Upstream}{path}");
+            var what = path is null ? $"a connection to {t.Upstream}" : $"GET http://{t.Upstream}{path}";
+            if (!ok) throw new DeployFailure($"the task on {t.Hostname} failed its health check, {what}: {last}");
+            log($"health check passed: task on {t.Hostname}, {what}");
         }
     }
 

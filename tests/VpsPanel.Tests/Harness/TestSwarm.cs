@@ -196,6 +196,8 @@ public sealed class TestSwarm : IAsyncDisposable
                      "--exec-root", Path.Combine(node.Dir, "exec"), "--pidfile", Path.Combine(node.Dir, "docker.pid"),
                      "--containerd-namespace", node.Name, "--containerd-plugins-namespace", node.Name + "p",
                      "--cgroup-parent", "/" + node.CgroupParent,
+                     // The cluster's registry (TestRegistry) listens on the host's bridge address over plain HTTP.
+                     "--insecure-registry", "10.198.0.0/16",
                  })
             psi.ArgumentList.Add(a);
         var p = Process.Start(psi)!;

@@ -38,7 +38,7 @@ public sealed class ReplicaTests(ITestOutputHelper output)
     }
 
     /// <summary>A steady request loop through Caddy (a few clients at once) until stopped: every answer's body, and every failure with why.</summary>
-    sealed class Load(TestCaddy caddy, string host, int clients = 4)
+    internal sealed class Load(TestCaddy caddy, string host, int clients = 4)
     {
         readonly CancellationTokenSource _stop = new();
         readonly List<string> _answers = [];
@@ -96,7 +96,7 @@ public sealed class ReplicaTests(ITestOutputHelper output)
     /// (its first active check timed out on a loaded machine, or one request to it failed and max_fails holds it out
     /// for fail_duration), so one round is not the answer; every request of every round must still succeed.
     /// </summary>
-    static async Task<List<string>> AnswersAsync(DeployEnv env, string host, IEnumerable<string> expected, int requests)
+    internal static async Task<List<string>> AnswersAsync(DeployEnv env, string host, IEnumerable<string> expected, int requests)
     {
         var want = expected.Order().ToList();
         var deadline = DateTime.UtcNow.AddSeconds(60);
