@@ -82,7 +82,8 @@ public sealed record ProcOutput(int ExitCode, string Stdout, string Stderr)
 
 /// <summary>
 /// One throwaway container of the Debian image with no network, the checkout's install.sh and caddy/ mounted
-/// read-only at /src and the binary under test at /opt/new/vpspanel. Labelled vpspanel.test and removed on dispose.
+/// read-only at /src and the binary under test at /opt/new/vpspanel (or, from <see cref="StartForEngineAsync"/>, one
+/// with a network in which a Docker engine can start). Labelled vpspanel.test and removed on dispose.
 /// </summary>
 public sealed class DebianContainer : IAsyncDisposable
 {
@@ -127,6 +128,38 @@ public sealed class DebianContainer : IAsyncDisposable
             throw new InvalidOperationException("systemd did not come up in the test container");
         }
         return c;
+    }
+
+    /// <summary>
+    /// A container of the test image in which a Docker engine of its own can start (for join.sh, which installs and
+    /// starts one). Docker's --privileged cannot start a container on this machine (its capability bounding set lacks
+    /// CAP_SYS_RESOURCE: "unable to apply caps"), so: every other capability, no seccomp or AppArmor profile, and a
+    /// writable /proc/sys (dockerd sets its network namespace's sysctls; /sys and the cgroup tree stay read-only, which
+    /// an engine that runs no containers does not need). The engine's data root is a tmpfs: overlay2 works on tmpfs,
+    /// not on the container's own overlay root, and it goes with the container. On Docker's default bridge, so apt
+    /// reaches deb.debian.org; the engine's docker0, docker_gwbridge and iptables chains are in the container's own
+    /// network namespace. Nothing else of this checkout is mounted.
+    /// </summary>
+    public static async Task<DebianContainer> StartForEngineAsync(string testName, string hostname)
+    {
+        await TestDebian.EnsureImageAsync();
+        var name = $"vpspanel-test-{testName}-{Guid.NewGuid().ToString("N")[..8]}";
+        var r = await TestDebian.RunAsync("docker",
+        [
+            "run", "-d", "--name", name, "--label", $"{TestDocker.TestLabel}={testName}", "--hostname", hostname,
+            "--cap-add", "ALL", "--cap-drop", "SYS_RESOURCE", "--security-opt", "seccomp=unconfined", "--security-opt", "apparmor=unconfined",
+            "--security-opt", "systempaths=unconfined", "--tmpfs", "/var/lib/docker", TestDebian.Image, "sleep", "infinity",
+        ]);
+        if (r.ExitCode != 0) throw new InvalidOperationException($"docker run failed: {r.Stderr}");
+        return new DebianContainer(r.Stdout.Trim());
+    }
+
+    /// <summary>The host pid of the container's first process: a way into its namespaces (nsenter, ip link set netns).</summary>
+    public async Task<int> PidAsync()
+    {
+        var r = await TestDebian.RunAsync("docker", ["inspect", "--format", "{{.State.Pid}}", Id]);
+        if (r.ExitCode != 0) throw new InvalidOperationException($"docker inspect failed: {r.Stderr}");
+        return int.Parse(r.Stdout.Trim());
     }
 
     /// <summary>Runs a bash script in the container (as root unless a user is given).</summary>

@@ -114,6 +114,7 @@ public sealed class TestSwarm : IAsyncDisposable
     public Node Manager => _nodes[0];
 
     readonly List<Node> _nodes = [];
+    readonly List<string> _guestVeths = [];
     string Prefix = "";
     string? _subnetLock;
     bool _bridgeMade, _ruleAdded;
@@ -159,6 +160,29 @@ public sealed class TestSwarm : IAsyncDisposable
             throw;
         }
         return s;
+    }
+
+    /// <summary>
+    /// Puts another network namespace on the swarm's bridge, e.g. a container's that is to join the swarm as a server
+    /// of its own: a veth pair, one end on the bridge, the other moved into the namespace of process
+    /// <paramref name="pid"/> as eth1 with the next guest address (.101, .102, …, apart from the nodes'). Its existing
+    /// routes stay (a container keeps its default route out through docker0); the bridge's /24, so the manager and
+    /// <see cref="HostAddress"/>, is reached through eth1, under the one FORWARD rule the bridge already has. The pair
+    /// goes when the namespace does, and at dispose. Returns the address.
+    /// </summary>
+    public string AttachNamespace(int pid)
+    {
+        var k = _guestVeths.Count + 1;
+        var (hostEnd, address) = ($"vsw{Id}g{k}", $"{Prefix}.{100 + k}");
+        Cmd.Run("ip", "link", "add", hostEnd, "type", "veth", "peer", "name", hostEnd + "p");
+        _guestVeths.Add(hostEnd);
+        Cmd.Run("ip", "link", "set", hostEnd, "master", Bridge, "up");
+        Cmd.Run("ip", "link", "set", hostEnd + "p", "netns", pid.ToString());
+        var ns = $"--net=/proc/{pid}/ns/net";
+        Cmd.Run("nsenter", ns, "--", "ip", "link", "set", hostEnd + "p", "name", "eth1");
+        Cmd.Run("nsenter", ns, "--", "ip", "addr", "add", address + "/24", "dev", "eth1");
+        Cmd.Run("nsenter", ns, "--", "ip", "link", "set", "eth1", "up");
+        return address;
     }
 
     /// <summary>A /24 of 10.198/16 that no other running instance (of any test process) holds: a lock file per subnet.</summary>
@@ -333,6 +357,8 @@ public sealed class TestSwarm : IAsyncDisposable
                 Quiet("umount", "-l", mount);
             Paths.DeleteQuietly(n.Dir);
         }
+        // Usually gone already, with the namespace they were put into.
+        foreach (var veth in _guestVeths) if (Directory.Exists("/sys/class/net/" + veth)) Quiet("ip", "link", "del", veth);
         if (_ruleAdded) Quiet("iptables", "-D", "FORWARD", "-i", Bridge, "-o", Bridge, "-j", "ACCEPT");
         if (_bridgeMade) Quiet("ip", "link", "del", Bridge);
         if (_subnetLock is not null) File.Delete(_subnetLock);

@@ -11,7 +11,7 @@ namespace VpsPanel.Tests.Servers;
 /// The Servers feature on a real two-node swarm (TestSwarm): the panel's engine is node 1's. Init through the API
 /// (bad addresses refused with a clear sentence, nothing initialised), a one-time join token redeemed by the real
 /// join.sh (run on this host against node 2's engine through DOCKER_HOST: Docker is present there, so the script's
-/// install step is skipped), used and expired tokens refused, the list, labels, drain moving a task, remove refused
+/// install step is skipped; JoinScriptDebianTests runs it on a Debian without Docker), used and expired tokens refused, the list, labels, drain moving a task, remove refused
 /// and allowed, a kill -9 of node 2 shown as down, the page, the CLI and the audit rows.
 /// </summary>
 public sealed class ServerTests
@@ -85,13 +85,7 @@ public sealed class ServerTests
         Assert.Contains("This join token was already used", reused.Stderr);
         // An expired token (its hour made to pass in the database) is refused before anything is done.
         var (_, second, _) = await admin.SendAsync(HttpMethod.Post, "/api/servers/join-token");
-        using (var db = new SqliteConnection($"Data Source={Path.Combine(panel.DataDir, "vpspanel.db")}"))
-        {
-            db.Open();
-            using var cmd = db.CreateCommand();
-            cmd.CommandText = "UPDATE swarm_join_tokens SET expires_at = '2000-01-01T00:00:00.000Z' WHERE used_at IS NULL";
-            Assert.Equal(1, cmd.ExecuteNonQuery());
-        }
+        Assert.Equal(1, ExpireUnusedJoinTokens(panel));
         var expired = await JoinShAsync(script, (string)second!["token"]!, n2);
         Assert.NotEqual(0, expired.ExitCode);
         Assert.Contains("This join token has expired", expired.Stderr);
@@ -191,7 +185,17 @@ public sealed class ServerTests
         await n1.CliAsync("service", "rm", service);
     }
 
-    static async Task<JsonNode> ServerAsync(TestApi admin, string id) =>
+    /// <summary>Makes every unused join token's hour pass, in the panel's database; returns how many.</summary>
+    internal static int ExpireUnusedJoinTokens(PanelProcess panel)
+    {
+        using var db = new SqliteConnection($"Data Source={Path.Combine(panel.DataDir, "vpspanel.db")}");
+        db.Open();
+        using var cmd = db.CreateCommand();
+        cmd.CommandText = "UPDATE swarm_join_tokens SET expires_at = '2000-01-01T00:00:00.000Z' WHERE used_at IS NULL";
+        return cmd.ExecuteNonQuery();
+    }
+
+    internal static async Task<JsonNode> ServerAsync(TestApi admin, string id) =>
         (await admin.GetAsync("/api/servers")).AsArray().Single(n => (string?)n!["id"] == id)!;
 
     static Task WaitForTaskOnAsync(TestSwarm.Node manager, string service, string hostname) =>
