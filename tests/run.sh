@@ -10,8 +10,9 @@ log() { printf '==> %s\n' "$*"; }
 # Debian packages the tests use for real (no mocks): Docker engine, Caddy, git, a static busybox for FROM-scratch
 # test images, chromium for browser tests, sshd for private-repo tests, shellcheck and debootstrap for install.sh,
 # aiosmtpd (and openssl for its certificate) as the SMTP server of the email notification tests; wrk, hey and sqlite3
-# for the benchmark harness (bench/run.sh) and its smoke test; qemu-user-static runs the arm64 binary.
-packages=(docker.io caddy git busybox-static chromium openssh-server openssh-client shellcheck debootstrap curl ca-certificates python3-aiosmtpd openssl wrk hey sqlite3 qemu-user-static)
+# for the benchmark harness (bench/run.sh) and its smoke test; qemu-user-static runs the arm64 binary; docker-registry is
+# the cluster registry and redis-server the Redis of the cluster tests (Servers/ClusterProjectTests).
+packages=(docker.io caddy git busybox-static chromium openssh-server openssh-client shellcheck debootstrap curl ca-certificates python3-aiosmtpd openssl wrk hey sqlite3 qemu-user-static docker-registry redis-server)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -3,7 +3,7 @@ using VpsPanel.Features.Cli;
 
 namespace VpsPanel.Features.Projects;
 
-/// <summary>`vpspanel projects list`: every project, read from the data dir (works with the panel stopped); `projects scale` (ProjectScaleCommand).</summary>
+/// <summary>`vpspanel projects list`: every project, read from the data dir (works with the panel stopped); `projects scale` (ProjectScaleCommand), `projects place` (Cluster/ProjectPlaceCommand).</summary>
 public static class ProjectCommands
 {
     public static Command Build()
@@ -21,6 +21,7 @@ public static class ProjectCommands
         });
         projects.Subcommands.Add(list);
         projects.Subcommands.Add(ProjectScaleCommand.Build());
+        projects.Subcommands.Add(Cluster.ProjectPlaceCommand.Build());
         foreach (var cmd in Running.RunningCommands.Build()) projects.Subcommands.Add(cmd);
         foreach (var cmd in EnvironmentCommands.Build()) projects.Subcommands.Add(cmd);
         return projects;

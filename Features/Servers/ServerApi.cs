@@ -87,7 +87,7 @@ public static partial class ServerApi
             });
         }).WithSummary("Remove a server from the cluster (admins): only one that is down or drained (409 otherwise, with the reason)");
 
-        api.MapPost("/servers/join", async (HttpContext ctx, Db db, DockerEngine engine, CancellationToken ct) =>
+        api.MapPost("/servers/join", async (HttpContext ctx, Db db, DockerEngine engine, PanelSettings settings, CancellationToken ct) =>
         {
             var (body, error) = await ApiProblem.ReadJson<JoinRequest>(ctx.Request);
             if (error is not null) return error;
@@ -99,7 +99,8 @@ public static partial class ServerApi
                 using var c = db.Open();
                 var r = JoinTokens.RedeemJoinToken(c, body!.Token, address, consume: body.Check != true);
                 if (r != JoinTokens.Redeemed.Ok) return ApiProblem.Result(403, JoinTokens.Refusal(r));
-                if (body.Check == true) return Results.Ok(new { valid = true });
+                // The cluster's registry (Cluster:Registry), which the new server's engine must trust before it can pull cluster images.
+                if (body.Check == true) return Results.Ok(new { valid = true, registry = settings.ClusterRegistry });
                 Audit.AuditLog.RecordAs(c, ctx, null, "", "server.join", address, "a one-time join token was redeemed for the swarm's worker token", "api");
                 return Results.Ok(new { swarmToken, managerAddress = manager });
             });

@@ -39,7 +39,11 @@ ask_panel() {
 field() { printf '%s' "$1" | sed -n "s/.*\"$2\":\"\\([^\"]*\\)\".*/\\1/p"; }
 
 log "checking the join token with $PANEL_URL"
-ask_panel true >/dev/null
+checked="$(ask_panel true)"
+# The cluster's registry (the panel's Cluster:Registry): plain HTTP on the manager's private address, so this
+# engine is told to pull from it (insecure-registries) before it joins. Empty: the panel runs no registry.
+registry="$(field "$checked" registry)"
+if [ -n "$registry" ] && ! [[ "$registry" =~ ^[A-Za-z0-9.-]+:[0-9]+$ ]]; then die "the panel's registry address \"$registry\" is not HOST:PORT"; fi
 
 check_os() {
   local file="${VPSPANEL_OS_RELEASE:-/etc/os-release}" id="" version=""
@@ -71,8 +75,36 @@ if ! docker info >/dev/null 2>&1; then
   docker info >/dev/null 2>&1 || die "Docker is installed but its engine does not answer (see /var/log/dockerd.log or journalctl -u docker)"
 fi
 
+# Trusting the registry: a daemon.json of the admin's own is not rewritten (a shell script has no JSON editor); it
+# must already list the registry, or the script says what to add and stops before the token is used.
+trust_registry() {
+  local file=/etc/docker/daemon.json pid
+  if docker info --format '{{json .RegistryConfig.IndexConfigs}}' | grep -qF "\"$registry\""; then
+    log "the cluster's registry $registry is trusted already"
+    return
+  fi
+  if [ -f "$file" ] && ! grep -qF "\"$registry\"" "$file"; then
+    die "$file exists and does not list the cluster's registry: add \"insecure-registries\": [\"$registry\"] to it, reload Docker (systemctl reload docker), then run this again"
+  fi
+  if [ ! -f "$file" ]; then
+    log "trusting the cluster's registry $registry ($file)"
+    mkdir -p /etc/docker
+    printf '{\n  "insecure-registries": ["%s"]\n}\n' "$registry" >"$file"
+  fi
+  # insecure-registries is one of the options dockerd reloads on SIGHUP: no restart, no container stopped.
+  pid="$(cat /var/run/docker.pid 2>/dev/null || true)"
+  [ -n "$pid" ] || die "cannot find dockerd's pid (/var/run/docker.pid) to reload it with the registry; restart Docker, then run this again"
+  kill -HUP "$pid"
+  for _ in $(seq 1 20); do
+    docker info --format '{{json .RegistryConfig.IndexConfigs}}' | grep -qF "\"$registry\"" && return
+    sleep 0.5
+  done
+  die "Docker did not take the registry $registry from $file (see its log)"
+}
 state="$(docker info --format '{{.Swarm.LocalNodeState}}')"
 [ "$state" = inactive ] || die "this server's Docker engine is already in a swarm (state: $state); leave it first (docker swarm leave)"
+
+[ -z "$registry" ] || trust_registry
 
 log "redeeming the join token"
 answer="$(ask_panel false)"

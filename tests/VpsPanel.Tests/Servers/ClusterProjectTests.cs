@@ -148,9 +148,25 @@ public sealed class ClusterProjectTests(ITestOutputHelper output)
             var refused = await PatchAsync(admin, name, body, HttpStatusCode.UnprocessableEntity);
             Assert.Contains(says, (string?)refused!["errors"]![field]![0]);
         }
+        // The CLI gets the same refusal on stderr with a non-zero exit; the form shows it under the field.
+        string[] remote = ["--url", env.Panel.Url, "--token", admin.Token];
+        var cli = await PanelCli.RunAsync(["projects", "place", .. remote, name, "cluster", "--placement", "label:zone=nowhere"]);
+        Assert.NotEqual(0, cli.ExitCode);
+        Assert.Contains("No active server has the label zone=nowhere", cli.Stderr);
+        var form = await env.Client.GetAsync($"/projects/{project}/edit");
+        Assert.Equal("server", form.Doc.QuerySelector("#target option[selected]")?.GetAttribute("value"));
+        Assert.Equal("any", form.Doc.QuerySelector("#placement")?.GetAttribute("value"));
+        var fields = DeployEnv.ProjectFields(name, app.Bare, domain);
+        fields["target"] = "cluster";
+        fields["placement"] = "node:no-such-server";
+        var refusedForm = await env.Client.SubmitAsync($"/projects/{project}/edit", fields);
+        Assert.Contains("No server of the cluster is called no-such-server", refusedForm.Text("#placement ~ .field-error"));
         var unchanged = await admin.GetAsync($"/api/projects/{name}");
         Assert.Equal(("server", "any", 1), ((string?)unchanged["target"], (string?)unchanged["placement"], (int)unchanged["replicas"]!));
-        var moved = await PatchAsync(admin, name, """{"target": "cluster", "placement": "spread", "replicas": 2}""");
+        var placed = await PanelCli.RunAsync(["projects", "place", .. remote, name, "cluster", "--placement", "spread"]);
+        Assert.True(placed.ExitCode == 0, placed.Stderr);
+        Assert.Contains("runs on the cluster, placement spread", placed.Stdout);
+        var moved = await PatchAsync(admin, name, """{"replicas": 2}""");
         Assert.Equal(("cluster", "spread", 2), ((string?)moved!["target"], (string?)moved["placement"], (int)moved["replicas"]!));
 
         // Redis pinned to node 2 with its volume (a volume needs a pinned node).
@@ -177,6 +193,8 @@ public sealed class ClusterProjectTests(ITestOutputHelper output)
         var log = await env.LogAsync(d1);
         Assert.Contains($"pushing {registry.Address}/vpspanel/{env.PanelId}-{name}:{d1}", log);
         Assert.Contains($"{registry.Address}/vpspanel/{env.PanelId}-{name}@sha256:", await n1.CliAsync("service", "inspect", "--format", "{{.Spec.TaskTemplate.ContainerSpec.Image}}", service));
+        var projectPage = await env.Client.GetAsync($"/projects/{project}");
+        Assert.Contains($"Runs on the cluster, placement spread; live as service {service}, tasks at", projectPage.Text("#cluster-placement"));
         var site = await File.ReadAllTextAsync(Path.Combine(env.Caddy.SitesDir, name + ".caddy"));
         Assert.Contains(n1.Address + ":", site);
         Assert.Contains(n2.Address + ":", site);

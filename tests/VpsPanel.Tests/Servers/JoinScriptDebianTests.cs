@@ -42,6 +42,8 @@ public sealed class JoinScriptDebianTests(ITestOutputHelper output)
             ["Docker__CgroupParent"] = n1.CgroupParent,
             ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port};{publicUrl}",
             ["Panel__PublicUrl"] = publicUrl,
+            // The cluster's registry: join.sh makes the new server's engine trust it before it joins.
+            ["Cluster__Registry"] = $"{swarm.HostAddress}:5999",
         }, port: port);
         using var page = await PanelSetup.SignedInAdminAsync(panel);
         using var admin = await TestApi.ForUserAsync(panel, PanelSetup.AdminEmail);
@@ -69,6 +71,8 @@ public sealed class JoinScriptDebianTests(ITestOutputHelper output)
         Assert.Contains("==> installing Docker (docker.io)", joined.Stdout);
         Assert.Contains($"==> joining the swarm at {n1.Address}:2377", joined.Stdout);
         Assert.Contains("==> joined", joined.Stdout);
+        Assert.Contains($"==> trusting the cluster's registry {swarm.HostAddress}:5999 (/etc/docker/daemon.json)", joined.Stdout);
+        Assert.Contains($"\"{swarm.HostAddress}:5999\"", (await server.ShAsync("docker info --format '{{json .RegistryConfig.IndexConfigs}}'")).Stdout);
         Assert.Equal("containerd install ok installed\ndocker.io install ok installed\nrunc install ok installed", await DockerPackagesAsync(server));
         var state = await server.ShAsync("docker info --format '{{.Swarm.LocalNodeState}} {{.Swarm.NodeAddr}} {{.Name}}'");
         Assert.Equal($"active {serverAddress} {hostname}", state.Stdout.Trim());
