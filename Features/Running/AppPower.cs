@@ -36,6 +36,8 @@ public sealed class AppPower(Db db, DockerEngine engine, PanelSettings settings,
                     : $"{project.Slug} has no live deployment, so there is no app to {action}; deploy it first");
             if (live.IsStatic)
                 return new Problem(409, $"the live deployment #{live.Id} of {project.Slug} is a static site that Caddy serves itself: there is no container to {action}");
+            if (live.ServiceName is { } service)
+                return new Problem(409, $"the live deployment #{live.Id} of {project.Slug} is the Swarm service {service} on the cluster: Swarm keeps its tasks running; redeploy or scale it instead of {action}");
             var names = AppContainer.LiveContainerNames(c, live);
             try
             {

@@ -29,6 +29,8 @@ public sealed record AppRunState(
         }
         if (live is null) return Empty("not deployed", "not deployed: there is no live deployment", null);
         if (live.IsStatic) return Empty("static site", "a static site that Caddy serves itself: there is no container", live.Id);
+        if (live.ServiceName is { } service)
+            return Empty("cluster service", $"a Swarm service ({service}) whose tasks run on the cluster's servers at {live.Upstreams}: see the Servers page", live.Id);
         var crash = run?.CrashDeploymentId == live.Id;
         var stopped = run?.StoppedDeploymentId == live.Id;
         var logLines = crash && run!.CrashLog is { } log ? log.Split('\n').ToList() : [];

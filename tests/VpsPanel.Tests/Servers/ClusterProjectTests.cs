@@ -194,6 +194,7 @@ public sealed class ClusterProjectTests(ITestOutputHelper output)
         Assert.Contains($"pushing {registry.Address}/vpspanel/{env.PanelId}-{name}:{d1}", log);
         Assert.Contains($"{registry.Address}/vpspanel/{env.PanelId}-{name}@sha256:", await n1.CliAsync("service", "inspect", "--format", "{{.Spec.TaskTemplate.ContainerSpec.Image}}", service));
         var projectPage = await env.Client.GetAsync($"/projects/{project}");
+        Assert.True(projectPage.Doc.QuerySelector("#cluster-placement") is not null, $"{projectPage.Status}: {projectPage.Text("#replicas") ?? projectPage.Text("body")}");
         Assert.Contains($"Runs on the cluster, placement spread; live as service {service}, tasks at", projectPage.Text("#cluster-placement"));
         var site = await File.ReadAllTextAsync(Path.Combine(env.Caddy.SitesDir, name + ".caddy"));
         Assert.Contains(n1.Address + ":", site);
