@@ -49,8 +49,7 @@ public static class ClusterRegistry
         var tag = id.ToString(System.Globalization.CultureInfo.InvariantCulture);
         await docker.Images.TagImageAsync(image, new ImageTagParameters { RepositoryName = name, Tag = tag }, ct);
         log($"pushing {name}:{tag} to the cluster's registry");
-        string? error = null;
-        var progress = new Progress<JSONMessage>(m => { if (m.Error is { } e && !string.IsNullOrEmpty(e.Message)) error = e.Message; });
+        var progress = new PushErrors();
         try
         {
             await docker.Images.PushImageAsync($"{name}:{tag}", new ImagePushParameters { Tag = tag }, Auth(settings), progress, ct);
@@ -59,13 +58,21 @@ public static class ClusterRegistry
         {
             throw new DeployFailure($"the registry {settings.ClusterRegistry} refused the push of {name}:{tag}: {Docker.DockerErrors.Readable(e)}");
         }
-        // Progress is reported on the thread pool: give the last message a moment to land before judging.
-        await Task.Delay(50, ct);
-        if (error is not null) throw new DeployFailure($"pushing {name}:{tag} to {settings.ClusterRegistry} failed: {error}");
+        if (progress.Error is { } error) throw new DeployFailure($"pushing {name}:{tag} to {settings.ClusterRegistry} failed: {error}");
         var inspected = await docker.Images.InspectImageAsync($"{name}:{tag}", ct);
         var digest = inspected.RepoDigests?.FirstOrDefault(d => d.StartsWith(name + "@", StringComparison.Ordinal))
                      ?? throw new DeployFailure($"the registry {settings.ClusterRegistry} took {name}:{tag} but the engine reports no digest for it");
         log($"pushed: {digest}");
         return digest;
+    }
+
+    /// <summary>
+    /// The push's last error message. Reported on the caller's thread as each message is read (Progress&lt;T&gt; would
+    /// post it to the thread pool, so the last one could land after the push returned).
+    /// </summary>
+    sealed class PushErrors : IProgress<JSONMessage>
+    {
+        public string? Error { get; private set; }
+        public void Report(JSONMessage m) { if (m.Error is { Message: { Length: > 0 } e }) Error = e; }
     }
 }

@@ -17,8 +17,9 @@ public sealed class EditModel(Db db, ProjectChanges changes) : PageModel
         using var c = db.Open();
         Project = ProjectStore.FindProjectVisibleTo(c, id, User.UserId(), User.IsAdmin());
         if (Project is null) return false;
-        Form = ProjectFormReader.FromProject(Project) with { AutoDeploy = Webhooks.WebhookStore.FindAutoDeploy(c, id), StopOldFirst = Volumes.StopOldFirst.FindStopOldFirst(c, id), Replicas = ProjectReplicas.FindReplicas(c, id).ToString(),
-            Target = Cluster.ClusterPlacement.Find(c, id).Target, Placement = Cluster.ClusterPlacement.Find(c, id).Placement };
+        Form = ProjectFormReader.FromProject(Project) with { AutoDeploy = Webhooks.WebhookStore.FindAutoDeploy(c, id), StopOldFirst = Volumes.StopOldFirst.FindStopOldFirst(c, id), Replicas = ProjectReplicas.FindReplicas(c, id).ToString() };
+        var where = Cluster.ClusterPlacement.Find(c, id);
+        Form = Form with { Target = where.Target, Placement = where.Placement };
         return true;
     }
 

@@ -185,12 +185,15 @@ public static class ProjectApi
             ? ProjectStore.FindProjectVisibleTo(c, id, ctx.User.UserId(), ctx.User.IsAdmin())
             : null;
 
-    static ProjectDetail Detail(SqliteConnection c, IDataProtectionProvider protection, PanelSettings settings, ProjectRow p) =>
-        new(p.Id, p.Slug, p.Name, p.OwnerEmail, p.GitUrl, p.Branch, p.DockerfilePath, p.ContextDir, p.ContainerPort == 0 ? null : (int)p.ContainerPort, p.HealthPath,
+    static ProjectDetail Detail(SqliteConnection c, IDataProtectionProvider protection, PanelSettings settings, ProjectRow p)
+    {
+        var where = Cluster.ClusterPlacement.Find(c, p.Id);
+        return new(p.Id, p.Slug, p.Name, p.OwnerEmail, p.GitUrl, p.Branch, p.DockerfilePath, p.ContextDir, p.ContainerPort == 0 ? null : (int)p.ContainerPort, p.HealthPath,
             p.Domains, p.GitAuth, p.SshPublicKey, WebhookStore.FindAutoDeploy(c, p.Id), WebhookStore.UrlFor(settings, p.Slug),
             WebhookStore.EnsureSecret(c, protection, p.Id), DeployStore.FindLiveDeployment(c, p.Id)?.Id, p.CreatedAt,
             p.Limits.MemoryMb, p.Limits.NanoCpus is { } n ? n / 1_000_000_000m : null, p.Limits.PidsLimit, p.Paths.BaseDir, p.Paths.WatchPathList, p.BuildTarget,
             p.Commands.Install, p.Commands.Build, p.Commands.Start, Volumes.StopOldFirst.FindStopOldFirst(c, p.Id), ProjectReplicas.FindReplicas(c, p.Id),
             p.Environment, p.ParentId is { } parent ? ProjectStore.FindProjectById(c, parent)?.Slug : null,
-            Cluster.ClusterPlacement.Find(c, p.Id).Target, Cluster.ClusterPlacement.Find(c, p.Id).Placement);
+            where.Target, where.Placement);
+    }
 }

@@ -272,7 +272,7 @@ public sealed class ClusterProjectTests(ITestOutputHelper output)
             (await admin.GetAsync("/api/servers")).AsArray().Any(s => (string?)s!["hostname"] == n2.Name && (string?)s["state"] == "down"),
             TimeSpan.FromSeconds(90), "node 2 shown down");
         var page = await env.Client.GetAsync("/servers");
-        Assert.Contains("down", page.Text("body"));
+        Assert.Equal("down", page.Text($"tr[data-hostname='{n2.Name}'] td.state"));
         // deployment.failed (v3) reaches every channel whatever it chose; server.down is the one this channel asked for.
         await TestDocker.WaitUntilAsync(() => Task.FromResult(rx.At("/hook").Any(r => (string?)r.Json["event"] == "server.down")), TimeSpan.FromSeconds(90), "server.down notified");
         var down = rx.At("/hook").First(r => (string?)r.Json["event"] == "server.down").Json;
