@@ -143,6 +143,13 @@ public static class PanelApp
         Projects.DeployKey.MoveKeyFilesIntoDatabase(app.Services.GetRequiredService<Db>(), app.Services.GetRequiredService<IDataProtectionProvider>(),
             app.Services.GetRequiredService<GitCli>(), app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("VpsPanel.DeployKey"));
 
+        // Requests mark the panel used, so that memory touched by page views alone is given back once they stop (Shared/RuntimeKnobs.TrimWhenIdle).
+        app.Use((ctx, next) =>
+        {
+            Shared.RuntimeKnobs.MarkRequest();
+            return next(ctx);
+        });
+
         // Caddy (on this host) terminates TLS and proxies to the panel: trust its X-Forwarded-* only from the
         // configured proxy addresses (Panel:TrustedProxies), so the auth cookie becomes Secure over HTTPS and rate
         // limits see the client's address, not Caddy's, while no other client can choose its own address.

@@ -46,6 +46,8 @@ public sealed class DeployWorker(
             {
                 while (_running.Count < settings.MaxParallelBuilds && Claim() is { } id)
                     Start(id, stopping);
+                // Only here, after the claim: a deploy that ended with more queued behind it is not a reason to trim.
+                if (_running.IsEmpty && _retiring.IsEmpty) Shared.RuntimeKnobs.TrimWhenIdle(Interlocked.Exchange(ref _ended, 0) == 1);
             }
             catch (Microsoft.Data.Sqlite.SqliteException e)
             {
@@ -96,8 +98,7 @@ public sealed class DeployWorker(
             {
                 _running.TryRemove(id, out _);
                 cts.Dispose();
-                ReturnMemoryWhenIdle();
-                Wake();
+                Ended();
             }
         }, CancellationToken.None);
     }
@@ -108,17 +109,21 @@ public sealed class DeployWorker(
         t.ContinueWith(done =>
         {
             _retiring.TryRemove(done, out _);
-            ReturnMemoryWhenIdle();
+            Ended();
         }, TaskScheduler.Default);
     }
 
+    int _ended;
+
     /// <summary>
     /// A deploy is a burst (build output, JSON, processes) between long idle stretches; once no deploy runs or drains,
-    /// the memory it used is given back instead of being kept for the next one (Shared/RuntimeKnobs).
+    /// the memory it used is given back instead of being kept for the next one (Shared/RuntimeKnobs.TrimWhenIdle, from
+    /// the loop, after it has looked for queued work).
     /// </summary>
-    void ReturnMemoryWhenIdle()
+    void Ended()
     {
-        if (_running.IsEmpty && _retiring.IsEmpty) Shared.RuntimeKnobs.ReturnFreeMemory();
+        Interlocked.Exchange(ref _ended, 1);
+        Wake();
     }
 
     /// <summary>

@@ -28,6 +28,41 @@ public static class RuntimeKnobs
     [DllImport("libc")]
     static extern int mallopt(int param, int value);
 
+    static long _lastRequestAt, _lastTrimAt;
+    static int _usedSinceTrim;
+
+    /// <summary>Every request marks the panel used (one write; see <see cref="TrimWhenIdle"/>).</summary>
+    public static void MarkRequest()
+    {
+        Volatile.Write(ref _lastRequestAt, Environment.TickCount64);
+        Volatile.Write(ref _usedSinceTrim, 1);
+    }
+
+    /// <summary>
+    /// Called by the deploy worker whenever no deploy runs or drains (after each one, and every few seconds): gives
+    /// memory back (<see cref="ReturnFreeMemory"/>) once per stretch of use, when it has ended. Before, the worker
+    /// trimmed at the end of every deploy, which under a stream of quickly failing deploys (a webhook flood) was a
+    /// full collection, a malloc_trim and a page-out of the binary several times a second; and memory touched by page
+    /// views alone (start-up's first requests included) was never given back at all: an idle panel stayed at its
+    /// start-up peak (bench/run.sh, measurement 4). Requests count as use once no request came for
+    /// <see cref="RequestsQuietFor"/>; at most one trim per <see cref="TrimGap"/>.
+    /// </summary>
+    public static void TrimWhenIdle(bool deployEnded)
+    {
+        var now = Environment.TickCount64;
+        if (!deployEnded && Volatile.Read(ref _usedSinceTrim) == 0) return;
+        if (now - Volatile.Read(ref _lastRequestAt) < RequestsQuietFor && !deployEnded) return;
+        if (now - Volatile.Read(ref _lastTrimAt) < TrimGap) { if (deployEnded) Volatile.Write(ref _usedSinceTrim, 1); return; }
+        Volatile.Write(ref _usedSinceTrim, 0);
+        Volatile.Write(ref _lastTrimAt, now);
+        ReturnFreeMemory();
+    }
+
+    /// <summary>Milliseconds without a request before page views count as ended.</summary>
+    const long RequestsQuietFor = 2_000;
+    /// <summary>Milliseconds between two trims at least: a trim costs a few ms of CPU and refaults what is still used.</summary>
+    const long TrimGap = 2_000;
+
     /// <summary>
     /// After a burst of work: a full compacting collection that also decommits the GC's free space (Aggressive), then
     /// glibc's malloc_trim, which hands the free pages of every malloc arena (SQLite, TLS, process pipes) back to the

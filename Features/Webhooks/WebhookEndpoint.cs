@@ -184,6 +184,7 @@ public static class WebhookEndpoint
         await PushWrites.WaitAsync();
         long deploymentId;
         string reason;
+        bool claimable;
         try
         {
             using var tx = c.BeginTransaction();
@@ -213,11 +214,14 @@ public static class WebhookEndpoint
             reason = $"push to {branch} at {sha[..7]} queued deployment #{deploymentId}" + (project.Id != target.Id || routes.Count > 1 ? $" of {project.Environment}" : "");
             WebhookStore.UpdateDelivery(c, deliveryRow.Value, "queued", deploymentId, reason, tx);
             Audit.AuditLog.RecordAs(c, ctx, null, "", "deploy.queue", project.Slug, $"deployment {deploymentId} of commit {sha}, from a signed {p} push (delivery {delivery.DeliveryId})", "webhook", tx);
+            claimable = !DeployStore.HasDeploymentAhead(c, project.Id, deploymentId, tx);
             tx.Commit();
         }
         finally { PushWrites.Release(); }
         // After the commit: woken earlier, the worker could look for the row before it is there (it polls anyway).
-        worker.Wake();
+        // Not when the project has a deploy running or queued ahead: this one waits for it, and the worker is woken
+        // when it ends. A burst of pushes to one project woke the worker for a claim per push.
+        if (claimable) worker.Wake();
         return Results.Json(new Answer("queued", reason, deploymentId), statusCode: 202);
     }
 
