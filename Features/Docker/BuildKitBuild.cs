@@ -14,7 +14,8 @@ public sealed record BuildRequest(
 /// serves secrets, the progress protocol) that POST /build?version=2 would leave to us, so the panel runs Debian's
 /// CLI (`DOCKER_BUILDKIT=1 docker build --progress=plain … -`) with an argument list, against the panel's socket,
 /// and feeds it OUR tar of the context on stdin (<see cref="BuildContext"/>: links stay links, nothing outside the
-/// checkout, nothing of the data dir), never a directory for the CLI to walk.
+/// checkout, nothing of the data dir), or, where that is proven to send the same files, the checked directory for the
+/// CLI to walk (links sent as links; faster, issue 20: see Walk below).
 /// Labels become `--label`, which BuildKit writes into the image config: no build step, unlike the classic builder's
 /// LABEL steps (finding 6). Secret variables are offered as `RUN --mount=type=secret,id=NAME` secrets from files in a
 /// private directory that is removed after the build, so they never reach the image or its history.
@@ -98,10 +99,19 @@ public static class BuildKitBuild
             // it; without, "failed to read dockerfile"). So for this case alone the CLI walks the context directory
             // itself, as docker build does (it applies .dockerignore; links are sent as links, never followed; the
             // directory was checked above to be inside the checkout and to hold no panel data), and reads the
-            // Dockerfile from a copy of its own. Every other build keeps our tar.
+            // Dockerfile from a copy of its own.
+            // Issue 20: where the CLI's walk sends the same files as our tar (BuildContext.CliWalkSendsTheSame: no ignore
+            // file, or a plain .dockerignore without exceptions), it walks the directory too: measured with the tiny app,
+            // 0.30 s against 0.50 s for the same tar on stdin, the upload's cost being the engine's, not our packer's.
             (string ContextDir, string Dockerfile)? Walk()
             {
-                if (!BuildContext.DockerignoreExcludesDockerfile(r.ContextDir, r.Dockerfile, r.Checkout)) return null;
+                if (!BuildContext.DockerignoreExcludesDockerfile(r.ContextDir, r.Dockerfile, r.Checkout))
+                {
+                    if (!BuildContext.CliWalkSendsTheSame(r.ContextDir, r.Dockerfile, r.Checkout)) return null;
+                    var context = BuildContext.Check(r.ContextDir, r.Checkout, r.DataDir);
+                    // Absolute: the CLI reads a relative --file from its working directory, not from the context.
+                    return (context, Path.Combine(context, r.Dockerfile));
+                }
                 var root = BuildContext.Check(r.ContextDir, r.Checkout, r.DataDir);
                 var own = Path.Combine(Directory.CreateDirectory(Path.Combine(work.FullName, "dockerfile")).FullName, "Dockerfile");
                 File.Copy(Path.Combine(root, r.Dockerfile), own, overwrite: true);

@@ -166,4 +166,31 @@ public sealed class DockerIgnoreContextTests(ITestOutputHelper output)
         Assert.Contains("ctx/busybox", panel);
         foreach (var gone in new[] { "ctx/Dockerfile", "ctx/.dockerignore", "ctx/notes.txt" }) Assert.DoesNotContain(gone, panel);
     }
+
+    [Fact]
+    public async Task A_plain_dockerignore_without_exceptions_gives_the_image_docker_build_gives_where_the_CLI_walks_the_directory()
+    {
+        // Issue 20: this context is one the CLI walks itself (BuildContext.CliWalkSendsTheSame), a link inside included.
+        await using var env = await DeployEnv.StartAsync();
+        using var repo = TestRepo.WithBusyboxApp("v1", env.Label);
+        File.WriteAllText(Path.Combine(repo.Work, "www", "index.html"), "walked");
+        foreach (var f in new[] { ".env", ".npmrc", "logs/a.log", "src/app.js", "node_modules/pkg/index.js" })
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(Path.Combine(repo.Work, f))!);
+            File.WriteAllText(Path.Combine(repo.Work, f), f);
+        }
+        File.CreateSymbolicLink(Path.Combine(repo.Work, "app-link.js"), "src/app.js");
+        File.WriteAllText(Path.Combine(repo.Work, ".dockerignore"), ".env\nnode_modules\n**/*.log\n");
+        WriteCopyAllDockerfile(repo, env.Label);
+        var sha = repo.CommitAll("a plain .dockerignore");
+        var domain = $"{env.Name()}.test";
+        var d = await env.DeployAsync(await env.CreateProjectAsync(repo, domain));
+        Assert.True(await env.WaitForEndAsync(d) == "live", await env.LogAsync(d));
+        Assert.Equal("walked", await env.ServedAsync(domain));
+
+        var panel = await PanelImageFilesAsync(env);
+        Assert.Equal(await CliImageFilesAsync(repo, sha, $"vpspanel-test-ctx-{env.Label}:cli"), panel);
+        foreach (var kept in new[] { "ctx/.npmrc", "ctx/.dockerignore", "ctx/Dockerfile", "ctx/src/app.js", "ctx/app-link.js" }) Assert.Contains(kept, panel);
+        foreach (var gone in new[] { "ctx/.env", "ctx/logs/a.log", "ctx/node_modules/" }) Assert.DoesNotContain(gone, panel);
+    }
 }
