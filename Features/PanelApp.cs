@@ -82,6 +82,7 @@ public static class PanelApp
         s.AddSingleton<Cluster.ClusterRoutes>();
         s.AddSingleton<DeployWorker>();
         s.AddSingleton<LiveState>();
+        s.AddSingleton<Data.ReadCache>();
         s.AddSingleton<LiveReconciler>();
         s.AddSingleton<Running.SelfHealing>();
         s.AddSingleton<Running.AppPower>();

@@ -3,7 +3,7 @@ using Microsoft.AspNetCore.Mvc.RazorPages;
 namespace VpsPanel.Features.Dashboard;
 
 /// <summary>/: the dashboard with the system status.</summary>
-public sealed class IndexModel(SystemStatus status, Settings.PanelSettings settings, Data.Db db, Deployments.LiveState live, Docker.DockerEngine engine) : PageModel
+public sealed class IndexModel(SystemStatus status, Settings.PanelSettings settings, Data.Db db, Deployments.LiveState live, Data.ReadCache cache) : PageModel
 {
     /// <summary>
     /// One page of the projects the user sees, failures first (ProjectOverview.cs), and the newest deployments across
@@ -36,26 +36,36 @@ public sealed class IndexModel(SystemStatus status, Settings.PanelSettings setti
     /// <summary>Whether builds are memory-capped (Docker/BuildMemoryCap); null with the classic builder, which always caps.</summary>
     public Docker.BuildMemoryCap.Host? BuildCap => settings.Builder == "buildkit" ? Docker.BuildMemoryCap.Support(settings.CgroupParent) : null;
 
-    public async Task OnGetAsync(CancellationToken ct)
+    /// <summary>What the dashboard reads from the database and LiveState for one user, kept by Data/ReadCache until either changes.</summary>
+    sealed record DashboardData(List<ProjectOverview> All, List<(string Status, int Count)> StatusCounts, List<RecentDeployment> Recent,
+        Upgrades.UpgradeCheckState Upgrade, List<(Deployments.LiveStore.LiveContainer App, Deployments.ContainerDown Down)> AppsDown);
+
+    DashboardData Read(long userId, bool isAdmin)
     {
-        Report = await status.CheckAsync(ct, writeEveryTime: false);
-        Disks = await Hygiene.DiskGuard.MeasureAsync(settings, engine, ct);
-        using (var c0 = db.Open())
-        {
-            var all = ProjectStatus.ListProjectOverviews(c0, Auth.AuthCookie.UserId(User), Auth.AuthCookie.IsAdmin(User), live);
-            ProjectCount = all.Count;
-            StatusCounts = all.GroupBy(p => p.Status).Select(g => (g.Key, g.Count())).OrderBy(s => ProjectStatus.Rank(s.Key)).ToList();
-            PageCount = Math.Max(1, (all.Count + ProjectsPerPage - 1) / ProjectsPerPage);
-            // Read here rather than bound: "page" is a route value of Razor Pages. A page past the end shows the last.
-            PageNumber = int.TryParse(Request.Query["page"], out var n) ? Math.Clamp(n, 1, PageCount) : 1;
-            Projects = all.Skip((PageNumber - 1) * ProjectsPerPage).Take(ProjectsPerPage).ToList();
-            Recent = ProjectStatus.ListRecentDeployments(c0, Auth.AuthCookie.UserId(User), Auth.AuthCookie.IsAdmin(User), 10);
-            Upgrade = Upgrades.UpgradeCheckState.Load(c0);
-        }
-        if (live.AllDown.Count == 0) return;
         using var c = db.Open();
-        AppsDown = Deployments.LiveStore.ListLiveContainers(c)
+        var all = ProjectStatus.ListProjectOverviews(c, userId, isAdmin, live);
+        var counts = all.GroupBy(p => p.Status).Select(g => (g.Key, g.Count())).OrderBy(s => ProjectStatus.Rank(s.Key)).ToList();
+        var recent = ProjectStatus.ListRecentDeployments(c, userId, isAdmin, 10);
+        var upgrade = Upgrades.UpgradeCheckState.Load(c);
+        var appsDown = live.AllDown.Count == 0 ? [] : Deployments.LiveStore.ListLiveContainers(c)
             .Where(a => live.DownOf(a.Id) is not null)
             .Select(a => (a, live.DownOf(a.Id)!)).ToList();
+        return new(all, counts, recent, upgrade, appsDown);
+    }
+
+    public async Task OnGetAsync(CancellationToken ct)
+    {
+        (Report, Disks) = await status.CheckForPageAsync().WaitAsync(ct);
+        var (userId, isAdmin) = (Auth.AuthCookie.UserId(User), Auth.AuthCookie.IsAdmin(User));
+        var data = cache.Get($"dashboard:{userId}:{isAdmin}", () => Read(userId, isAdmin));
+        ProjectCount = data.All.Count;
+        StatusCounts = data.StatusCounts;
+        PageCount = Math.Max(1, (data.All.Count + ProjectsPerPage - 1) / ProjectsPerPage);
+        // Read here rather than bound: "page" is a route value of Razor Pages. A page past the end shows the last.
+        PageNumber = int.TryParse(Request.Query["page"], out var n) ? Math.Clamp(n, 1, PageCount) : 1;
+        Projects = data.All.Skip((PageNumber - 1) * ProjectsPerPage).Take(ProjectsPerPage).ToList();
+        Recent = data.Recent;
+        Upgrade = data.Upgrade;
+        AppsDown = data.AppsDown;
     }
 }

@@ -31,6 +31,34 @@ public sealed class SystemStatus(PanelSettings settings, Db db, DockerEngine eng
         return new StatusReport(CheckDatabase(writeEveryTime), await dockerTask, await caddyTask, CheckDisk());
     }
 
+    /// <summary>The checks and the disks as the dashboard shows them (DiskGuard measures the disks).</summary>
+    public sealed record PageChecks(StatusReport Report, List<Hygiene.DiskFree> Disks);
+    sealed record SharedChecks(Task<PageChecks> Checks, long StartedAt);
+    SharedChecks? _shared;
+    readonly Lock _sharedLock = new();
+    const long SharedForMs = 1000;
+
+    /// <summary>
+    /// For the dashboard: one run of the checks shared by every view that starts while it runs or within a second of
+    /// its start. Under 64 concurrent views each made its own round trips to dockerd and Caddy's admin API on the same
+    /// 2 cores (issue 20, target 6). /healthz does not use this: a monitor gets a fresh check every time.
+    /// </summary>
+    public Task<PageChecks> CheckForPageAsync()
+    {
+        var s = _shared;
+        if (s is not null && (!s.Checks.IsCompleted || Environment.TickCount64 - s.StartedAt < SharedForMs)) return s.Checks;
+        lock (_sharedLock)
+        {
+            s = _shared;
+            if (s is not null && (!s.Checks.IsCompleted || Environment.TickCount64 - s.StartedAt < SharedForMs)) return s.Checks;
+            // Not the request's token: one view going away must not cancel the run the others wait on (each check has its own timeout).
+            var run = Task.Run(async () => new PageChecks(await CheckAsync(CancellationToken.None, writeEveryTime: false),
+                await Hygiene.DiskGuard.MeasureAsync(settings, engine, CancellationToken.None)));
+            _shared = new(run, Environment.TickCount64);
+            return run;
+        }
+    }
+
     static readonly TimeSpan WriteProvenFor = TimeSpan.FromSeconds(10);
     /// <summary>When the last write probe committed (ticks, UTC); 0 after a failed one, so a failure is never skipped over.</summary>
     long _writeProvenAt;

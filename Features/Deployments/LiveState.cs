@@ -14,6 +14,14 @@ public sealed class LiveState
 {
     readonly ConcurrentDictionary<long, ContainerDown> _down = new();
     readonly ConcurrentDictionary<long, string> _notes = new();
+    long _version;
+
+    /// <summary>
+    /// Moves after every change (Data/ReadCache files page models under it). Moved AFTER the change: a reader that
+    /// sees the new number reads the changed state.
+    /// </summary>
+    public long Version => Interlocked.Read(ref _version);
+    void Changed() => Interlocked.Increment(ref _version);
 
     public ContainerDown? DownOf(long deploymentId) => _down.GetValueOrDefault(deploymentId);
 
@@ -24,17 +32,24 @@ public sealed class LiveState
     {
         ContainerDown? before = null;
         _down.AddOrUpdate(deploymentId, down, (_, old) => { before = old; return down; });
+        Changed();
         return before;
     }
 
     /// <summary>True when it had been down (so a recovery is worth a log line).</summary>
-    public bool SetUp(long deploymentId) => _down.TryRemove(deploymentId, out _);
+    public bool SetUp(long deploymentId)
+    {
+        if (!_down.TryRemove(deploymentId, out _)) return false;
+        Changed();
+        return true;
+    }
 
     /// <summary>Forgets deployments that are no longer live (retired, project deleted).</summary>
     public void KeepOnly(IEnumerable<long> liveIds)
     {
         var keep = liveIds.ToHashSet();
-        foreach (var id in _down.Keys.Where(k => !keep.Contains(k)).ToList()) _down.TryRemove(id, out _);
+        foreach (var id in _down.Keys.Where(k => !keep.Contains(k)).ToList())
+            if (_down.TryRemove(id, out _)) Changed();
     }
 
     /// <summary>A running deployment's passing state, e.g. "waiting for Caddy"; shown next to its status.</summary>
@@ -44,6 +59,7 @@ public sealed class LiveState
     {
         if (note is null) _notes.TryRemove(deploymentId, out _);
         else _notes[deploymentId] = note;
+        Changed();
     }
 
     /// <summary>The text pages show for a live deployment whose container is down.</summary>

@@ -61,7 +61,7 @@ public static class ProjectApi
 
     public static void Map(RouteGroupBuilder api)
     {
-        api.MapGet("/projects", (HttpContext ctx, Db db) =>
+        api.MapGet("/projects", (HttpContext ctx, Db db, ReadCache cache) =>
         {
             // Paged, so one request costs the same with 10 projects or 1,000 (README "Performance"): the array stays the
             // answer, X-Total-Count says how many there are and Link (rel="next") where the next page is.
@@ -69,12 +69,19 @@ public static class ProjectApi
             var limit = PagingParameter(ctx, "limit", DefaultProjectsPerRequest, 1, MaxProjectsPerRequest, errors);
             var offset = PagingParameter(ctx, "offset", 0, 0, int.MaxValue, errors);
             if (errors.Count > 0) return ApiProblem.Invalid(errors);
-            using var c = db.Open();
-            var total = ProjectStore.CountProjectsVisibleTo(c, ctx.User.UserId(), ctx.User.IsAdmin());
-            var page = ProjectStore.ListProjectPageVisibleTo(c, ctx.User.UserId(), ctx.User.IsAdmin(), limit, offset);
+            var (userId, isAdmin) = (ctx.User.UserId(), ctx.User.IsAdmin());
+            // Kept until the database changes (Data/ReadCache): the same page is asked again and again by scripts and dashboards.
+            var (total, page) = cache.Get($"api-projects:{userId}:{isAdmin}:{limit}:{offset}", () =>
+            {
+                using var c = db.Open();
+                var total = ProjectStore.CountProjectsVisibleTo(c, userId, isAdmin);
+                var page = ProjectStore.ListProjectPageVisibleTo(c, userId, isAdmin, limit, offset)
+                    .Select(p => new ProjectSummary(p.Slug, p.Name, p.OwnerEmail, p.LiveStatus, p.LastStatus, p.Domain, p.Environment)).ToList();
+                return Tuple.Create(total, page);
+            });
             ctx.Response.Headers["X-Total-Count"] = total.ToString(System.Globalization.CultureInfo.InvariantCulture);
             if (offset + page.Count < total) ctx.Response.Headers.Link = $"</api/projects?limit={limit}&offset={offset + page.Count}>; rel=\"next\"";
-            return Results.Ok(page.Select(p => new ProjectSummary(p.Slug, p.Name, p.OwnerEmail, p.LiveStatus, p.LastStatus, p.Domain, p.Environment)));
+            return Results.Ok(page);
         }).WithSummary($"Projects you can see (admins: all), by name; ?limit= (1-{MaxProjectsPerRequest}, default {DefaultProjectsPerRequest}) and ?offset=; X-Total-Count and Link rel=\"next\" headers")
           .Produces<List<ProjectSummary>>().ProducesProblem(422);
 

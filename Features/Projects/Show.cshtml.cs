@@ -11,7 +11,7 @@ namespace VpsPanel.Features.Projects;
 
 /// <summary>/projects/{id}: the project, its live deployment and history; Deploy (the branch head, or one commit); the deploy key.</summary>
 public sealed class ShowModel(Db db, DeployWorker worker, GitCli git, PanelSettings settings, IDataProtectionProvider protection, LiveState liveState,
-    Docker.DockerEngine engine) : PageModel
+    Docker.DockerEngine engine, ReadCache cache) : PageModel
 {
     /// <summary>The project's environments side by side, production first (ProjectEnvironments).</summary>
     public List<EnvironmentRow> Environments { get; private set; } = [];
@@ -46,36 +46,62 @@ public sealed class ShowModel(Db db, DeployWorker worker, GitCli git, PanelSetti
 
     public IActionResult OnGet(long id)
     {
-        if (!Load(id)) return NotFound();
+        if (!Load(id, fromCache: true)) return NotFound();
         Saved = Request.Query.ContainsKey("saved");
         return Page();
     }
 
-    bool Load(long id)
+    /// <summary>What the page reads from the database for one project, user and page of history (Data/ReadCache keeps it for views).</summary>
+    sealed record PageData(ProjectRow Project, DeploymentRow? Live, List<DeploymentRow> History, long? OlderThan, bool RedeployNeeded,
+        Webhooks.WebhookSection Webhook, List<(string Host, string Url)> DomainLinks, List<EnvironmentRow> Environments,
+        List<Previews.PreviewRow> Previews, (bool Enabled, bool AllowForks) PreviewSwitches);
+
+    /// <summary>
+    /// <paramref name="fromCache"/>: a view takes the model kept until the database changes (Data/ReadCache); a POST
+    /// reads afresh, since it acts on what it reads. The Dockerfile section is read every time: it comes from the
+    /// project's Git mirror, which a fetch changes without a commit to the database.
+    /// </summary>
+    bool Load(long id, bool fromCache = false)
     {
-        using var c = db.Open();
-        Project = ProjectStore.FindProjectVisibleTo(c, id, User.UserId(), User.IsAdmin());
-        if (Project is null) return false;
-        Live = DeployStore.FindLiveDeployment(c, id);
+        var (userId, isAdmin) = (User.UserId(), User.IsAdmin());
         // ?before= that is not a positive number shows the newest page: it only ever comes from this page's own links.
         Before = long.TryParse(Request.Query["before"], out var before) && before > 0 ? before : null;
-        // One row more than shown says whether an "Older" link is due.
-        History = DeployStore.ListDeploymentsOfProjectBefore(c, id, Before ?? long.MaxValue, HistoryPerPage + 1);
-        if (History.Count > HistoryPerPage)
-        {
-            History.RemoveAt(HistoryPerPage);
-            OlderThan = History[^1].Id;
-        }
-        RedeployNeeded = Variables.DeployVariables.RedeployNeeded(c, id, Live?.ConfigJson);
-        Webhook = Webhooks.WebhookSection.Load(c, protection, settings, Project);
-        var domains = Domains.ProjectDomains.FindDomainSetup(c, id).Domains;
-        if (PanelOptions.Load(c).DefaultDomain(Project.Slug) is { } dd && domains.All(d => d.Host != dd)) domains.Add(new Caddy.SiteDomain(dd));
-        DomainLinks = domains.Select(d => (d.Host, $"{(settings.AutomaticHttps && !d.HttpOnly ? "https" : "http")}://{d.Host}/")).ToList();
+        var data = fromCache
+            ? cache.Get($"project:{id}:{userId}:{isAdmin}:{Before}", () => Read(id, userId, isAdmin, Before) ?? NotVisible)
+            : Read(id, userId, isAdmin, Before) ?? NotVisible;
+        if (ReferenceEquals(data, NotVisible)) return false;
+        (Project, Live, History, OlderThan, RedeployNeeded, Webhook, DomainLinks, Environments, Previews, PreviewSwitches) =
+            (data.Project, data.Live, [.. data.History], data.OlderThan, data.RedeployNeeded, data.Webhook, data.DomainLinks, data.Environments, data.Previews, data.PreviewSwitches);
+        using var c = db.Open();
         Dockerfile = Builds.DockerfileSection.Load(c, git, settings, Project);
-        Environments = ProjectEnvironments.ListEnvironmentsOfProject(c, Project.RootId);
-        Previews = Features.Previews.PreviewDeploys.ListPreviewsOfProject(c, Project.RootId);
-        PreviewSwitches = Features.Previews.PreviewDeploys.FindPreviewSwitches(c, Project.RootId);
         return true;
+    }
+
+    /// <summary>Kept in the cache for a project the user may not see (or that does not exist), so a 404 is cached too.</summary>
+    static readonly PageData NotVisible = new(null!, null, [], null, false, null!, [], [], [], default);
+
+    PageData? Read(long id, long userId, bool isAdmin, long? before)
+    {
+        using var c = db.Open();
+        var project = ProjectStore.FindProjectVisibleTo(c, id, userId, isAdmin);
+        if (project is null) return null;
+        var live = DeployStore.FindLiveDeployment(c, id);
+        // One row more than shown says whether an "Older" link is due.
+        var history = DeployStore.ListDeploymentsOfProjectBefore(c, id, before ?? long.MaxValue, HistoryPerPage + 1);
+        long? olderThan = null;
+        if (history.Count > HistoryPerPage)
+        {
+            history.RemoveAt(HistoryPerPage);
+            olderThan = history[^1].Id;
+        }
+        var domains = Domains.ProjectDomains.FindDomainSetup(c, id).Domains;
+        if (PanelOptions.Load(c).DefaultDomain(project.Slug) is { } dd && domains.All(d => d.Host != dd)) domains.Add(new Caddy.SiteDomain(dd));
+        var links = domains.Select(d => (d.Host, $"{(settings.AutomaticHttps && !d.HttpOnly ? "https" : "http")}://{d.Host}/")).ToList();
+        return new(project, live, history, olderThan, Variables.DeployVariables.RedeployNeeded(c, id, live?.ConfigJson),
+            Webhooks.WebhookSection.Load(c, protection, settings, project), links,
+            ProjectEnvironments.ListEnvironmentsOfProject(c, project.RootId),
+            Features.Previews.PreviewDeploys.ListPreviewsOfProject(c, project.RootId),
+            Features.Previews.PreviewDeploys.FindPreviewSwitches(c, project.RootId));
     }
 
     /// <summary>Saves the generated Dockerfile as the project's own (no field), or the edited text of a saved one.</summary>

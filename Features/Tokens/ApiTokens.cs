@@ -80,6 +80,8 @@ public static class ApiTokens
     }
 
     /// <summary>The enabled user a token belongs to, or null when the token is unknown, revoked, expired or its user disabled.</summary>
+    static readonly TimeSpan LastUsedPrecision = TimeSpan.FromMinutes(1);
+
     public static UserRow? FindUserByValidToken(SqliteConnection c, string token)
     {
         if (!token.StartsWith(Prefix, StringComparison.Ordinal) || token.Length > 200) return null;
@@ -91,8 +93,11 @@ public static class ApiTokens
             WHERE t.token_hash = @hash AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > @now) AND u.disabled = 0
             """,
             new { hash = Hash(token), now });
+        // At most once a minute (the Tokens page shows it to the minute): a write on every API call was a commit per
+        // request, and each commit makes the pages' cache (Data/ReadCache) read everything again (issue 20, target 6).
         if (user is not null)
-            c.Execute("UPDATE api_tokens SET last_used_at = @now WHERE token_hash = @hash", new { hash = Hash(token), now });
+            c.Execute("UPDATE api_tokens SET last_used_at = @now WHERE token_hash = @hash AND (last_used_at IS NULL OR last_used_at < @staleBefore)",
+                new { hash = Hash(token), now, staleBefore = Clock.Format(DateTime.UtcNow - LastUsedPrecision) });
         return user;
     }
 

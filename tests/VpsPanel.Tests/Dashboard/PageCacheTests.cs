@@ -1,0 +1,108 @@
+using System.Net;
+using System.Text.Json.Nodes;
+using Dapper;
+using VpsPanel.Features.Data;
+using VpsPanel.Tests.Api;
+using VpsPanel.Tests.Deployments;
+using VpsPanel.Tests.Harness;
+
+namespace VpsPanel.Tests.Dashboard;
+
+/// <summary>
+/// The dashboard, the project page and GET /api/projects keep what they read until the data changes (Data/ReadCache,
+/// issue 20 target 6). The one thing that must never happen: a page that shows the state before a change that was
+/// already committed, whoever committed it (the panel's own handlers, its deploy worker, another process).
+/// Every page is viewed twice before each change (so the old state is kept), then once after it.
+/// </summary>
+public sealed class PageCacheTests
+{
+    static async Task<string?> DashboardStatusAsync(PanelClient client, string slug) =>
+        (await client.GetAsync("/")).Doc.QuerySelector($"#dashboard-projects tr[data-project='{slug}']")?.GetAttribute("data-status");
+
+    static async Task<List<long>> HistoryAsync(PanelClient client, long project) =>
+        (await client.GetAsync($"/projects/{project}")).Doc.QuerySelectorAll("#deployments tbody tr")
+            .Select(r => long.Parse(r.GetAttribute("data-deployment")!)).ToList();
+
+    static async Task<(int Total, JsonArray Projects)> ApiListAsync(TestApi api)
+    {
+        using var res = await api.Http.GetAsync("/api/projects");
+        Assert.Equal(HttpStatusCode.OK, res.StatusCode);
+        return (int.Parse(res.Headers.GetValues("X-Total-Count").Single()), JsonNode.Parse(await res.Content.ReadAsStringAsync())!.AsArray());
+    }
+
+    async Task ViewEveryPageTwiceAsync(DeployEnv env, TestApi api, long project)
+    {
+        for (var i = 0; i < 2; i++)
+        {
+            await env.Client.GetAsync("/");
+            await env.Client.GetAsync($"/projects/{project}");
+            await ApiListAsync(api);
+        }
+    }
+
+    [Fact]
+    public async Task A_page_viewed_after_a_stop_a_start_a_deploy_or_another_process_writing_shows_the_change()
+    {
+        await using var env = await DeployEnv.StartAsync();
+        var (repo, project, _, live) = await env.DeployV1Async();
+        using var _ = repo;
+        var slug = env.Name();
+        using var api = await TestApi.ForUserAsync(env.Panel, PanelSetup.AdminEmail);
+        await ViewEveryPageTwiceAsync(env, api, project);
+        Assert.Equal("live", await DashboardStatusAsync(env.Client, slug));
+
+        // Stop through the API (the panel's own handler writes the run state): the next dashboard says stopped.
+        Assert.Equal(HttpStatusCode.OK, (await api.SendAsync(HttpMethod.Post, $"/api/projects/{slug}/stop")).Status);
+        Assert.Equal("stopped", await DashboardStatusAsync(env.Client, slug));
+        await ViewEveryPageTwiceAsync(env, api, project);
+        Assert.Equal(HttpStatusCode.OK, (await api.SendAsync(HttpMethod.Post, $"/api/projects/{slug}/start")).Status);
+        Assert.Equal("live", await DashboardStatusAsync(env.Client, slug));
+
+        // A deploy (the worker's connection writes each step): the new deployment on every page at once, then live.
+        await ViewEveryPageTwiceAsync(env, api, project);
+        var second = await env.DeployAsync(project);
+        Assert.Equal(second, (await HistoryAsync(env.Client, project))[0]);
+        // Its row in "Last deployments" (whether it is still building or live by now).
+        Assert.NotNull((await env.Client.GetAsync("/")).Doc.QuerySelector($"#recent-deployments tr[data-deployment='{second}']"));
+        Assert.Equal("live", await env.WaitForEndAsync(second));
+        Assert.Equal("live", await DashboardStatusAsync(env.Client, slug));
+        Assert.Equal([second, live], (await HistoryAsync(env.Client, project)).Take(2));
+        Assert.Equal("live", (string?)(await ApiListAsync(api)).Projects.Single(p => (string)p!["slug"]! == slug)!["lastStatus"]);
+        Assert.Equal("live", (await env.Client.GetAsync("/")).Doc.QuerySelector($"#recent-deployments tr[data-deployment='{second}']")?.GetAttribute("data-status"));
+
+        // Another process (this test, as the CLI would) commits to the database file: a project with a failed
+        // deployment, and an older deployment row of the deployed project.
+        await ViewEveryPageTwiceAsync(env, api, project);
+        var (totalBefore, _) = await ApiListAsync(api);
+        long other, extra;
+        using (var c = Db.OpenFile(Path.Combine(env.Panel.DataDir, "vpspanel.db")))
+        {
+            other = c.ExecuteScalar<long>("""
+                INSERT INTO projects (name, slug, owner_id, git_url, branch, container_port, created_at, updated_at)
+                VALUES ('zz-other-process', 'zz-other-process', (SELECT min(id) FROM users), 'https://git.example.invalid/p.git', 'main', 8080,
+                        '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z') RETURNING id
+                """);
+            c.Execute("""
+                INSERT INTO deployments (project_id, status, trigger, config_json, created_at, failed_step, error, log_key)
+                VALUES (@other, 'failed', 'manual', '{}', '2026-01-01T00:00:00.000Z', 'building', 'written by another process', lower(hex(randomblob(16))))
+                """, new { other });
+            extra = c.ExecuteScalar<long>("""
+                INSERT INTO deployments (project_id, status, trigger, config_json, created_at, log_key)
+                VALUES (@project, 'superseded', 'manual', '{}', '2026-01-01T00:00:00.000Z', lower(hex(randomblob(16)))) RETURNING id
+                """, new { project });
+        }
+        Assert.Equal("failed", await DashboardStatusAsync(env.Client, "zz-other-process"));
+        var (totalAfter, list) = await ApiListAsync(api);
+        Assert.Equal(totalBefore + 1, totalAfter);
+        Assert.Equal("failed", (string?)list.Single(p => (string)p!["slug"]! == "zz-other-process")!["lastStatus"]);
+        Assert.Equal(extra, (await HistoryAsync(env.Client, project))[0]);
+        Assert.Equal(HttpStatusCode.OK, (await env.Client.GetAsync($"/projects/{other}")).Status);
+
+        // And gone again when that process deletes it: the cached 200 of its page is not kept either.
+        using (var c = Db.OpenFile(Path.Combine(env.Panel.DataDir, "vpspanel.db")))
+            c.Execute("DELETE FROM deployments WHERE project_id = @other; DELETE FROM projects WHERE id = @other", new { other });
+        Assert.Null(await DashboardStatusAsync(env.Client, "zz-other-process"));
+        Assert.Equal(totalBefore, (await ApiListAsync(api)).Total);
+        Assert.Equal(HttpStatusCode.NotFound, (await env.Client.GetAsync($"/projects/{other}")).Status);
+    }
+}
