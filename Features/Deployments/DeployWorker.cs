@@ -166,6 +166,7 @@ public sealed class DeployWorker(
             logger.LogError(e, "startup recovery failed");
         }
         var routed = await RegenerateSitesAsync(ct);
+        sites.MarkStartupRendered();
         if (routed) PruneStaticFiles();
         if (!routed && afterRoute.Count > 0)
             logger.LogWarning("kept the containers {Names} of interrupted switches: Caddy could not be reloaded, so it may still route to them", string.Join(", ", afterRoute));

@@ -15,6 +15,17 @@ namespace VpsPanel.Features.Domains;
 /// </summary>
 public sealed class DomainSites(Db db, PanelSettings settings, CaddySite caddy, IServer server, IHostApplicationLifetime lifetime)
 {
+    volatile bool _startupRendered;
+
+    /// <summary>
+    /// Whether the deploy worker's startup recovery has rendered every site file from the database (or tried to, with
+    /// Caddy down). Until then a site file that differs from the database is expected, not drift: self-healing's drift
+    /// check waits for it (Running/SelfHealing), or it regenerated the same sites one by one, a reload each, racing the
+    /// startup's single reload (seen in SwitchOneSiteTests: 4 reloads counted where 1 was due).
+    /// </summary>
+    public bool StartupRendered => _startupRendered;
+    public void MarkStartupRendered() => _startupRendered = true;
+
     /// <summary>
     /// Renders and applies. <paramref name="without"/> leaves a project out (it is being deleted);
     /// <paramref name="switchTo"/> routes a project to a new port before that port is recorded as live (a deploy's switch).

@@ -258,6 +258,8 @@ public sealed class SelfHealing(Db db, PanelSettings settings, DockerEngine engi
     /// </summary>
     public async Task RegenerateDriftedSitesAsync(CancellationToken ct)
     {
+        // Before the startup recovery has rendered the sites, a file that differs is not drift yet (DomainSites.StartupRendered).
+        if (!sites.StartupRendered) return;
         var drifted = DriftedProjects();
         if (drifted.Count == 0) return;
         await Task.Delay(2000, ct);

@@ -58,8 +58,11 @@ public static class RuntimeKnobs
         ReturnFreeMemory();
     }
 
-    /// <summary>Milliseconds without a request before page views count as ended.</summary>
-    const long RequestsQuietFor = 2_000;
+    /// <summary>
+    /// Milliseconds without a request before page views count as ended: longer than a pause between clicks, so that
+    /// someone using the panel is not made to fault back in, page by page, what the trim paged out.
+    /// </summary>
+    const long RequestsQuietFor = 10_000;
     /// <summary>Milliseconds between two trims at least: a trim costs a few ms of CPU and refaults what is still used.</summary>
     const long TrimGap = 2_000;
 
