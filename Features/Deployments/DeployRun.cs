@@ -30,8 +30,34 @@ public sealed class DeployRun(
 
     string BuildDir(long id) => Path.Combine(settings.DataDir, "builds", id.ToString());
 
-    /// <summary>Runs the deployment; returns the work left after it went live (drain, retire the old container), if any.</summary>
+    /// <summary>
+    /// Runs the deployment; returns the work left after it went live (drain, retire the old container), if any, and
+    /// after a fetch git's housekeeping of the mirror, which the fetch itself no longer does on the way to "served"
+    /// (GitCli.FetchAsync).
+    /// </summary>
     public async Task<Func<Task>?> RunAsync(long id, CancellationToken cancel)
+    {
+        long? fetched = null;
+        var after = await RunStepsAsync(id, cancel, projectId => fetched = projectId);
+        if (fetched is not { } project) return after;
+        return async () =>
+        {
+            var maintained = MaintainMirrorAsync(project);
+            if (after is not null) await after();
+            await maintained;
+        };
+    }
+
+    async Task MaintainMirrorAsync(long projectId)
+    {
+        try
+        {
+            if (await git.MaintainAsync(projectId, CancellationToken.None) is { } problem) logger.LogWarning("project {Id}: {Problem}", projectId, problem);
+        }
+        catch (Exception e) when (e is IOException or GitException) { logger.LogWarning("project {Id}: git maintenance of the mirror: {Message}", projectId, e.Message); }
+    }
+
+    async Task<Func<Task>?> RunStepsAsync(long id, CancellationToken cancel, Action<long> fetched)
     {
         using var c = db.Open();
         var d = DeployStore.FindDeployment(c, id) ?? throw new InvalidOperationException($"deployment {id} vanished");
@@ -82,6 +108,7 @@ public sealed class DeployRun(
                 {
                     config = config with { Branch = await DeployDetect.BranchAsync(c, git, project.Id, config.Branch, config.GitUrl, AuthFor(project, keyFile), log.Important, cancel) };
                     await git.FetchAsync(project.Id, config.GitUrl, config.Branch, AuthFor(project, keyFile), log.Line, cancel);
+                    fetched(project.Id);
                 }
                 // Only now, with the branch fetched, can the mirror tell which of the pushed commits is newer (PushOrder).
                 if (d.Trigger == "webhook" && d.RequestedCommit is { } pushed && (await SkipReasonAsync(c, project.Id, id, pushed, log, cancel)

@@ -103,13 +103,24 @@ public sealed partial class GitCli(string dataDir, GitHosts hosts)
         return null;
     }
 
-    /// <summary>git check-ref-format --branch: the authority on what git accepts, asked after our own checks passed.</summary>
+    /// <summary>
+    /// git check-ref-format --branch: the authority on what git accepts, asked after our own checks passed. A name git
+    /// accepted once is remembered for the life of the process (the answer depends on the name alone), so a deploy's
+    /// fetch does not spend a git process on the same branch every time (5-20 ms each on a busy 2-core box).
+    /// </summary>
     public static async Task<string?> CheckBranchWithGitAsync(string branch, CancellationToken ct)
     {
         if (BranchProblem(branch) is { } p) return p;
+        if (AcceptedBranches.ContainsKey(branch)) return null;
         var r = await Proc.RunAsync("git", ["check-ref-format", "--branch", branch], LocalTimeout, ct);
-        return r.Ok ? null : "That is not a valid Git branch name.";
+        if (!r.Ok) return "That is not a valid Git branch name.";
+        // Bounded: names come from forms too; starting over costs one git process per name.
+        if (AcceptedBranches.Count >= 1000) AcceptedBranches.Clear();
+        AcceptedBranches.TryAdd(branch, 0);
+        return null;
     }
+
+    static readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte> AcceptedBranches = new(StringComparer.Ordinal);
 
     /// <summary>
     /// Options on every git call: only the transports we accept; no hooks, no fsmonitor, no credential helpers that
@@ -195,13 +206,29 @@ public sealed partial class GitCli(string dataDir, GitHosts hosts)
             var init = await Git(["init", "--bare", "--quiet", mirror], GitAuth.None, LocalTimeout, ct);
             if (!init.Ok) throw new GitException($"git init of the mirror failed: {Describe(init)}");
         }
-        await GitIn(mirror, ["config", "remote.origin.url", url], ct);
+        // The fetch below names the URL itself; the mirror's remote.origin.url only tells a person looking at the
+        // mirror where it comes from. Written (in process) only when it changed: a git process per deploy otherwise.
+        GitRepo.SetOriginUrl(mirror, url);
         log($"$ git fetch {Redact(url)} {branch}");
         // git's own output is not streamed into the log: for a remote it carries the server's answer ("remote: …"
         // lines with an HTTP error body) and connection details; FetchFailure says what went wrong in our words.
-        var fetch = await Git([.. GitHosts.PinnedResolve(url, addresses), "--git-dir", mirror, "fetch", "--quiet", "--prune", "--no-tags", "--", url,
+        // --no-auto-maintenance: the fetch would start `git maintenance run --auto` before returning, on the deploy's
+        // critical path; the deploy runs it once the new version is served (MaintainAsync).
+        var fetch = await Git([.. GitHosts.PinnedResolve(url, addresses), "--git-dir", mirror, "fetch", "--quiet", "--prune", "--no-tags", "--no-auto-maintenance", "--", url,
             $"+refs/heads/{branch}:refs/heads/{branch}"], auth, FetchTimeout, ct);
         if (!fetch.Ok) throw new GitException(FetchFailure(fetch, url, branch));
+    }
+
+    /// <summary>
+    /// What the fetch leaves out (see <see cref="FetchAsync"/>): git's own housekeeping of the mirror (packs loose
+    /// objects once there are many), run after a deploy went live. Best effort: a failure is only reported.
+    /// </summary>
+    public async Task<string?> MaintainAsync(long projectId, CancellationToken ct)
+    {
+        var mirror = MirrorPath(projectId);
+        if (!Directory.Exists(mirror)) return null;
+        var r = await Git(["--git-dir", mirror, "maintenance", "run", "--auto", "--quiet"], GitAuth.None, FetchTimeout, ct);
+        return r.Ok ? null : $"git maintenance of the mirror failed: {Describe(r)}";
     }
 
     /// <summary>
@@ -226,12 +253,6 @@ public sealed partial class GitCli(string dataDir, GitHosts hosts)
         return failed + "the repository could not be read (the server is unreachable, refused the connection, or is not a Git repository at that URL)";
     }
 
-    async Task GitIn(string gitDir, IEnumerable<string> args, CancellationToken ct)
-    {
-        var r = await Git(["--git-dir", gitDir, .. args], GitAuth.None, LocalTimeout, ct);
-        if (!r.Ok) throw new GitException($"git {string.Join(' ', args.Take(2))} failed: {Describe(r)}");
-    }
-
     /// <summary>
     /// The commit a deploy will build: the branch head, or an exact commit that must exist in the mirror. Read in
     /// process (<see cref="GitRepo"/>): no git process for what is a lookup in the object database.
@@ -246,20 +267,15 @@ public sealed partial class GitCli(string dataDir, GitHosts hosts)
 
     /// <summary>
     /// Which of these commits the mirror has (a commit force-pushed away, or never fetched, it has not), and of those
-    /// the ones no other of them descends from (git merge-base --independent): for a branch with a straight history,
-    /// the newest one. Every other present commit is an ancestor of one of the newest.
+    /// the ones no other of them descends from (what git merge-base --independent prints): for a branch with a
+    /// straight history, the newest one. Every other present commit is an ancestor of one of the newest. Read in
+    /// process (<see cref="GitRepo.NewestCommits"/>): two git processes per push deploy before.
     /// </summary>
-    public async Task<(HashSet<string> Present, HashSet<string> Newest)> NewestCommitsAsync(long projectId, IReadOnlyCollection<string> shas, CancellationToken ct)
+    public Task<(HashSet<string> Present, HashSet<string> Newest)> NewestCommitsAsync(long projectId, IReadOnlyCollection<string> shas, CancellationToken ct)
     {
         if (shas.Any(s => !IsSha(s))) throw new GitException("a commit must be given as its full 40-character SHA");
-        var mirror = MirrorPath(projectId);
-        var present = await Git(["--git-dir", mirror, "rev-list", "--no-walk", "--ignore-missing", .. shas.Distinct(), "--"], GitAuth.None, LocalTimeout, ct);
-        if (!present.Ok) throw new GitException($"git rev-list in the mirror failed: {Describe(present)}");
-        var have = present.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).ToHashSet();
-        if (have.Count <= 1) return (have, [.. have]);
-        var newest = await Git(["--git-dir", mirror, "merge-base", "--independent", .. have], GitAuth.None, LocalTimeout, ct);
-        if (!newest.Ok) throw new GitException($"git merge-base in the mirror failed: {Describe(newest)}");
-        return (have, [.. newest.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries)]);
+        ct.ThrowIfCancellationRequested();
+        return Task.FromResult(GitRepo.NewestCommits(MirrorPath(projectId), shas));
     }
 
     /// <summary>Whether <paramref name="older"/> is an ancestor of <paramref name="newer"/> in the mirror (git merge-base --is-ancestor).</summary>
@@ -286,19 +302,33 @@ public sealed partial class GitCli(string dataDir, GitHosts hosts)
     }
 
     /// <summary>
-    /// Checks the exact commit out into a fresh directory (a shared clone of the mirror: no object copies), then drops
-    /// .git so the build context is just the tree.
+    /// Writes the exact commit's files into a fresh directory straight from the mirror, in one git process: read-tree
+    /// with a throw-away index file (next to the directory, never inside it, so it is not part of the build context)
+    /// and the directory as the work tree. Same files, modes, links and .gitattributes conversions as a clone and a
+    /// checkout, without a .git to create and delete; a shared clone and a checkout were two processes and a
+    /// repository's worth of files per deploy (measured: 0.22 s against 0.12 s on a busy box). Nothing is written
+    /// into the mirror, so deploys of other projects and previews can check out at the same time.
     /// </summary>
     public async Task CheckoutAsync(long projectId, string sha, string targetDir, CancellationToken ct)
     {
         if (!IsSha(sha)) throw new GitException("a commit must be given as its full 40-character SHA");
         if (Directory.Exists(targetDir)) Directory.Delete(targetDir, recursive: true);
         Directory.CreateDirectory(Path.GetDirectoryName(targetDir)!, Data.Db.OwnerOnlyDir);
-        var clone = await Git(["clone", "--quiet", "--shared", "--no-checkout", "--", MirrorPath(projectId), targetDir], GitAuth.None, LocalTimeout, ct);
-        if (!clone.Ok) throw new GitException($"git clone of the mirror failed: {Describe(clone)}");
-        var co = await Git(["-C", targetDir, "-c", "advice.detachedHead=false", "checkout", "--quiet", "--detach", sha], GitAuth.None, LocalTimeout, ct);
-        if (!co.Ok) throw new GitException($"git checkout of {sha} failed: {Describe(co)}");
-        Directory.Delete(Path.Combine(targetDir, ".git"), recursive: true);
+        Directory.CreateDirectory(targetDir);
+        var index = targetDir.TrimEnd('/') + ".index";
+        try
+        {
+            var env = EnvFor(GitAuth.None);
+            env["GIT_INDEX_FILE"] = index;
+            var co = await Proc.RunAsync("git", SafeConfig().Concat(["--git-dir", MirrorPath(projectId), "--work-tree", targetDir, "read-tree", "--reset", "-u", sha]),
+                LocalTimeout, ct, env: env);
+            if (!co.Ok) throw new GitException($"git checkout of {sha} failed: {Describe(co)}");
+        }
+        finally
+        {
+            File.Delete(index);
+            File.Delete(index + ".lock");
+        }
     }
 
     /// <summary>Hides anything before '@' in an https URL (should a user have put credentials there despite the rules).</summary>

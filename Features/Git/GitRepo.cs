@@ -117,6 +117,25 @@ public static class GitRepo
     });
 
     /// <summary>
+    /// The given commits the mirror has, and of those the ones that are no ancestor of another one of them (git
+    /// merge-base --independent). A SHA naming no commit (never fetched, or force-pushed away and pruned) is absent.
+    /// </summary>
+    public static (HashSet<string> Present, HashSet<string> Newest) NewestCommits(string mirror, IEnumerable<string> shas) => Read(mirror, repo =>
+    {
+        var present = shas.Distinct().Select(s => repo.Lookup<Commit>(s)).OfType<Commit>().ToList();
+        // An ancestor of another given commit is the merge base of the two; a handful of commits per push, so pairs are fine.
+        var newest = present.Where(c => !present.Any(d => d.Sha != c.Sha && repo.ObjectDatabase.FindMergeBase(c, d)?.Sha == c.Sha)).Select(c => c.Sha);
+        return (present.Select(c => c.Sha).ToHashSet(), newest.ToHashSet());
+    });
+
+    /// <summary>Sets the mirror's remote.origin.url when it differs (a fetch names its URL itself; this is for people reading the mirror).</summary>
+    public static void SetOriginUrl(string mirror, string url) => Read(mirror, repo =>
+    {
+        if (repo.Config.Get<string>("remote.origin.url")?.Value != url) repo.Config.Set("remote.origin.url", url, ConfigurationLevel.Local);
+        return 0;
+    });
+
+    /// <summary>
     /// The commits the new commit has that the live one has not (git log live..new), newest first, at most
     /// <paramref name="cap"/> listed. When the new commit is an ancestor of the live one (a rollback, or a redeploy of
     /// an older commit) the list is empty and <see cref="CommitRange.NewIsAncestorOfLive"/> says why.
