@@ -43,7 +43,14 @@ public static class PanelApp
         ProcGroups.MarkChildrenOf(settings.DataDir);
         Audit.AuditPruneJob.PruneAtStartup(settings);
 
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
+        // reloadConfigOnChange off: the host's own appsettings.json source otherwise watches the content root (the
+        // binary's folder) and everything under it, and a data dir under that folder (./data next to the binary, as
+        // in bench/) made every SQLite write an inotify event for a thread to read: 4% of a webhook push's samples
+        // (issue 20). Nothing reloads anyway: the settings are read once (PanelSettings.Load, from `config`).
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
+        {
+            Args = [.. args, "--hostBuilder:reloadConfigOnChange=false"], ContentRootPath = AppContext.BaseDirectory,
+        });
         builder.Configuration.AddConfiguration(config);
         builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "yyyy-MM-dd HH:mm:ss "; });
         // Framework chatter stays out of the operator's log unless it is a warning; the panel's own lines stay in.

@@ -45,6 +45,8 @@ until curl -fs -o /dev/null "$panel/healthz"; do kill -0 "$panel_pid" || { tail 
 token=$("$work/vpspanel" token create --user bench@example.com --name bench --data-dir "$work/data")
 # utime + stime + cutime + cstime of the panel, in ms (the worker's git children count once they are waited for).
 cpu_ms() { awk -v t="$(getconf CLK_TCK)" '{ print ($14 + $15 + $16 + $17) * 1000 / t }' "/proc/$panel_pid/stat"; }
+# cutime + cstime alone: the children (the worker's git), in ms.
+children_ms() { awk -v t="$(getconf CLK_TCK)" '{ print ($16 + $17) * 1000 / t }' "/proc/$panel_pid/stat"; }
 api() { curl -fsS -H "Authorization: Bearer $token" -H 'Content-Type: application/json' "$@"; }
 json() { "$py" -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 
@@ -61,12 +63,12 @@ for r in $(seq 1 "$rounds"); do
   # A fresh pushes file each round: the ones already sent would all be duplicates.
   [ "$r" = 1 ] || helper pushes "$secret" /webhooks/hooks "$work/pushes.txt" 60000
   before=$(sqlite3 "file:$work/data/vpspanel.db?mode=ro" "SELECT count(*) FROM deployments WHERE project_id = $project AND trigger = 'webhook'")
-  cpu0=$(cpu_ms)
+  cpu0=$(cpu_ms); kids0=$(children_ms)
   # BENCH_PERF=FILE: a CPU profile of the panel during the pushes (run with DOTNET_PerfMapEnabled=1 for .NET names).
   [ -z "${BENCH_PERF:-}" ] || { perf record -F 299 -g -p "$panel_pid" -o "$BENCH_PERF" -- sleep "$seconds" >/dev/null 2>&1 & }
   WEBHOOK_FILE=$work/pushes.txt WEBHOOK_PATH=/webhooks/hooks WEBHOOK_THREADS=2 \
     wrk -t2 -c"$connections" -d"${seconds}s" --timeout 30s --latency -s bench/webhooks.lua "$panel" > "$work/wrk-hooks.txt" 2>&1
-  cpu1=$(cpu_ms)
+  cpu1=$(cpu_ms); kids1=$(children_ms)
   sleep 2
   read -r hrps hp99 _ <<<"$(helper wrk "$work/wrk-hooks.txt")"
   cpu2=$(cpu_ms)
@@ -77,6 +79,6 @@ for r in $(seq 1 "$rounds"); do
   after=$(sqlite3 "file:$work/data/vpspanel.db?mode=ro" "SELECT count(*) FROM deployments WHERE project_id = $project AND trigger = 'webhook'")
   rows=$((after - before)); lost=$(( hq > rows ? hq - rows : 0 ))
   statuses=$(sqlite3 "file:$work/data/vpspanel.db?mode=ro" "SELECT group_concat(status || '=' || n, ' ') FROM (SELECT status, count(*) n FROM deployments WHERE project_id = $project GROUP BY status)")
-  echo "round $r: pushes $hrps/s (p99 $hp99 ms), static $brps/s (p99 $bp99 ms), ratio $(awk "BEGIN{printf \"%.4f\", $hrps/$brps}"); CPU of the panel and its children per request: push $(awk "BEGIN{printf \"%.2f\", ($cpu1-$cpu0)/($hrps*$seconds)}") ms, static $(awk "BEGIN{printf \"%.3f\", ($cpu3-$cpu2)/($brps*$seconds)}") ms; 202 $hq, duplicate $hd, other $ho; rows $rows, lost $lost; load $(cut -d' ' -f1-3 /proc/loadavg); deployments: $statuses"
+  echo "round $r: pushes $hrps/s (p99 $hp99 ms), static $brps/s (p99 $bp99 ms), ratio $(awk "BEGIN{printf \"%.4f\", $hrps/$brps}"); CPU of the panel and its children per request: push $(awk "BEGIN{printf \"%.2f\", ($cpu1-$cpu0)/($hrps*$seconds)}") ms (children $(awk "BEGIN{printf \"%.2f\", ($kids1-$kids0)/($hrps*$seconds)}") ms), static $(awk "BEGIN{printf \"%.3f\", ($cpu3-$cpu2)/($brps*$seconds)}") ms; 202 $hq, duplicate $hd, other $ho; rows $rows, lost $lost; load $(cut -d' ' -f1-3 /proc/loadavg); deployments: $statuses"
 done
 [ -z "${BENCH_KEEP_LOG:-}" ] || cp "$work/panel.log" "$BENCH_KEEP_LOG"

@@ -104,6 +104,10 @@ public sealed class DeployRun(
             {
                 await Hygiene.DiskGuard.RefuseBuildWhenLowAsync(settings, engine, log.Important, cancel);
                 Step(DeployStates.Cloning);
+                // What this fetch can answer for besides this deployment (PushOrder.Fetched): pushes stored before it begins.
+                // Compared as stored in the rows, before the variables or the default branch's detection change them.
+                var requested = ProjectConfig.FromJson(d.ConfigJson);
+                var fetched = new PushOrder.Fetched(requested.GitUrl, requested.Branch, DeployStore.FindLastDeploymentId(c));
                 using (var keyFile = project.GitAuth == "ssh" ? DeployKey.WriteForFetch(c, protection, git, project.Id) : null)
                 {
                     config = config with { Branch = await DeployDetect.BranchAsync(c, git, project.Id, config.Branch, config.GitUrl, AuthFor(project, keyFile), log.Important, cancel) };
@@ -111,7 +115,7 @@ public sealed class DeployRun(
                     fetched(project.Id);
                 }
                 // Only now, with the branch fetched, can the mirror tell which of the pushed commits is newer (PushOrder).
-                if (d.Trigger == "webhook" && d.RequestedCommit is { } pushed && (await SkipReasonAsync(c, project.Id, id, pushed, log, cancel)
+                if (d.Trigger == "webhook" && d.RequestedCommit is { } pushed && (await SkipReasonAsync(c, project.Id, id, pushed, fetched, log, cancel)
                         ?? WatchPaths.SkipReason(c, git, project.Id, id, pushed, config.WatchPaths, log.Important)) is not null)
                     return null;
                 var commit = await git.ResolveAsync(project.Id, config.Branch, d.RequestedCommit, cancel);
@@ -280,7 +284,8 @@ public sealed class DeployRun(
     /// PushOrder's verdict. Should git fail to compare (a damaged mirror), the push deploys as it did before this
     /// check existed, rather than a broken comparison stopping every push.
     /// </summary>
-    async Task<string?> SkipReasonAsync(Microsoft.Data.Sqlite.SqliteConnection c, long projectId, long id, string pushed, DeployLog.Writer log, CancellationToken cancel)
+    async Task<string?> SkipReasonAsync(Microsoft.Data.Sqlite.SqliteConnection c, long projectId, long id, string pushed, PushOrder.Fetched fetched,
+        DeployLog.Writer log, CancellationToken cancel)
     {
         void Note(long skipped, string why)
         {
@@ -288,7 +293,12 @@ public sealed class DeployRun(
             using var other = logs.Open(skipped);
             other.Important($"skipped before it ran (decided by deployment {id}): {why}");
         }
-        try { return await PushOrder.SkipReasonAsync(c, git, projectId, id, pushed, Note, cancel); }
+        void NoteFailed(long failed, string error)
+        {
+            using var other = logs.Open(failed);
+            other.Important($"FAILED at {DeployStates.Label(DeployStates.Cloning)} before it ran (decided by deployment {id}, whose fetch did not bring the commit): {error}");
+        }
+        try { return await PushOrder.SkipReasonAsync(c, git, projectId, id, pushed, fetched, Note, NoteFailed, cancel); }
         catch (GitException e)
         {
             log.Line($"could not compare {pushed[..7]} with the live and queued commits ({e.Message}); deploying it");

@@ -155,6 +155,22 @@ public static class DeployStore
         return n == 1;
     }
 
+    /// <summary>
+    /// Fails a deployment that is still queued, at <paramref name="step"/>, the step its own run would have failed at
+    /// (PushOrder: a push whose commit another deployment's fetch did not bring). False when it had left the queue.
+    /// </summary>
+    public static bool FailQueuedDeployment(SqliteConnection c, long id, string step, string error)
+    {
+        var failed = c.Execute("UPDATE deployments SET status = 'failed', failed_step = @step, error = @error, finished_at = @now WHERE id = @id AND status = 'queued'",
+            new { id, step, error, now = Clock.Now() }) == 1;
+        if (failed) Notifications.Notify.DeploymentEnded(c, id, live: false, error);
+        return failed;
+    }
+
+    /// <summary>The id of the newest deployment stored so far (0 for none).</summary>
+    public static long FindLastDeploymentId(SqliteConnection c) =>
+        c.ExecuteScalar<long>("SELECT coalesce(max(id), 0) FROM deployments");
+
     public static DeploymentRow? FindDeployment(SqliteConnection c, long id) =>
         c.QuerySingleOrDefault<DeploymentRow>($"SELECT {Columns} {From} WHERE d.id = @id", new { id });
 

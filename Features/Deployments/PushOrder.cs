@@ -1,6 +1,7 @@
 using Dapper;
 using Microsoft.Data.Sqlite;
 using VpsPanel.Features.Git;
+using VpsPanel.Features.Projects;
 using VpsPanel.Features.Webhooks;
 
 namespace VpsPanel.Features.Deployments;
@@ -21,26 +22,41 @@ namespace VpsPanel.Features.Deployments;
 /// push supersede a queued push when it is queued (see DeployStore.EnqueuePushDeployment): that is what let an older
 /// delivery replace a newer one. Manual deploys and rollbacks are never checked: a user deploying an older commit
 /// means it.
+/// A queued push whose commit that fetch did not bring (random SHAs, or a commit force-pushed away before the panel
+/// got to it) cannot be compared; its own run would fetch again and fail at its checkout. A flood of such pushes cost
+/// a fetch each (issue 20: a deploy per push, each running git), so they end here with the same failure, see
+/// <see cref="Fetched"/>.
 /// </summary>
 public static class PushOrder
 {
-    sealed record QueuedPush(long Id, string RequestedCommit);
+    sealed record QueuedPush(long Id, string RequestedCommit, string? ConfigJson = null);
+
+    /// <summary>
+    /// What the claimed deployment's fetch covered: a queued push with a commit the mirror still lacks fails with the
+    /// error its own run would have ended with, but only when that run would have fetched the same thing (the same
+    /// URL and branch in its settings) and it was stored before this fetch began (id at most
+    /// <paramref name="LastIdBeforeFetch"/>). The latter is what makes it the same answer: a Git host sends a push's
+    /// webhook after it took the push, so such a commit was on the host when the fetch ran; a push stored during
+    /// the fetch may name a commit the fetch was too early for, and waits for its own.
+    /// </summary>
+    public sealed record Fetched(string GitUrl, string Branch, long LastIdBeforeFetch);
 
     /// <summary>
     /// Decides for the claimed push deployment <paramref name="id"/> of <paramref name="commit"/>, ending in the same
     /// pass every queued push that will not run either. Null when it goes ahead; otherwise why it was skipped (the
     /// row is then superseded with that reason, and the delivery log says so). <paramref name="noteSkipped"/> writes
-    /// the reason into each skipped deployment's own log.
+    /// the reason into each skipped deployment's own log, <paramref name="noteFailed"/> the error into each one failed
+    /// here for lack of its commit (see <see cref="Fetched"/>).
     /// </summary>
-    public static async Task<string?> SkipReasonAsync(SqliteConnection c, GitCli git, long projectId, long id, string commit,
-        Action<long, string> noteSkipped, CancellationToken ct)
+    public static async Task<string?> SkipReasonAsync(SqliteConnection c, GitCli git, long projectId, long id, string commit, Fetched fetched,
+        Action<long, string> noteSkipped, Action<long, string> noteFailed, CancellationToken ct)
     {
         var live = DeployStore.FindLiveDeployment(c, projectId);
         var liveCommit = live?.CommitSha is { } ls && GitCli.IsSha(ls) ? ls : null;
         var rows = new List<QueuedPush> { new(id, commit) };
         rows.AddRange(c.Query<QueuedPush>(
             """
-            SELECT id, requested_commit FROM deployments
+            SELECT id, requested_commit, config_json FROM deployments
             WHERE project_id = @projectId AND status = 'queued' AND trigger = 'webhook' AND requested_commit IS NOT NULL AND id <> @id
             ORDER BY id
             """, new { projectId, id }));
@@ -52,9 +68,15 @@ public static class PushOrder
         string? mine = null;
         foreach (var r in rows)
         {
-            // A commit the mirror does not have cannot be compared: that deployment goes ahead and fails at its own
-            // checkout with "not in the repository", as it did before.
-            if (r == winner || !present.Contains(r.RequestedCommit)) continue;
+            if (r == winner) continue;
+            if (!present.Contains(r.RequestedCommit))
+            {
+                // A commit the mirror does not have cannot be compared. The claimed one goes ahead and fails at its own
+                // checkout with "not in the repository", as before; a queued one this fetch answers for fails the same.
+                if (r.Id != id && r.Id <= fetched.LastIdBeforeFetch && SameFetch(r, fetched) && FailAbsent(c, r, id) is { } error)
+                    noteFailed(r.Id, error);
+                continue;
+            }
             var reason = await ReasonAsync(git, projectId, r.RequestedCommit, live, liveCommit, winner, newest, ct);
             if (!DeployStore.SkipDeployment(c, r.Id, reason)) continue;
             WebhookStore.UpdateDeliveriesOfSkippedDeployment(c, r.Id, $"deployment #{r.Id} skipped: {reason}");
@@ -62,6 +84,21 @@ public static class PushOrder
             if (r.Id == id) mine = reason;
         }
         return mine;
+    }
+
+    static bool SameFetch(QueuedPush r, Fetched fetched)
+    {
+        var config = ProjectConfig.FromJson(r.ConfigJson!);
+        return config.GitUrl == fetched.GitUrl && config.Branch == fetched.Branch;
+    }
+
+    /// <summary>The queued push <paramref name="r"/> failed as its own run would have failed; the error, or null when it had left the queue meanwhile.</summary>
+    static string? FailAbsent(SqliteConnection c, QueuedPush r, long decidedBy)
+    {
+        var error = GitRepo.NotInRepository(r.RequestedCommit);
+        if (!DeployStore.FailQueuedDeployment(c, r.Id, DeployStates.Cloning, error)) return null;
+        WebhookStore.UpdateDeliveriesOfFailedDeployment(c, r.Id, $"deployment #{r.Id} failed: {error} (after the fetch of deployment #{decidedBy})");
+        return error;
     }
 
     static async Task<string> ReasonAsync(GitCli git, long projectId, string commit, DeploymentRow? live, string? liveCommit, QueuedPush? winner,

@@ -36,8 +36,11 @@ public static class GitRepo
     static Commit FindCommit(Repository repo, string sha)
     {
         if (!GitCli.IsSha(sha)) throw new GitException("a commit must be given as its full 40-character SHA");
-        return repo.Lookup<Commit>(sha) ?? throw new GitException($"the commit {sha} is not in the repository (on any fetched branch)");
+        return repo.Lookup<Commit>(sha) ?? throw new GitException(NotInRepository(sha));
     }
+
+    /// <summary>Why a deployment of a commit the mirror lacks fails (also said of queued pushes, Deployments/PushOrder).</summary>
+    public static string NotInRepository(string sha) => $"the commit {sha} is not in the repository (on any fetched branch)";
 
     /// <summary>
     /// The first line of a message, cut to <see cref="MaxSubjectChars"/>. libgit2 decodes messages as UTF-8 with

@@ -169,6 +169,14 @@ public static class WebhookStore
         c.Execute("UPDATE webhook_deliveries SET outcome = 'skipped', reason = @reason WHERE deployment_id = @deploymentId AND outcome = 'queued'",
             new { deploymentId, reason });
 
+    /// <summary>
+    /// The worker failed a push's deployment before it ran (its commit is not in the repository, see PushOrder): its
+    /// delivery, still 'queued' (it did queue that deployment), says so.
+    /// </summary>
+    public static void UpdateDeliveriesOfFailedDeployment(SqliteConnection c, long deploymentId, string reason) =>
+        c.Execute("UPDATE webhook_deliveries SET reason = @reason WHERE deployment_id = @deploymentId AND outcome = 'queued'",
+            new { deploymentId, reason });
+
     /// <summary>The deployment an earlier copy of this delivery queued (or found already queued or live).</summary>
     public static long? FindDeploymentOfQueuedDelivery(SqliteConnection c, long projectId, string deliveryId) =>
         c.ExecuteScalar<long?>(

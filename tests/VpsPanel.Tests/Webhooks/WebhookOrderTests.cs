@@ -137,4 +137,61 @@ public sealed class WebhookOrderTests(ITestOutputHelper output)
         Assert.StartsWith("Skipped: " + why, page.Text("#deploy-error"));
         Assert.Equal("c13", await env.ServedAsync(domain));
     }
+
+    /// <summary>
+    /// Pushes of commits the repository does not have (random SHAs here; in life a flood, or commits force-pushed
+    /// away) queue up while c1 builds. Each used to run a deploy of its own, a fetch each, to fail at its checkout
+    /// (issue 20); now the first one's fetch ends the whole queue: the others fail with the same error without
+    /// running (no step, no start time), their logs and deliveries say so, and the live deployment is untouched.
+    /// </summary>
+    [Fact]
+    public async Task A_queue_of_pushes_whose_commits_are_not_in_the_repository_ends_after_one_fetch()
+    {
+        await using var env = await DeployEnv.StartAsync();
+        using var repo = TestRepo.WithBusyboxApp("c1", env.Label, extraDockerfile: """RUN ["/bin/busybox", "sleep", "6"]""");
+        using var api = await TestApi.ForUserAsync(env.Panel, PanelSetup.AdminEmail);
+        var (projectId, slug, domain, _, secret) = await WebhookProjectAsync(env, repo, api);
+
+        var c1Deploy = await env.DeployAsync(projectId, TestRepo.Run(repo.Work, "rev-parse", "HEAD").Trim());
+        var absent = Enumerable.Range(0, 5).Select(_ => Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(20))).ToList();
+        var ids = new List<long>();
+        foreach (var sha in absent)
+        {
+            var (status, answer) = await PushAsync(api, slug, secret, sha, "gone");
+            Assert.True(status == HttpStatusCode.Accepted, $"{status} {answer}");
+            ids.Add((long)answer["deploymentId"]!);
+        }
+        // All queued behind c1, so the first to be claimed fetches while the others are still queued.
+        Assert.NotEqual("live", await env.StatusAsync(c1Deploy));
+        Assert.Equal("live", await env.WaitForLiveAsync(c1Deploy));
+
+        var ends = new List<JsonNode>();
+        foreach (var id in ids) ends.Add(await api.WaitForEndAsync(id));
+        foreach (var (end, sha) in ends.Zip(absent))
+        {
+            Assert.True((string)end["status"]! == "failed", $"{end}");
+            Assert.Equal($"the commit {sha} is not in the repository (on any fetched branch)", (string)end["error"]!);
+            Assert.Equal("cloning", (string)end["step"]!);
+        }
+        // One of them ran (the first claimed, ids[0]) and its fetch answered for the rest: they never started.
+        Assert.NotNull((string?)ends[0]["startedAt"]);
+        foreach (var (end, id) in ends.Zip(ids).Skip(1))
+        {
+            Assert.True(end["startedAt"] is null, $"{end}");
+            var log = await env.LogAsync(id);
+            Assert.Contains($"FAILED at cloning before it ran (decided by deployment {ids[0]}, whose fetch did not bring the commit): the commit ", log);
+            Assert.DoesNotContain("==> cloning", log);
+        }
+        Assert.Contains("FAILED at cloning: the commit " + absent[0], await env.LogAsync(ids[0]));
+        foreach (var (sha, id) in absent.Zip(ids).Skip(1))
+        {
+            var delivery = await DeliveryOfAsync(api, slug, sha);
+            Assert.Equal("queued", (string)delivery["outcome"]!);
+            Assert.Equal(id, (long)delivery["deploymentId"]!);
+            Assert.Equal($"deployment #{id} failed: the commit {sha} is not in the repository (on any fetched branch) (after the fetch of deployment #{ids[0]})",
+                (string)delivery["reason"]!);
+        }
+        Assert.Equal("c1", await env.ServedAsync(domain));
+        Assert.Equal("live", await env.StatusAsync(c1Deploy));
+    }
 }
