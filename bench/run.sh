@@ -10,6 +10,7 @@
 # sqlite3, wrk, hey, python3) and the .NET SDK for the empty app (published once into out/bench-emptyapp).
 # Everything it creates (containers, networks, images, Caddy, temp dirs) is removed at the end, also on failure.
 # Absolute times depend on the machine and its load (printed with the table): read the ratios.
+# One measurement alone, for working on it: bench/pages.sh (6), bench/webhooks.sh (7), bench/deploy.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -86,6 +87,8 @@ export DOTNET_BUNDLE_EXTRACT_BASE_DIR=$work/extract
 # shellcheck source=bench/caddy.sh
 . "$root/bench/caddy.sh"
 start_bench_caddy "$work" "$work/caddy/manual"
+# shellcheck source=bench/seed.sh
+. "$root/bench/seed.sh"
 
 # --- Processes and memory.
 rss_mb() { awk '/^VmRSS/ {printf "%.1f", $2 / 1024}' "/proc/$1/status"; }
@@ -122,31 +125,6 @@ new_data_dir() { # NAME: a migrated database with the bench's admin (the CLI cre
   printf 'bench-password-123\n' | "$work/app/vpspanel" user add --email bench@example.com --admin --data-dir "$work/$1" >/dev/null
   panel_ids+=("$(sqlite3 "$work/$1/vpspanel.db" "SELECT value FROM panel_options WHERE key = 'panel.id'")")
 }
-seed() { # DATADIR PROJECTS DEPLOYMENTS: rows straight into the schema the migrations made (history only: nothing
-  # live, so the panel neither routes nor reconciles them)
-  sqlite3 "$work/$1/vpspanel.db" <<SQL
-BEGIN;
-WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $2)
-INSERT INTO projects (name, slug, owner_id, git_url, branch, container_port, created_at, updated_at)
-SELECT 'seed-' || i, 'seed-' || i, (SELECT min(id) FROM users), 'https://git.example.invalid/seed-' || i || '.git', 'main', 8080,
-       strftime('%Y-%m-%dT%H:%M:%fZ', '2026-01-01', '+' || i || ' minutes'), strftime('%Y-%m-%dT%H:%M:%fZ', '2026-01-01', '+' || i || ' minutes')
-FROM n;
-INSERT INTO project_domains (project_id, hostname, position) SELECT id, slug || '.bench.invalid', 0 FROM projects WHERE slug LIKE 'seed-%';
-WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $3)
-INSERT INTO deployments (project_id, status, trigger, config_json, commit_sha, commit_message, commit_author, image, created_at, started_at,
-                         finished_at, failed_step, error, log_key)
-SELECT (SELECT min(id) FROM projects WHERE slug LIKE 'seed-%') + i % $2,
-       CASE i % 10 WHEN 0 THEN 'failed' WHEN 1 THEN 'superseded' ELSE 'retired' END,
-       CASE i % 3 WHEN 0 THEN 'webhook' ELSE 'manual' END, '{}', lower(hex(randomblob(20))), 'seeded commit ' || i, 'bench',
-       CASE WHEN i % 10 > 1 THEN 'vpspanel/seed:' || i END,
-       strftime('%Y-%m-%dT%H:%M:%fZ', '2026-01-01', '+' || i || ' seconds'), strftime('%Y-%m-%dT%H:%M:%fZ', '2026-01-01', '+' || i || ' seconds'),
-       strftime('%Y-%m-%dT%H:%M:%fZ', '2026-01-01', '+' || (i + 30) || ' seconds'),
-       CASE WHEN i % 10 = 0 THEN 'building' END, CASE WHEN i % 10 = 0 THEN 'seeded failure' END, lower(hex(randomblob(16)))
-FROM n;
-COMMIT;
-SQL
-}
-
 wrk_page() { # NAME URL CONNECTIONS [HEADER]: a 200 first (a sign-in page would be a fast wrong answer), then wrk
   local code
   code=$(curl -s -o "$work/page.html" -w '%{http_code}' ${4:+-H "$4"} "$2")
@@ -170,7 +148,7 @@ rec startup "process start to first 200 on /healthz, median of $startup_rounds" 
 # ============ 4. Memory at idle, then the deploy measurements on the same panel ============
 log "4 memory at idle with $idle_projects projects and $idle_deployments deployments"
 new_data_dir main
-seed main "$idle_projects" "$idle_deployments"
+seed "$work/main/vpspanel.db" "$idle_projects" "$idle_deployments"
 start_panel "$work/main"; start_empty
 sleep "$idle_wait"
 rec memory "RSS at idle ($idle_projects projects, $idle_deployments deployments; ${idle_wait} s after start)" MB "$(rss_mb "$panel_pid")" "$(rss_mb "$empty_pid")" "value<=80"
@@ -380,13 +358,10 @@ stop "$panel_pid"; panel_pid=""
 # ============ 6. Pages and API with a big database ============
 log "6 pages and API with $page_projects projects and $page_deployments deployments"
 new_data_dir pages
-seed pages "$page_projects" "$page_deployments"
+seed "$work/pages/vpspanel.db" "$page_projects" "$page_deployments"
 start_panel "$work/pages"
 ptoken=$("$work/app/vpspanel" token create --user bench@example.com --name bench --data-dir "$work/pages")
-curl -fsS -c "$work/jar" -o "$work/login.html" "$panel/login"
-curl -fsS -b "$work/jar" -c "$work/jar" -o /dev/null --data-urlencode email=bench@example.com --data-urlencode password=bench-password-123 \
-  --data-urlencode "__RequestVerificationToken=$(helper token "$work/login.html")" "$panel/login"
-cookie=$(helper cookie "$work/jar")
+cookie=$(sign_in "$panel" "$work")
 project_id=$(sqlite3 "file:$work/pages/vpspanel.db?mode=ro" "SELECT id FROM projects WHERE slug = 'seed-1'")
 out=$(wrk_page static "$panel/static/img/favicon.svg" 64); read -r srps sp99 _ <<<"$out"
 for page in "dashboard|$panel/|Cookie: $cookie" "project page|$panel/projects/$project_id|Cookie: $cookie" \

@@ -60,9 +60,11 @@ public static class Sessions
 
     public static bool IsIdle(SessionUser s) => string.CompareOrdinal(s.LastSeenAt, Clock.Format(DateTime.UtcNow - IdleLimit)) < 0;
 
+    public static bool TouchDue(SessionUser s) => string.CompareOrdinal(s.LastSeenAt, Clock.Format(DateTime.UtcNow - TouchEvery)) < 0;
+
     public static void TouchIfStale(SqliteConnection c, string token, SessionUser s)
     {
-        if (string.CompareOrdinal(s.LastSeenAt, Clock.Format(DateTime.UtcNow - TouchEvery)) < 0)
+        if (TouchDue(s))
             c.Execute("UPDATE sessions SET last_seen_at = @now WHERE id = @id", new { id = Hash(token), now = Clock.Now() });
     }
 

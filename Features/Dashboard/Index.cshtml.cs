@@ -1,3 +1,7 @@
+using System.Collections.Concurrent;
+using System.Text.Encodings.Web;
+using Microsoft.AspNetCore.Html;
+using Microsoft.AspNetCore.Mvc.Rendering;
 using Microsoft.AspNetCore.Mvc.RazorPages;
 
 namespace VpsPanel.Features.Dashboard;
@@ -36,9 +40,21 @@ public sealed class IndexModel(SystemStatus status, Settings.PanelSettings setti
     /// <summary>Whether builds are memory-capped (Docker/BuildMemoryCap); null with the classic builder, which always caps.</summary>
     public Docker.BuildMemoryCap.Host? BuildCap => settings.Builder == "buildkit" ? Docker.BuildMemoryCap.Support(settings.CgroupParent) : null;
 
-    /// <summary>What the dashboard reads from the database and LiveState for one user, kept by Data/ReadCache until either changes.</summary>
+    /// <summary>Services whose newest dump failed, of those the user sees (Services/_FailedDumps.cshtml).</summary>
+    public List<Services.ServiceDumps.FailedDump> FailedDumps { get; private set; } = [];
+
+    /// <summary>
+    /// What the dashboard reads from the database and LiveState for one user, kept by Data/ReadCache until either
+    /// changes, with the HTML of its project tables per page number (_Projects.cshtml, a function of this record and
+    /// the page alone): rendering 50 rows cost about as much CPU as the rest of the view (issue 20, bench/pages.sh).
+    /// </summary>
     sealed record DashboardData(List<ProjectOverview> All, List<(string Status, int Count)> StatusCounts, List<RecentDeployment> Recent,
-        Upgrades.UpgradeCheckState Upgrade, List<(Deployments.LiveStore.LiveContainer App, Deployments.ContainerDown Down)> AppsDown);
+        Upgrades.UpgradeCheckState Upgrade, List<(Deployments.LiveStore.LiveContainer App, Deployments.ContainerDown Down)> AppsDown,
+        List<Services.ServiceDumps.FailedDump> FailedDumps)
+    {
+        public ConcurrentDictionary<int, IHtmlContent> ProjectsHtml { get; } = new();
+    }
+    DashboardData _data = null!;
 
     DashboardData Read(long userId, bool isAdmin)
     {
@@ -50,14 +66,14 @@ public sealed class IndexModel(SystemStatus status, Settings.PanelSettings setti
         var appsDown = live.AllDown.Count == 0 ? [] : Deployments.LiveStore.ListLiveContainers(c)
             .Where(a => live.DownOf(a.Id) is not null)
             .Select(a => (a, live.DownOf(a.Id)!)).ToList();
-        return new(all, counts, recent, upgrade, appsDown);
+        return new(all, counts, recent, upgrade, appsDown, Services.ServiceDumps.ListServicesWhoseLastDumpFailed(c, userId, isAdmin));
     }
 
     public async Task OnGetAsync(CancellationToken ct)
     {
         (Report, Disks) = await status.CheckForPageAsync().WaitAsync(ct);
         var (userId, isAdmin) = (Auth.AuthCookie.UserId(User), Auth.AuthCookie.IsAdmin(User));
-        var data = cache.Get($"dashboard:{userId}:{isAdmin}", () => Read(userId, isAdmin));
+        var data = _data = cache.Get($"dashboard:{userId}:{isAdmin}", () => Read(userId, isAdmin));
         ProjectCount = data.All.Count;
         StatusCounts = data.StatusCounts;
         PageCount = Math.Max(1, (data.All.Count + ProjectsPerPage - 1) / ProjectsPerPage);
@@ -67,5 +83,16 @@ public sealed class IndexModel(SystemStatus status, Settings.PanelSettings setti
         Recent = data.Recent;
         Upgrade = data.Upgrade;
         AppsDown = data.AppsDown;
+        FailedDumps = data.FailedDumps;
+    }
+
+    /// <summary>The project tables of this page (_Projects.cshtml), rendered once per page for the data they show.</summary>
+    public async Task<IHtmlContent> ProjectsHtmlAsync(IHtmlHelper html)
+    {
+        if (_data.ProjectsHtml.TryGetValue(PageNumber, out var kept)) return kept;
+        var rendered = await html.PartialAsync("/Features/Dashboard/_Projects.cshtml", this);
+        using var text = new StringWriter();
+        rendered.WriteTo(text, HtmlEncoder.Default);
+        return _data.ProjectsHtml.GetOrAdd(PageNumber, new HtmlString(text.ToString()));
     }
 }

@@ -14,6 +14,14 @@ namespace VpsPanel.Features.Deployments;
 /// <summary>One container of a deployment: replica 1 is the deployment row's own container, 2..N are copies of it.</summary>
 public sealed record ReplicaContainer(long Replica, string Name, long HostPort);
 
+/// <summary>What the project page's replica section reads from the database (_Replicas.cshtml asks the engine for the states).</summary>
+public sealed record ReplicasSection(int Wanted, Cluster.ClusterPlacement.Choice Choice, DeploymentRow? Live, List<ReplicaContainer> Containers)
+{
+    public static ReplicasSection Read(Microsoft.Data.Sqlite.SqliteConnection c, long projectId, DeploymentRow? live) =>
+        new(Projects.ProjectReplicas.FindReplicas(c, projectId), Cluster.ClusterPlacement.Find(c, projectId), live,
+            live is { IsStatic: false } ? ReplicaSet.ContainersOf(c, live) : []);
+}
+
 /// <summary>What Caddy balances a deployment across: the ports after the first, and the path its active checks GET (null: passive checks only).</summary>
 public sealed record ReplicaRoute(IReadOnlyList<int> OtherPorts, string? HealthUri);
 

@@ -43,6 +43,15 @@ public sealed class ShowModel(Db db, DeployWorker worker, GitCli git, PanelSetti
     public List<(string Host, string Url)> DomainLinks { get; private set; } = [];
     /// <summary>The Dockerfile the next build uses, where from and why (Builds/DockerfileSection).</summary>
     public Builds.DockerfileSection? Dockerfile { get; private set; }
+    /// <summary>The sections of other features on the page, as read with the rest (the engine's parts are asked per view).</summary>
+    public List<Services.LinkedService> LinkedServices { get; private set; } = [];
+    public Deployments.ReplicasSection Replicas { get; private set; } = null!;
+    public Notifications.ProjectNotificationsView Notifications { get; private set; } = null!;
+    Running.RunningSectionModel.Stored _running = null!;
+
+    /// <summary>The running-app section: the state from the engine now, the rest as read with the page.</summary>
+    public async Task<Running.RunningSectionModel> RunningSectionAsync() =>
+        new(Project!.Id, await Running.AppRunState.LoadAsync(engine, Live, _running.Run, HttpContext.RequestAborted), _running.Events);
 
     public IActionResult OnGet(long id)
     {
@@ -54,7 +63,9 @@ public sealed class ShowModel(Db db, DeployWorker worker, GitCli git, PanelSetti
     /// <summary>What the page reads from the database for one project, user and page of history (Data/ReadCache keeps it for views).</summary>
     sealed record PageData(ProjectRow Project, DeploymentRow? Live, List<DeploymentRow> History, long? OlderThan, bool RedeployNeeded,
         Webhooks.WebhookSection Webhook, List<(string Host, string Url)> DomainLinks, List<EnvironmentRow> Environments,
-        List<Previews.PreviewRow> Previews, (bool Enabled, bool AllowForks) PreviewSwitches);
+        List<Previews.PreviewRow> Previews, (bool Enabled, bool AllowForks) PreviewSwitches,
+        List<Services.LinkedService> LinkedServices, Deployments.ReplicasSection Replicas, Notifications.ProjectNotificationsView Notifications,
+        Running.RunningSectionModel.Stored Running);
 
     /// <summary>
     /// <paramref name="fromCache"/>: a view takes the model kept until the database changes (Data/ReadCache); a POST
@@ -72,13 +83,14 @@ public sealed class ShowModel(Db db, DeployWorker worker, GitCli git, PanelSetti
         if (ReferenceEquals(data, NotVisible)) return false;
         (Project, Live, History, OlderThan, RedeployNeeded, Webhook, DomainLinks, Environments, Previews, PreviewSwitches) =
             (data.Project, data.Live, [.. data.History], data.OlderThan, data.RedeployNeeded, data.Webhook, data.DomainLinks, data.Environments, data.Previews, data.PreviewSwitches);
+        (LinkedServices, Replicas, Notifications, _running) = (data.LinkedServices, data.Replicas, data.Notifications, data.Running);
         using var c = db.Open();
         Dockerfile = Builds.DockerfileSection.Load(c, git, settings, Project);
         return true;
     }
 
     /// <summary>Kept in the cache for a project the user may not see (or that does not exist), so a 404 is cached too.</summary>
-    static readonly PageData NotVisible = new(null!, null, [], null, false, null!, [], [], [], default);
+    static readonly PageData NotVisible = new(null!, null, [], null, false, null!, [], [], [], default, [], null!, null!, null!);
 
     PageData? Read(long id, long userId, bool isAdmin, long? before)
     {
@@ -101,7 +113,10 @@ public sealed class ShowModel(Db db, DeployWorker worker, GitCli git, PanelSetti
             Webhooks.WebhookSection.Load(c, protection, settings, project), links,
             ProjectEnvironments.ListEnvironmentsOfProject(c, project.RootId),
             Features.Previews.PreviewDeploys.ListPreviewsOfProject(c, project.RootId),
-            Features.Previews.PreviewDeploys.FindPreviewSwitches(c, project.RootId));
+            Features.Previews.PreviewDeploys.FindPreviewSwitches(c, project.RootId),
+            Features.Services.ServiceStore.ListServicesLinkedToProject(c, id), Deployments.ReplicasSection.Read(c, id, live),
+            new Features.Notifications.ProjectNotificationsView(id, Features.Notifications.NotifySubscriptions.ListChannelsVisibleToProject(c, id), [], null),
+            Features.Running.RunningSectionModel.Stored.Read(c, id));
     }
 
     /// <summary>Saves the generated Dockerfile as the project's own (no field), or the edited text of a saved one.</summary>

@@ -27,6 +27,12 @@ public sealed record AppRunState(
             live = DeployStore.FindLiveDeployment(c, projectId);
             run = RunStore.FindRunState(c, projectId);
         }
+        return await LoadAsync(engine, live, run, ct);
+    }
+
+    /// <summary>From the project's live deployment and run state as already read (the project page keeps them in Data/ReadCache); the engine is asked every time.</summary>
+    public static async Task<AppRunState> LoadAsync(DockerEngine engine, DeploymentRow? live, RunStateRow? run, CancellationToken ct)
+    {
         if (live is null) return Empty("not deployed", "not deployed: there is no live deployment", null);
         if (live.IsStatic) return Empty("static site", "a static site that Caddy serves itself: there is no container", live.Id);
         if (live.ServiceName is { } service)

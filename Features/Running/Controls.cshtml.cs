@@ -18,6 +18,13 @@ public sealed record RunningSectionModel(long ProjectId, AppRunState State, List
         using var c = db.Open();
         return new RunningSectionModel(projectId, state, RunStore.ListEventsNewestFirst(c, projectId, EventsShown), error);
     }
+
+    /// <summary>What the database holds for the section, read with the rest of the project page (Projects/Show.cshtml.cs).</summary>
+    public sealed record Stored(RunStateRow? Run, List<ProjectEvent> Events)
+    {
+        public static Stored Read(Microsoft.Data.Sqlite.SqliteConnection c, long projectId) =>
+            new(RunStore.FindRunState(c, projectId), RunStore.ListEventsNewestFirst(c, projectId, EventsShown));
+    }
 }
 
 /// <summary>

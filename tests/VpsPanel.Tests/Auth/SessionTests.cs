@@ -41,6 +41,30 @@ public sealed class SessionTests
         await AssertSignedOut(copy);
     }
 
+    /// <summary>
+    /// The session's row is kept in memory between commits (Data/ReadCache, issue 20): one ended by another process
+    /// (the CLI, or sqlite3 by hand) is still rejected at the very next request, every copy of the cookie included.
+    /// </summary>
+    [Fact]
+    public async Task A_session_deleted_by_another_process_is_rejected_at_the_next_request()
+    {
+        await using var panel = await PanelProcess.StartAsync();
+        using var admin = await PanelSetup.SignedInAdminAsync(panel);
+        using var copy = CopyOf(panel, admin);
+        for (var i = 0; i < 3; i++)
+        {
+            await AssertSignedIn(admin);
+            await AssertSignedIn(copy);
+        }
+        using (var c = VpsPanel.Features.Data.Db.OpenFile(Path.Combine(panel.DataDir, "vpspanel.db")))
+            Assert.NotEqual(0, Dapper.SqlMapper.Execute(c, "DELETE FROM sessions"));
+        await AssertSignedOut(copy);
+        await AssertSignedOut(admin);
+        // Signing in again makes a new session that works at once.
+        Assert.Equal(HttpStatusCode.SeeOther, (await admin.LoginAsync(Admin, Password)).Status);
+        await AssertSignedIn(admin);
+    }
+
     [Fact]
     public async Task A_password_change_ends_the_other_sessions_and_their_copies_but_not_this_one()
     {

@@ -105,4 +105,113 @@ public sealed class PageCacheTests
         Assert.Equal(totalBefore, (await ApiListAsync(api)).Total);
         Assert.Equal(HttpStatusCode.NotFound, (await env.Client.GetAsync($"/projects/{other}")).Status);
     }
+    static List<string> DashboardSlugs(Page page) =>
+        page.Doc.QuerySelectorAll("#dashboard-projects tbody tr").Select(r => r.GetAttribute("data-project")!).ToList();
+
+    /// <summary>
+    /// The dashboard keeps the HTML of its project tables with the data it read (one per user, role and page number):
+    /// a member never gets the admin's kept tables nor another page's, and every kept table is dropped at the next
+    /// commit, whichever process made it.
+    /// </summary>
+    [Fact]
+    public async Task The_kept_project_tables_are_per_user_and_page_and_follow_a_commit_of_another_process()
+    {
+        await using var panel = await PanelProcess.StartAsync();
+        using var admin = await PanelSetup.SignedInAdminAsync(panel);
+        Assert.Equal(HttpStatusCode.SeeOther, (await admin.SubmitAsync("/users/new",
+            new Dictionary<string, string> { ["email"] = "member@example.com", ["password"] = "member password 123", ["role"] = "member" })).Status);
+        using var member = new PanelClient(panel);
+        Assert.Equal(HttpStatusCode.SeeOther, (await member.LoginAsync("member@example.com", "member password 123")).Status);
+        var dbPath = Path.Combine(panel.DataDir, "vpspanel.db");
+        long mine;
+        using (var c = Db.OpenFile(dbPath))
+        {
+            // 60 projects of the admin (two pages) and one of the member.
+            c.Execute("""
+                WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 60)
+                INSERT INTO projects (name, slug, owner_id, git_url, branch, container_port, created_at, updated_at)
+                SELECT printf('adm-%02d', i), printf('adm-%02d', i), (SELECT id FROM users WHERE email = 'admin@example.com'),
+                       'https://git.example.invalid/p.git', 'main', 8080, '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z' FROM n
+                """);
+            mine = c.ExecuteScalar<long>("""
+                INSERT INTO projects (name, slug, owner_id, git_url, branch, container_port, created_at, updated_at)
+                VALUES ('mem-1', 'mem-1', (SELECT id FROM users WHERE email = 'member@example.com'), 'https://git.example.invalid/p.git', 'main', 8080,
+                        '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z') RETURNING id
+                """);
+        }
+
+        // Each view twice, interleaved, so that each one's tables are kept before the others are asked for.
+        List<string> adminPage1 = [], adminPage2 = [], memberPage = [];
+        for (var i = 0; i < 2; i++)
+        {
+            adminPage1 = DashboardSlugs(await admin.GetAsync("/"));
+            memberPage = DashboardSlugs(await member.GetAsync("/"));
+            adminPage2 = DashboardSlugs(await admin.GetAsync("/?page=2"));
+        }
+        Assert.Equal(["mem-1"], memberPage);
+        Assert.Equal("1 project: 1 never deployed.", (await member.GetAsync("/")).Text("#project-totals"));
+        Assert.Equal(50, adminPage1.Count);
+        Assert.Equal(11, adminPage2.Count);
+        Assert.Empty(adminPage1.Intersect(adminPage2));
+        Assert.Equal(61, adminPage1.Concat(adminPage2).Distinct().Count());
+        Assert.Contains("mem-1", adminPage1.Concat(adminPage2));
+
+        // Another process fails the member's project and adds a project of the admin: failures first, on both views.
+        using (var c = Db.OpenFile(dbPath))
+        {
+            c.Execute("""
+                INSERT INTO deployments (project_id, status, trigger, config_json, created_at, failed_step, error, log_key)
+                VALUES (@mine, 'failed', 'manual', '{}', '2026-01-01T00:00:00.000Z', 'building', 'failed in another process', lower(hex(randomblob(16))))
+                """, new { mine });
+            c.Execute("""
+                INSERT INTO projects (name, slug, owner_id, git_url, branch, container_port, created_at, updated_at)
+                VALUES ('adm-61', 'adm-61', (SELECT id FROM users WHERE email = 'admin@example.com'), 'https://git.example.invalid/p.git', 'main', 8080,
+                        '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z')
+                """);
+        }
+        var memberAfter = await member.GetAsync("/");
+        Assert.Equal(["mem-1"], DashboardSlugs(memberAfter));
+        Assert.Equal("failed", memberAfter.Doc.QuerySelector("#dashboard-projects tr[data-project='mem-1']")!.GetAttribute("data-status"));
+        Assert.Contains("failed in another process", memberAfter.Text("#dashboard-projects tr[data-project='mem-1']"));
+        var adminAfter = DashboardSlugs(await admin.GetAsync("/"));
+        Assert.Equal("mem-1", adminAfter[0]);
+        Assert.Equal(12, DashboardSlugs(await admin.GetAsync("/?page=2")).Count);
+        Assert.Contains("62 projects", (await admin.GetAsync("/")).Text("#project-totals"));
+    }
+
+    /// <summary>
+    /// The project page reads the sections of other features (linked services, replicas, notifications, the running
+    /// app's events) with the rest of its data: a change to any of them, committed by another process, is on the next view.
+    /// </summary>
+    [Fact]
+    public async Task The_project_pages_sections_show_a_commit_of_another_process_at_the_next_view()
+    {
+        await using var panel = await PanelProcess.StartAsync();
+        using var admin = await PanelSetup.SignedInAdminAsync(panel);
+        var dbPath = Path.Combine(panel.DataDir, "vpspanel.db");
+        long project;
+        using (var c = Db.OpenFile(dbPath))
+            project = c.ExecuteScalar<long>("""
+                INSERT INTO projects (name, slug, owner_id, git_url, branch, container_port, created_at, updated_at)
+                VALUES ('sections', 'sections', (SELECT min(id) FROM users), 'https://git.example.invalid/p.git', 'main', 8080,
+                        '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z') RETURNING id
+                """);
+        Page page = null!;
+        for (var i = 0; i < 2; i++) page = await admin.GetAsync($"/projects/{project}");
+        Assert.Null(page.Doc.QuerySelector("#linked-services"));
+        Assert.StartsWith("1 replica wanted", page.Text("#replica-count"));
+        Assert.DoesNotContain("written by another process", page.Text("#running"));
+
+        using (var c = Db.OpenFile(dbPath))
+        {
+            c.Execute("UPDATE projects SET replicas = 3 WHERE id = @project", new { project });
+            c.Execute("""
+                INSERT INTO project_events (project_id, at, kind, message, actor)
+                VALUES (@project, '2026-01-01T00:00:00.000Z', 'restart', 'an event written by another process', 'cli')
+                """, new { project });
+        }
+        page = await admin.GetAsync($"/projects/{project}");
+        Assert.StartsWith("3 replicas wanted", page.Text("#replica-count"));
+        Assert.Contains("an event written by another process", page.Text("#running"));
+    }
 }
