@@ -57,7 +57,7 @@ public sealed class DeployRun(
         catch (Exception e) when (e is IOException or GitException) { logger.LogWarning("project {Id}: git maintenance of the mirror: {Message}", projectId, e.Message); }
     }
 
-    async Task<Func<Task>?> RunStepsAsync(long id, CancellationToken cancel, Action<long> fetched)
+    async Task<Func<Task>?> RunStepsAsync(long id, CancellationToken cancel, Action<long> onFetched)
     {
         using var c = db.Open();
         var d = DeployStore.FindDeployment(c, id) ?? throw new InvalidOperationException($"deployment {id} vanished");
@@ -112,7 +112,7 @@ public sealed class DeployRun(
                 {
                     config = config with { Branch = await DeployDetect.BranchAsync(c, git, project.Id, config.Branch, config.GitUrl, AuthFor(project, keyFile), log.Important, cancel) };
                     await git.FetchAsync(project.Id, config.GitUrl, config.Branch, AuthFor(project, keyFile), log.Line, cancel);
-                    fetched(project.Id);
+                    onFetched(project.Id);
                 }
                 // Only now, with the branch fetched, can the mirror tell which of the pushed commits is newer (PushOrder).
                 if (d.Trigger == "webhook" && d.RequestedCommit is { } pushed && (await SkipReasonAsync(c, project.Id, id, pushed, fetched, log, cancel)
