@@ -21,7 +21,7 @@ public sealed class CaddyAdmin(string adminAddress)
     {
         try
         {
-            using var res = await _http.GetAsync("config/", ct);
+            using var res = await SendAsync(() => new(HttpMethod.Get, "config/"), ct);
             if (!res.IsSuccessStatusCode) throw new CaddyException($"Caddy's admin API at {adminAddress} answered {(int)res.StatusCode}");
         }
         catch (HttpRequestException e) { throw Unreachable(e); }
@@ -43,7 +43,7 @@ public sealed class CaddyAdmin(string adminAddress)
         string text;
         try
         {
-            using var res = await _http.GetAsync("config/", ct);
+            using var res = await SendAsync(() => new(HttpMethod.Get, "config/"), ct);
             if (!res.IsSuccessStatusCode) throw new CaddyException($"Caddy's admin API at {adminAddress} answered {(int)res.StatusCode} to GET /config/");
             text = await res.Content.ReadAsStringAsync(ct);
         }
@@ -81,7 +81,7 @@ public sealed class CaddyAdmin(string adminAddress)
     {
         try
         {
-            using var res = await _http.PostAsync(endpoint, new StringContent(caddyfile, Encoding.UTF8, "text/caddyfile"), ct);
+            using var res = await SendAsync(() => new(HttpMethod.Post, endpoint) { Content = new StringContent(caddyfile, Encoding.UTF8, "text/caddyfile") }, ct);
             var text = await res.Content.ReadAsStringAsync(ct);
             if (!res.IsSuccessStatusCode)
             {
@@ -93,6 +93,25 @@ public sealed class CaddyAdmin(string adminAddress)
         }
         catch (HttpRequestException e) { throw Unreachable(e); }
         catch (TaskCanceledException) when (!ct.IsCancellationRequested) { throw new CaddyException($"Caddy's admin API at {adminAddress} did not answer in time"); }
+    }
+
+    /// <summary>
+    /// Sends the request, and once more when it failed on the connection itself (an IOException: "Broken pipe",
+    /// "Connection reset"): a pooled keep-alive connection the other side closed while it sat idle fails the next
+    /// request written on it. Seen in the full test run (a switch failed with "Broken pipe" after the panel had been
+    /// idle, through a proxy in front of the admin API). Every call here is safe to send twice: reading the config,
+    /// adapting a Caddyfile, and loading the whole Caddyfile again. A refused connection (Caddy down) is a
+    /// SocketException, not retried.
+    /// </summary>
+    async Task<HttpResponseMessage> SendAsync(Func<HttpRequestMessage> request, CancellationToken ct)
+    {
+        using (var first = request())
+        {
+            try { return await _http.SendAsync(first, ct); }
+            catch (HttpRequestException e) when (e.InnerException is IOException && !ct.IsCancellationRequested) { }
+        }
+        using var again = request();
+        return await _http.SendAsync(again, ct);
     }
 
     CaddyException Unreachable(HttpRequestException e) =>
