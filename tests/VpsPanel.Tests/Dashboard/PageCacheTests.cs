@@ -180,6 +180,54 @@ public sealed class PageCacheTests
     }
 
     /// <summary>
+    /// The dashboard sends a page kept from an earlier view of the same page, user and antiforgery cookie
+    /// (Dashboard/IndexModel.KeepsWholePage). What must hold: a kept page's token works for its own session and no
+    /// other, another session gets its own page, a kept page is never cacheable by the browser, and a commit shows.
+    /// </summary>
+    [Fact]
+    public async Task A_kept_dashboard_carries_its_own_sessions_token_is_not_cacheable_and_shows_the_next_commit()
+    {
+        await using var panel = await PanelProcess.StartAsync();
+        using var a = await PanelSetup.SignedInAdminAsync(panel);
+        using var b = new PanelClient(panel);
+        Assert.Equal(HttpStatusCode.SeeOther, (await b.LoginAsync(PanelSetup.AdminEmail, PanelSetup.AdminPassword)).Status);
+
+        // Views in a row: at least two consecutive ones are the same bytes (a render makes a new token each time, so
+        // only a kept page repeats one), and every one says no-store.
+        var views = new List<Page>();
+        for (var i = 0; i < 6; i++) views.Add(await a.GetAsync("/"));
+        Assert.All(views, v =>
+        {
+            Assert.Equal(HttpStatusCode.OK, v.Status);
+            Assert.Contains("no-store", v.Response.Headers.CacheControl?.ToString() ?? "");
+            Assert.Equal("text/html; charset=utf-8", v.Response.Content.Headers.ContentType?.ToString());
+            Assert.Equal("Dashboard", v.Text("h1"));
+        });
+        Assert.Contains(views.Zip(views.Skip(1)), p => p.First.Html == p.Second.Html);
+
+        // The other session's page has its own token; each token is accepted with its own cookie and refused with the other's.
+        var tokenA = PanelClient.AntiforgeryToken(views[^1])!;
+        var pageB = await b.GetAsync("/");
+        var tokenB = PanelClient.AntiforgeryToken(pageB)!;
+        Assert.NotEqual(tokenA, tokenB);
+        var wrong = await a.Http.PostAsync("/projects/new", new FormUrlEncodedContent(
+            new Dictionary<string, string>(DeployEnv.ProjectFields("crossed", "/srv/repos/app.git", "crossed.test")) { ["__RequestVerificationToken"] = tokenB }));
+        Assert.Equal(HttpStatusCode.BadRequest, wrong.StatusCode);
+        var created = await b.Http.PostAsync("/projects/new", new FormUrlEncodedContent(
+            new Dictionary<string, string>(DeployEnv.ProjectFields("kept-b", "/srv/repos/app.git", "kept-b.test")) { ["__RequestVerificationToken"] = tokenB }));
+        Assert.Equal(HttpStatusCode.SeeOther, created.StatusCode);
+
+        // That commit is on the next view of the session whose page was kept.
+        var after = await a.GetAsync("/");
+        Assert.NotNull(after.Doc.QuerySelector("#dashboard-projects tr[data-project='kept-b']"));
+        Assert.Null(after.Doc.QuerySelector("#dashboard-projects tr[data-project='crossed']"));
+        var createdA = await a.Http.PostAsync("/projects/new", new FormUrlEncodedContent(
+            new Dictionary<string, string>(DeployEnv.ProjectFields("kept-a", "/srv/repos/app.git", "kept-a.test")) { ["__RequestVerificationToken"] = tokenA }));
+        Assert.Equal(HttpStatusCode.SeeOther, createdA.StatusCode);
+        Assert.NotNull((await b.GetAsync("/")).Doc.QuerySelector("#dashboard-projects tr[data-project='kept-a']"));
+    }
+
+    /// <summary>
     /// The project page reads the sections of other features (linked services, replicas, notifications, the running
     /// app's events) with the rest of its data: a change to any of them, committed by another process, is on the next view.
     /// </summary>
