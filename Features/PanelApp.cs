@@ -139,7 +139,7 @@ public static class PanelApp
         s.AddAntiforgery(o =>
         {
             o.HeaderName = "RequestVerificationToken";
-            o.Cookie.Name = Dashboard.IndexModel.AntiforgeryCookie;
+            o.Cookie.Name = Shared.KeptPage.AntiforgeryCookie;
             o.Cookie.SameSite = SameSiteMode.Strict;
             o.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
         });

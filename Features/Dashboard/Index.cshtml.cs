@@ -2,14 +2,13 @@ using System.Collections.Concurrent;
 using System.Text.Encodings.Web;
 using Microsoft.AspNetCore.Html;
 using Microsoft.AspNetCore.Mvc;
-using Microsoft.AspNetCore.Mvc.Filters;
 using Microsoft.AspNetCore.Mvc.Rendering;
 using Microsoft.AspNetCore.Mvc.RazorPages;
 
 namespace VpsPanel.Features.Dashboard;
 
 /// <summary>/: the dashboard with the system status.</summary>
-[IndexModel.KeepsWholePage]
+[Shared.KeptPage.KeepsWholePage]
 public sealed class IndexModel(SystemStatus status, Settings.PanelSettings settings, Data.Db db, Deployments.LiveState live, Data.ReadCache cache) : PageModel
 {
     /// <summary>
@@ -56,16 +55,10 @@ public sealed class IndexModel(SystemStatus status, Settings.PanelSettings setti
         List<Services.ServiceDumps.FailedDump> FailedDumps)
     {
         public ConcurrentDictionary<int, IHtmlContent> ProjectsHtml { get; } = new();
-        /// <summary>Whole pages as sent (see <see cref="KeepsWholePageAttribute"/>), per page number and antiforgery cookie.</summary>
-        public ConcurrentDictionary<(int Page, string AntiforgeryCookie), KeptPage> Pages { get; } = new();
+        /// <summary>Whole pages as sent (Shared/KeptPage), per page number and antiforgery cookie; their inputs are the system checks run they showed.</summary>
+        public ConcurrentDictionary<(int Page, string AntiforgeryCookie), Shared.KeptPage> Pages { get; } = new();
     }
     DashboardData _data = null!;
-
-    /// <summary>A page as sent, valid while the data it showed is kept and for the system checks run it showed.</summary>
-    sealed record KeptPage(SystemStatus.PageChecks Checks, byte[] Html, string? CacheControl, string? Pragma);
-
-    /// <summary>Set when this view renders a page worth keeping for the next views of the same page, user and session.</summary>
-    (int Page, string AntiforgeryCookie, SystemStatus.PageChecks Checks)? _keep;
 
     DashboardData Read(long userId, bool isAdmin)
     {
@@ -91,19 +84,13 @@ public sealed class IndexModel(SystemStatus status, Settings.PanelSettings setti
         PageCount = Math.Max(1, (data.All.Count + ProjectsPerPage - 1) / ProjectsPerPage);
         // Read here rather than bound: "page" is a route value of Razor Pages. A page past the end shows the last.
         PageNumber = int.TryParse(Request.Query["page"], out var n) ? Math.Clamp(n, 1, PageCount) : 1;
-        // The page is the same bytes for the same data, checks run, page number, user (the data is per user) and
-        // antiforgery cookie (its token in the layout belongs to that cookie and that user): a view that finds one
-        // sends it without rendering. Without the cookie there is no page to reuse: this view sets a new one.
-        if (Request.Cookies[AntiforgeryCookie] is { Length: > 0 } af)
+        // The page is the same bytes for the same data (per user), checks run (each second), page number and
+        // antiforgery cookie (Shared/KeptPage): a view that finds one sends it without rendering.
+        if (Shared.KeptPage.CookieOf(Request) is { } af)
         {
-            if (data.Pages.TryGetValue((PageNumber, af), out var kept) && ReferenceEquals(kept.Checks, checks))
-            {
-                // What the antiforgery token's rendering would have set: a page carrying a token is never cached by a browser or proxy.
-                if (kept.CacheControl is not null) Response.Headers.CacheControl = kept.CacheControl;
-                if (kept.Pragma is not null) Response.Headers.Pragma = kept.Pragma;
-                return File(kept.Html, "text/html; charset=utf-8");
-            }
-            _keep = (PageNumber, af, checks);
+            if (data.Pages.TryGetValue((PageNumber, af), out var kept) && ReferenceEquals(kept.Inputs, checks)) return Shared.KeptPage.Send(this, kept);
+            var page = PageNumber;
+            Shared.KeptPage.KeepThisView(HttpContext, checks, k => data.Pages[(page, af)] = k);
         }
         Projects = data.All.Skip((PageNumber - 1) * ProjectsPerPage).Take(ProjectsPerPage).ToList();
         Recent = data.Recent;
@@ -111,40 +98,6 @@ public sealed class IndexModel(SystemStatus status, Settings.PanelSettings setti
         AppsDown = data.AppsDown;
         FailedDumps = data.FailedDumps;
         return Page();
-    }
-
-    /// <summary>The antiforgery cookie's name (PanelApp.AddAntiforgery).</summary>
-    public const string AntiforgeryCookie = "vpspanel.af";
-
-    /// <summary>
-    /// Keeps the page a view rendered (see OnGetAsync) with the data it was rendered from, so the next views of the
-    /// same page, user and session send the same bytes. Rendering the dashboard (MVC's view execution, the layout and
-    /// the partials) was half of a view's CPU at 1,000 projects (issue 20, bench/pages.sh). Only a plain 200 that set
-    /// no cookie is kept: a response that renewed the sign-in or issued a new antiforgery cookie belongs to that one
-    /// request. Dropped with the data (any commit, LiveState change) or when the checks are run again (each second).
-    /// </summary>
-    [AttributeUsage(AttributeTargets.Class)]
-    public sealed class KeepsWholePageAttribute : Attribute, IAsyncResultFilter
-    {
-        public async Task OnResultExecutionAsync(ResultExecutingContext context, ResultExecutionDelegate next)
-        {
-            if (context.Controller is not IndexModel { _keep: { } keep } page || context.Result is not PageResult)
-            {
-                await next();
-                return;
-            }
-            var response = context.HttpContext.Response;
-            var sent = response.Body;
-            using var buffer = new MemoryStream();
-            response.Body = buffer;
-            try { await next(); }
-            finally { response.Body = sent; }
-            buffer.Position = 0;
-            await buffer.CopyToAsync(sent, context.HttpContext.RequestAborted);
-            if (response.StatusCode == StatusCodes.Status200OK && !response.Headers.ContainsKey(Microsoft.Net.Http.Headers.HeaderNames.SetCookie))
-                page._data.Pages[(keep.Page, keep.AntiforgeryCookie)] = new(keep.Checks, buffer.ToArray(),
-                    response.Headers.CacheControl.ToString() is { Length: > 0 } cc ? cc : null, response.Headers.Pragma.ToString() is { Length: > 0 } p ? p : null);
-        }
     }
 
     /// <summary>The project tables of this page (_Projects.cshtml), rendered once per page for the data they show.</summary>

@@ -22,6 +22,9 @@ public sealed record ReplicasSection(int Wanted, Cluster.ClusterPlacement.Choice
             live is { IsStatic: false } ? ReplicaSet.ContainersOf(c, live) : []);
 }
 
+/// <summary>The replicas section as a view shows it: what was read with the page, and each container's state from the engine now.</summary>
+public sealed record ReplicasView(ReplicasSection Section, List<ReplicaSet.ReplicaState> States);
+
 /// <summary>What Caddy balances a deployment across: the ports after the first, and the path its active checks GET (null: passive checks only).</summary>
 public sealed record ReplicaRoute(IReadOnlyList<int> OtherPorts, string? HealthUri);
 

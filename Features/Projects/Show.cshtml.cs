@@ -10,8 +10,9 @@ using VpsPanel.Features.Settings;
 namespace VpsPanel.Features.Projects;
 
 /// <summary>/projects/{id}: the project, its live deployment and history; Deploy (the branch head, or one commit); the deploy key.</summary>
+[Shared.KeptPage.KeepsWholePage]
 public sealed class ShowModel(Db db, DeployWorker worker, GitCli git, PanelSettings settings, IDataProtectionProvider protection, LiveState liveState,
-    Docker.DockerEngine engine, ReadCache cache) : PageModel
+    Docker.DockerEngine engine, ReadCache cache, ReplicaSet replicaSet) : PageModel
 {
     /// <summary>The project's environments side by side, production first (ProjectEnvironments).</summary>
     public List<EnvironmentRow> Environments { get; private set; } = [];
@@ -49,15 +50,51 @@ public sealed class ShowModel(Db db, DeployWorker worker, GitCli git, PanelSetti
     public Notifications.ProjectNotificationsView Notifications { get; private set; } = null!;
     Running.RunningSectionModel.Stored _running = null!;
 
-    /// <summary>The running-app section: the state from the engine now, the rest as read with the page.</summary>
+    /// <summary>The running-app section: the state from the engine now (read once per view), the rest as read with the page.</summary>
     public async Task<Running.RunningSectionModel> RunningSectionAsync() =>
-        new(Project!.Id, await Running.AppRunState.LoadAsync(engine, Live, _running.Run, HttpContext.RequestAborted), _running.Events);
+        new(Project!.Id, _runState ??= await Running.AppRunState.LoadAsync(engine, Live, _running.Run, HttpContext.RequestAborted), _running.Events);
+    Running.AppRunState? _runState;
 
-    public IActionResult OnGet(long id)
+    /// <summary>The replicas section with the engine's state of each container now (read once per view).</summary>
+    public async Task<ReplicasView> ReplicasViewAsync() =>
+        new(Replicas, _replicaStates ??= Replicas.Containers.Count > 0 ? await replicaSet.StatesAsync(Replicas.Containers, HttpContext.RequestAborted) : []);
+    List<ReplicaSet.ReplicaState>? _replicaStates;
+
+    public async Task<IActionResult> OnGetAsync(long id)
     {
         if (!Load(id, fromCache: true)) return NotFound();
         Saved = Request.Query.ContainsKey("saved");
+        // Besides the data kept with the page (per user, project and page of history), a view shows what it reads
+        // now: the engine's state of the app and its replicas, and the Dockerfile from the Git mirror. With those
+        // the same, the page is the same bytes for the same antiforgery cookie (Shared/KeptPage).
+        var inputs = new ViewInputs(Saved, Dockerfile, (await RunningSectionAsync()).State, (await ReplicasViewAsync()).States);
+        if (Shared.KeptPage.CookieOf(Request) is { } af)
+        {
+            var pages = _data.Pages;
+            if (pages.TryGetValue(af, out var kept) && kept.Inputs is ViewInputs shown && shown.SameAs(inputs)) return Shared.KeptPage.Send(this, kept);
+            Shared.KeptPage.KeepThisView(HttpContext, inputs, k => pages[af] = k);
+        }
         return Page();
+    }
+
+    /// <summary>What a view reads besides the kept data; equal inputs render the same page.</summary>
+    sealed record ViewInputs(bool Saved, Builds.DockerfileSection? Dockerfile, Running.AppRunState Run, List<ReplicaSet.ReplicaState> Replicas)
+    {
+        // Records compare lists by reference: those are compared item by item, the rest by value.
+        public bool SameAs(ViewInputs o) =>
+            Saved == o.Saved && Replicas.SequenceEqual(o.Replicas)
+            && Run with { LastLogLines = null! } == o.Run with { LastLogLines = null! } && Run.LastLogLines.SequenceEqual(o.Run.LastLogLines)
+            && (Dockerfile, o.Dockerfile) switch
+            {
+                (null, null) => true,
+                ({ } a, { } b) => a with { Resolved = null } == b with { Resolved = null } && (a.Resolved, b.Resolved) switch
+                {
+                    (null, null) => true,
+                    ({ } x, { } y) => x with { Reasons = null! } == y with { Reasons = null! } && x.Reasons.SequenceEqual(y.Reasons),
+                    _ => false,
+                },
+                _ => false,
+            };
     }
 
     /// <summary>What the page reads from the database for one project, user and page of history (Data/ReadCache keeps it for views).</summary>
@@ -65,7 +102,12 @@ public sealed class ShowModel(Db db, DeployWorker worker, GitCli git, PanelSetti
         Webhooks.WebhookSection Webhook, List<(string Host, string Url)> DomainLinks, List<EnvironmentRow> Environments,
         List<Previews.PreviewRow> Previews, (bool Enabled, bool AllowForks) PreviewSwitches,
         List<Services.LinkedService> LinkedServices, Deployments.ReplicasSection Replicas, Notifications.ProjectNotificationsView Notifications,
-        Running.RunningSectionModel.Stored Running);
+        Running.RunningSectionModel.Stored Running)
+    {
+        /// <summary>Whole pages as sent (Shared/KeptPage) per antiforgery cookie, with the view inputs they showed.</summary>
+        public System.Collections.Concurrent.ConcurrentDictionary<string, Shared.KeptPage> Pages { get; } = new();
+    }
+    PageData _data = null!;
 
     /// <summary>
     /// <paramref name="fromCache"/>: a view takes the model kept until the database changes (Data/ReadCache); a POST
@@ -81,6 +123,7 @@ public sealed class ShowModel(Db db, DeployWorker worker, GitCli git, PanelSetti
             ? cache.Get($"project:{id}:{userId}:{isAdmin}:{Before}", () => Read(id, userId, isAdmin, Before) ?? NotVisible)
             : Read(id, userId, isAdmin, Before) ?? NotVisible;
         if (ReferenceEquals(data, NotVisible)) return false;
+        _data = data;
         (Project, Live, History, OlderThan, RedeployNeeded, Webhook, DomainLinks, Environments, Previews, PreviewSwitches) =
             (data.Project, data.Live, [.. data.History], data.OlderThan, data.RedeployNeeded, data.Webhook, data.DomainLinks, data.Environments, data.Previews, data.PreviewSwitches);
         (LinkedServices, Replicas, Notifications, _running) = (data.LinkedServices, data.Replicas, data.Notifications, data.Running);

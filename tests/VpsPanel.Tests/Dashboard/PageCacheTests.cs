@@ -225,6 +225,25 @@ public sealed class PageCacheTests
             new Dictionary<string, string>(DeployEnv.ProjectFields("kept-a", "/srv/repos/app.git", "kept-a.test")) { ["__RequestVerificationToken"] = tokenA }));
         Assert.Equal(HttpStatusCode.SeeOther, createdA.StatusCode);
         Assert.NotNull((await b.GetAsync("/")).Doc.QuerySelector("#dashboard-projects tr[data-project='kept-a']"));
+
+        // The project page the same way: repeated bytes (kept), never cacheable, each session its own token.
+        long projectId;
+        using (var c = Db.OpenFile(Path.Combine(panel.DataDir, "vpspanel.db")))
+            projectId = c.ExecuteScalar<long>("SELECT id FROM projects WHERE slug = 'kept-a'");
+        var projectViews = new List<Page>();
+        for (var i = 0; i < 4; i++) projectViews.Add(await a.GetAsync($"/projects/{projectId}"));
+        Assert.All(projectViews, v =>
+        {
+            Assert.Equal(HttpStatusCode.OK, v.Status);
+            Assert.Contains("no-store", v.Response.Headers.CacheControl?.ToString() ?? "");
+            Assert.NotNull(v.Doc.QuerySelector("#replicas"));
+        });
+        Assert.Contains(projectViews.Zip(projectViews.Skip(1)), p => p.First.Html == p.Second.Html);
+        var projectB = await b.GetAsync($"/projects/{projectId}");
+        Assert.NotEqual(PanelClient.AntiforgeryToken(projectViews[^1]), PanelClient.AntiforgeryToken(projectB));
+        // ?saved shows its notice on a kept page too, and the plain view after it does not.
+        Assert.Contains("Saved. The changes apply", (await a.GetAsync($"/projects/{projectId}?saved")).Html);
+        Assert.DoesNotContain("Saved. The changes apply", (await a.GetAsync($"/projects/{projectId}")).Html);
     }
 
     /// <summary>
