@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# Sourced by the bench scripts (run.sh, deploy.sh, webhooks.sh): one Caddy on loopback ports for a bench run, whose
+# Sourced by the bench scripts (run.sh, deploy.sh, pages.sh, webhooks.sh): one Caddy on loopback ports for a bench run, whose
 # main Caddyfile imports the panel's sites directory as the installed one does, plus any other directories given
 # (run.sh's hand-made baseline has its own). The caller defines port() and removes $work afterwards.
 
@@ -20,4 +20,12 @@ start_bench_caddy() { # WORK [IMPORT_DIR...]: sets admin, http and caddy_pid; re
     kill -0 "$caddy_pid" 2>/dev/null || { echo "caddy exited; see its log:" >&2; tail -20 "$work/caddy.log" >&2; return 1; }
     sleep 0.1
   done
+}
+
+start_bench_work() { # WORK BINARY: the binary copied into WORK (its own extract dir), the bench Caddy, and the admin user in WORK/data
+  cp "$2" "$1/vpspanel"
+  export DOTNET_BUNDLE_EXTRACT_BASE_DIR=$1/extract
+  start_bench_caddy "$1"
+  mkdir -p "$1/data"
+  printf 'bench-password-123\n' | "$1/vpspanel" user add --email bench@example.com --admin --data-dir "$1/data" >/dev/null
 }

@@ -32,17 +32,11 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-cp "$bin" "$work/vpspanel"
-export DOTNET_BUNDLE_EXTRACT_BASE_DIR=$work/extract
-
 # shellcheck source=bench/caddy.sh
 . "$root/bench/caddy.sh"
 # shellcheck source=bench/seed.sh
 . "$root/bench/seed.sh"
-start_bench_caddy "$work"
-
-mkdir -p "$work/data"
-printf 'bench-password-123\n' | "$work/vpspanel" user add --email bench@example.com --admin --data-dir "$work/data" >/dev/null
+start_bench_work "$work" "$bin"
 seed "$work/data/vpspanel.db" "$projects" "$deployments"
 p=$(port); panel=http://127.0.0.1:$p
 (cd "$work" && exec env Panel__DataDir="$work/data" Caddy__AdminAddress="http://127.0.0.1:$admin" Caddy__Caddyfile="$work/caddy/Caddyfile" \

@@ -26,15 +26,9 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-cp "$bin" "$work/vpspanel"
-export DOTNET_BUNDLE_EXTRACT_BASE_DIR=$work/extract
-
 # shellcheck source=bench/caddy.sh
 . "$root/bench/caddy.sh"
-start_bench_caddy "$work"
-
-mkdir -p "$work/data"
-printf 'bench-password-123\n' | "$work/vpspanel" user add --email bench@example.com --admin --data-dir "$work/data" >/dev/null
+start_bench_work "$work" "$bin"
 panel_id=$(sqlite3 "$work/data/vpspanel.db" "SELECT value FROM panel_options WHERE key = 'panel.id'")
 p=$(port); panel=http://127.0.0.1:$p
 (cd "$work" && exec env Panel__DataDir="$work/data" Caddy__AdminAddress="http://127.0.0.1:$admin" Caddy__Caddyfile="$work/caddy/Caddyfile" \
