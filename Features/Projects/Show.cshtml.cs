@@ -82,19 +82,16 @@ public sealed class ShowModel(Db db, DeployWorker worker, GitCli git, PanelSetti
     {
         // Records compare lists by reference: those are compared item by item, the rest by value.
         public bool SameAs(ViewInputs o) =>
-            Saved == o.Saved && Replicas.SequenceEqual(o.Replicas)
-            && Run with { LastLogLines = null! } == o.Run with { LastLogLines = null! } && Run.LastLogLines.SequenceEqual(o.Run.LastLogLines)
-            && (Dockerfile, o.Dockerfile) switch
-            {
-                (null, null) => true,
-                ({ } a, { } b) => a with { Resolved = null } == b with { Resolved = null } && (a.Resolved, b.Resolved) switch
-                {
-                    (null, null) => true,
-                    ({ } x, { } y) => x with { Reasons = null! } == y with { Reasons = null! } && x.Reasons.SequenceEqual(y.Reasons),
-                    _ => false,
-                },
-                _ => false,
-            };
+            Saved == o.Saved && Replicas.SequenceEqual(o.Replicas) && Same(Run, o.Run) && Same(Dockerfile, o.Dockerfile);
+
+        static bool Same(Running.AppRunState a, Running.AppRunState b) =>
+            a with { LastLogLines = null! } == b with { LastLogLines = null! } && a.LastLogLines.SequenceEqual(b.LastLogLines);
+
+        static bool Same(Builds.DockerfileSection? a, Builds.DockerfileSection? b) =>
+            a is null || b is null ? a == b : a with { Resolved = null } == b with { Resolved = null } && Same(a.Resolved, b.Resolved);
+
+        static bool Same(Builds.ResolvedDockerfile? a, Builds.ResolvedDockerfile? b) =>
+            a is null || b is null ? a == b : a with { Reasons = null! } == b with { Reasons = null! } && a.Reasons.SequenceEqual(b.Reasons);
     }
 
     /// <summary>What the page reads from the database for one project, user and page of history (Data/ReadCache keeps it for views).</summary>
