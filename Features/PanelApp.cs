@@ -88,6 +88,7 @@ public static class PanelApp
         s.AddSingleton<Cluster.ClusterDeploy>();
         s.AddSingleton<Cluster.ClusterRoutes>();
         s.AddSingleton<DeployWorker>();
+        s.AddSingleton<Webhooks.WebhookEndpoint.Writer>();
         s.AddSingleton<LiveState>();
         s.AddSingleton<Data.ReadCache>();
         s.AddSingleton<LiveReconciler>();

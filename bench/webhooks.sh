@@ -60,6 +60,8 @@ for r in $(seq 1 "$rounds"); do
   cpu0=$(cpu_ms); kids0=$(children_ms)
   # BENCH_PERF=FILE: a CPU profile of the panel during the pushes (run with DOTNET_PerfMapEnabled=1 for .NET names).
   [ -z "${BENCH_PERF:-}" ] || { perf record -F 299 -g -p "$panel_pid" -o "$BENCH_PERF" -- sleep "$seconds" >/dev/null 2>&1 & }
+  # BENCH_DURING=COMMAND: run in the background during the pushes, with PANEL_PID and SECONDS_LEFT set (e.g. perf stat, perf trace -s).
+  [ -z "${BENCH_DURING:-}" ] || { PANEL_PID=$panel_pid SECONDS_LEFT=$seconds bash -c "$BENCH_DURING" & }
   WEBHOOK_FILE=$work/pushes.txt WEBHOOK_PATH=/webhooks/hooks WEBHOOK_THREADS=2 \
     wrk -t2 -c"$connections" -d"${seconds}s" --timeout 30s --latency -s bench/webhooks.lua "$panel" > "$work/wrk-hooks.txt" 2>&1
   cpu1=$(cpu_ms); kids1=$(children_ms)
@@ -72,7 +74,9 @@ for r in $(seq 1 "$rounds"); do
   read -r hq hd ho <<<"$(sed -n 's/^WEBHOOKS queued=\([0-9]*\) duplicate=\([0-9]*\) other=\([0-9]*\)$/\1 \2 \3/p' "$work/wrk-hooks.txt")"
   after=$(sqlite3 "file:$work/data/vpspanel.db?mode=ro" "SELECT count(*) FROM deployments WHERE project_id = $project AND trigger = 'webhook'")
   rows=$((after - before)); lost=$(( hq > rows ? hq - rows : 0 ))
+  # Deployments that ran (claimed by the worker, each with its own fetch) rather than failed in another one's pass.
+  ran=$(sqlite3 "file:$work/data/vpspanel.db?mode=ro" "SELECT count(*) FROM deployments WHERE project_id = $project AND trigger = 'webhook' AND started_at IS NOT NULL")
   statuses=$(sqlite3 "file:$work/data/vpspanel.db?mode=ro" "SELECT group_concat(status || '=' || n, ' ') FROM (SELECT status, count(*) n FROM deployments WHERE project_id = $project GROUP BY status)")
-  echo "round $r: pushes $hrps/s (p99 $hp99 ms), static $brps/s (p99 $bp99 ms), ratio $(awk "BEGIN{printf \"%.4f\", $hrps/$brps}"); CPU of the panel and its children per request: push $(awk "BEGIN{printf \"%.2f\", ($cpu1-$cpu0)/($hrps*$seconds)}") ms (children $(awk "BEGIN{printf \"%.2f\", ($kids1-$kids0)/($hrps*$seconds)}") ms), static $(awk "BEGIN{printf \"%.3f\", ($cpu3-$cpu2)/($brps*$seconds)}") ms; 202 $hq, duplicate $hd, other $ho; rows $rows, lost $lost; load $(cut -d' ' -f1-3 /proc/loadavg); deployments: $statuses"
+  echo "round $r: pushes $hrps/s (p99 $hp99 ms), static $brps/s (p99 $bp99 ms), ratio $(awk "BEGIN{printf \"%.4f\", $hrps/$brps}"); CPU of the panel and its children per request: push $(awk "BEGIN{printf \"%.2f\", ($cpu1-$cpu0)/($hrps*$seconds)}") ms (children $(awk "BEGIN{printf \"%.2f\", ($kids1-$kids0)/($hrps*$seconds)}") ms), static $(awk "BEGIN{printf \"%.3f\", ($cpu3-$cpu2)/($brps*$seconds)}") ms; 202 $hq, duplicate $hd, other $ho; rows $rows, lost $lost; load $(cut -d' ' -f1-3 /proc/loadavg); deployments: $statuses, $ran of them claimed by the worker"
 done
 [ -z "${BENCH_KEEP_LOG:-}" ] || cp "$work/panel.log" "$BENCH_KEEP_LOG"

@@ -115,8 +115,9 @@ public static class DeployStore
     /// <paramref name="outer"/>: the caller's transaction (the webhook stores a push in one, Webhooks/WebhookEndpoint);
     /// without one, this is its own.
     /// </summary>
+    /// <param name="supersedeQueuedByHand">false when an earlier push of the same transaction already did (the webhook's batches).</param>
     public static (long Id, PendingDeployment? Existing) EnqueuePushDeployment(SqliteConnection c, long projectId, ProjectConfig config, string sha,
-        string? commitMessage, string? commitAuthor, SqliteTransaction? outer = null)
+        string? commitMessage, string? commitAuthor, SqliteTransaction? outer = null, bool supersedeQueuedByHand = true)
     {
         using var own = outer is null ? c.BeginTransaction() : null;
         var tx = outer ?? own!;
@@ -133,8 +134,9 @@ public static class DeployStore
             """, new { projectId, sha }, tx);
         if (existing is not null) return (existing.Id, existing);
         var now = Clock.Now();
-        c.Execute("UPDATE deployments SET status = 'superseded', finished_at = @now WHERE project_id = @projectId AND status = 'queued' AND trigger <> 'webhook'",
-            new { projectId, now }, tx);
+        if (supersedeQueuedByHand)
+            c.Execute("UPDATE deployments SET status = 'superseded', finished_at = @now WHERE project_id = @projectId AND status = 'queued' AND trigger <> 'webhook'",
+                new { projectId, now }, tx);
         var id = InsertQueued(c, tx, now, projectId, "webhook", null, config, sha, null, sha, commitMessage, commitAuthor, null);
         own?.Commit();
         return (id, null);
@@ -159,11 +161,11 @@ public static class DeployStore
     /// Fails a deployment that is still queued, at <paramref name="step"/>, the step its own run would have failed at
     /// (PushOrder: a push whose commit another deployment's fetch did not bring). False when it had left the queue.
     /// </summary>
-    public static bool FailQueuedDeployment(SqliteConnection c, long id, string step, string error)
+    public static bool FailQueuedDeployment(SqliteConnection c, long id, string step, string error, SqliteTransaction? tx = null)
     {
         var failed = c.Execute("UPDATE deployments SET status = 'failed', failed_step = @step, error = @error, finished_at = @now WHERE id = @id AND status = 'queued'",
-            new { id, step, error, now = Clock.Now() }) == 1;
-        if (failed) Notifications.Notify.DeploymentEnded(c, id, live: false, error);
+            new { id, step, error, now = Clock.Now() }, tx) == 1;
+        if (failed) Notifications.Notify.DeploymentEnded(c, id, live: false, error, tx);
         return failed;
     }
 
@@ -230,12 +232,17 @@ public static class DeployStore
     /// cannot claim this one now, and waking it for a claim is wasted (it is woken when that one ends). Two index
     /// lookups (deployments_queued_by_project, deployments_by_status), whatever the queue's length.
     /// </summary>
+    /// <remarks>
+    /// The running ones are looked up by status (a handful across all projects), never through the project's index:
+    /// without the unary + SQLite chose deployments_by_project_commit and walked every deployment the project ever had,
+    /// on every push (0.3-1.2 ms a push after a few thousand, issue 20).
+    /// </remarks>
     public static bool HasDeploymentAhead(SqliteConnection c, long projectId, long id, SqliteTransaction? tx = null) =>
         c.ExecuteScalar<bool>(
             """
             SELECT EXISTS (SELECT 1 FROM deployments WHERE project_id = @projectId AND status = 'queued' AND id < @id)
                 OR EXISTS (SELECT 1 FROM deployments WHERE status IN ('cloning', 'building', 'starting', 'health_checking', 'switching')
-                           AND project_id = @projectId)
+                           AND +project_id = @projectId)
             """, new { projectId, id }, tx);
 
     public static int CountRunningDeployments(SqliteConnection c) =>

@@ -65,18 +65,14 @@ public static class PushOrder
         var (present, newest) = await git.NewestCommitsAsync(projectId, [.. rows.Select(r => r.RequestedCommit), .. liveCommit is null ? [] : new[] { liveCommit }], ct);
         // The one that runs: the newest delivery whose commit nothing else descends from and that is not live already.
         var winner = rows.Where(r => newest.Contains(r.RequestedCommit) && r.RequestedCommit != liveCommit).MaxBy(r => r.Id);
+        // A commit the mirror does not have cannot be compared. The claimed one goes ahead and fails at its own
+        // checkout with "not in the repository", as before; a queued one this fetch answers for fails the same.
+        FailAllAbsent(c, rows.Where(r => r != winner && !present.Contains(r.RequestedCommit) && r.Id != id && r.Id <= fetched.LastIdBeforeFetch
+            && SameFetch(r, fetched)).ToList(), id, noteFailed);
         string? mine = null;
         foreach (var r in rows)
         {
-            if (r == winner) continue;
-            if (!present.Contains(r.RequestedCommit))
-            {
-                // A commit the mirror does not have cannot be compared. The claimed one goes ahead and fails at its own
-                // checkout with "not in the repository", as before; a queued one this fetch answers for fails the same.
-                if (r.Id != id && r.Id <= fetched.LastIdBeforeFetch && SameFetch(r, fetched) && FailAbsent(c, r, id) is { } error)
-                    noteFailed(r.Id, error);
-                continue;
-            }
+            if (r == winner || !present.Contains(r.RequestedCommit)) continue;
             var reason = await ReasonAsync(git, projectId, r.RequestedCommit, live, liveCommit, winner, newest, ct);
             if (!DeployStore.SkipDeployment(c, r.Id, reason)) continue;
             WebhookStore.UpdateDeliveriesOfSkippedDeployment(c, r.Id, $"deployment #{r.Id} skipped: {reason}");
@@ -92,13 +88,29 @@ public static class PushOrder
         return config.GitUrl == fetched.GitUrl && config.Branch == fetched.Branch;
     }
 
-    /// <summary>The queued push <paramref name="r"/> failed as its own run would have failed; the error, or null when it had left the queue meanwhile.</summary>
-    static string? FailAbsent(SqliteConnection c, QueuedPush r, long decidedBy)
+    /// <summary>
+    /// The queued pushes <paramref name="absent"/> fail as their own runs would have failed, all in one transaction:
+    /// a flood of pushes leaves thousands of them, and a commit each (deployment, notification, delivery log) was
+    /// most of what the worker spent on them (issue 20). Those that left the queue meanwhile are left alone. Their
+    /// own logs are written after the commit.
+    /// </summary>
+    static void FailAllAbsent(SqliteConnection c, List<QueuedPush> absent, long decidedBy, Action<long, string> noteFailed)
     {
-        var error = GitRepo.NotInRepository(r.RequestedCommit);
-        if (!DeployStore.FailQueuedDeployment(c, r.Id, DeployStates.Cloning, error)) return null;
-        WebhookStore.UpdateDeliveriesOfFailedDeployment(c, r.Id, $"deployment #{r.Id} failed: {error} (after the fetch of deployment #{decidedBy})");
-        return error;
+        if (absent.Count == 0) return;
+        var failed = new List<(long Id, string Error)>();
+        using (var tx = c.BeginTransaction())
+        {
+            foreach (var r in absent)
+            {
+                var error = GitRepo.NotInRepository(r.RequestedCommit);
+                if (!DeployStore.FailQueuedDeployment(c, r.Id, DeployStates.Cloning, error, tx)) continue;
+                WebhookStore.UpdateDeliveriesOfFailedDeployment(c, r.Id, $"deployment #{r.Id} failed: {error} (after the fetch of deployment #{decidedBy})", tx);
+                failed.Add((r.Id, error));
+            }
+            tx.Commit();
+        }
+        if (failed.Count > 0) Notifications.Notify.WakeWorker();
+        foreach (var (failedId, error) in failed) noteFailed(failedId, error);
     }
 
     static async Task<string> ReasonAsync(GitCli git, long projectId, string commit, DeploymentRow? live, string? liveCommit, QueuedPush? winner,

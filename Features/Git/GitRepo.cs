@@ -36,8 +36,15 @@ public static class GitRepo
     static Commit FindCommit(Repository repo, string sha)
     {
         if (!GitCli.IsSha(sha)) throw new GitException("a commit must be given as its full 40-character SHA");
-        return repo.Lookup<Commit>(sha) ?? throw new GitException(NotInRepository(sha));
+        return LookupCommit(repo, sha) ?? throw new GitException(NotInRepository(sha));
     }
+
+    /// <summary>
+    /// The commit with this full SHA, or null. By object id, not by the string: given a string, libgit2 first tries it
+    /// as a reference name (refs/heads/SHA, refs/tags/SHA, ... and packed-refs, read from disk each time): 10 files
+    /// opened per absent commit, thousands a second in a flood of pushes (issue 20, strace).
+    /// </summary>
+    static Commit? LookupCommit(Repository repo, string sha) => ObjectId.TryParse(sha, out var id) ? repo.Lookup<Commit>(id) : null;
 
     /// <summary>Why a deployment of a commit the mirror lacks fails (also said of queued pushes, Deployments/PushOrder).</summary>
     public static string NotInRepository(string sha) => $"the commit {sha} is not in the repository (on any fetched branch)";
@@ -125,7 +132,7 @@ public static class GitRepo
     /// </summary>
     public static (HashSet<string> Present, HashSet<string> Newest) NewestCommits(string mirror, IEnumerable<string> shas) => Read(mirror, repo =>
     {
-        var present = shas.Distinct().Select(s => repo.Lookup<Commit>(s)).OfType<Commit>().ToList();
+        var present = shas.Distinct().Select(s => LookupCommit(repo, s)).OfType<Commit>().ToList();
         // An ancestor of another given commit is the merge base of the two; a handful of commits per push, so pairs are fine.
         var newest = present.Where(c => !present.Any(d => d.Sha != c.Sha && repo.ObjectDatabase.FindMergeBase(c, d)?.Sha == c.Sha)).Select(c => c.Sha);
         return (present.Select(c => c.Sha).ToHashSet(), newest.ToHashSet());

@@ -32,16 +32,18 @@ public static class Notify
     internal static readonly SemaphoreSlim Wake = new(0);
 
     /// <summary>A deployment ended failed or live (Deployments/DeployStore).</summary>
-    public static void DeploymentEnded(SqliteConnection c, long deploymentId, bool live, string? error)
+    public static void DeploymentEnded(SqliteConnection c, long deploymentId, bool live, string? error, SqliteTransaction? tx = null)
     {
         var rows = c.Query<(long ProjectId, string Slug)>(
-            "SELECT d.project_id, p.slug FROM deployments d JOIN projects p ON p.id = d.project_id WHERE d.id = @deploymentId", new { deploymentId }).ToList();
+            "SELECT d.project_id, p.slug FROM deployments d JOIN projects p ON p.id = d.project_id WHERE d.id = @deploymentId", new { deploymentId }, tx).ToList();
         if (rows is not [var row]) return;
         if (!live)
         {
-            Event(c, DeploymentFailed, row.ProjectId, deploymentId, $"Deployment {deploymentId} of {row.Slug} failed: {error}", $"/deployments/{deploymentId}");
+            Event(c, DeploymentFailed, row.ProjectId, deploymentId, $"Deployment {deploymentId} of {row.Slug} failed: {error}", $"/deployments/{deploymentId}", tx);
             return;
         }
+        // Only failures are ended inside a caller's transaction (PushOrder); the rest below runs on its own.
+        if (tx is not null) throw new InvalidOperationException("DeploymentEnded(live: true) takes no outer transaction");
         Event(c, DeploymentSucceeded, row.ProjectId, deploymentId, $"Deployment {deploymentId} of {row.Slug} is live.", $"/deployments/{deploymentId}");
         // A preview (Previews/PreviewDeploys) is ready: the message carries its URL, so a team's hook can post it on the request.
         if (c.Query<(long Number, string Title, string? Host)>(
@@ -104,29 +106,35 @@ public static class Notify
     }
 
     /// <summary>Queues the event for every channel that takes it (its events, its projects, the project's subscriptions; deployment.failed always).</summary>
-    public static void Event(SqliteConnection c, string evt, long? projectId, long? deploymentId, string message, string path)
+    /// <param name="outer">The caller's transaction, when the event is recorded inside one: the message is queued if
+    /// and when that transaction commits, and the caller then calls <see cref="WakeWorker"/>.</param>
+    public static void Event(SqliteConnection c, string evt, long? projectId, long? deploymentId, string message, string path, SqliteTransaction? outer = null)
     {
         try
         {
-            var project = projectId is null ? "" : c.ExecuteScalar<string?>("SELECT slug FROM projects WHERE id = @projectId", new { projectId }) ?? "";
+            var project = projectId is null ? "" : c.ExecuteScalar<string?>("SELECT slug FROM projects WHERE id = @projectId", new { projectId }, outer) ?? "";
             var queued = false;
             // The channel's projects and events, then the owner's subscription: the rule is NotifySubscriptions'.
             // An environment or a preview (Projects/ProjectEnvironments) is subscribed as its project is.
-            var subscriber = projectId is { } pid ? c.ExecuteScalar<long?>("SELECT coalesce(parent_id, id) FROM projects WHERE id = @pid", new { pid }) ?? pid : (long?)null;
-            foreach (var channelId in NotifySubscriptions.ChannelsTaking(c, evt, subscriber))
+            var subscriber = projectId is { } pid ? c.ExecuteScalar<long?>("SELECT coalesce(parent_id, id) FROM projects WHERE id = @pid", new { pid }, outer) ?? pid : (long?)null;
+            foreach (var channelId in NotifySubscriptions.ChannelsTaking(c, evt, subscriber, outer))
             {
-                Collapse(c, channelId, evt, projectId, project, deploymentId, message, path);
+                Collapse(c, channelId, evt, projectId, project, deploymentId, message, path, outer);
                 queued = true;
             }
-            if (queued) WakeWorker();
+            // Inside a transaction the sender would look before the message is committed, find nothing and sleep for
+            // up to half a minute: the caller wakes it after its commit instead (WakeWorker).
+            if (queued && outer is null) WakeWorker();
         }
         catch (Exception e) when (e is SqliteException or InvalidOperationException) { Logger?.LogWarning("notification {Event} not queued: {Message}", evt, e.Message); }
     }
 
-    static void Collapse(SqliteConnection c, long channelId, string evt, long? projectId, string project, long? deploymentId, string message, string path)
+    static void Collapse(SqliteConnection c, long channelId, string evt, long? projectId, string project, long? deploymentId, string message, string path,
+        SqliteTransaction? outer)
     {
         var now = DateTime.UtcNow;
-        using var tx = c.BeginTransaction();
+        using var own = outer is null ? c.BeginTransaction() : null;
+        var tx = outer ?? own!;
         var newest = c.Query<(long Id, string Status, string WindowAt)>(
             """
             SELECT id, status, window_at FROM notification_messages
@@ -146,7 +154,7 @@ public static class Notify
                     dueAt: Clock.Format(windowStart + CollapseWindow), test: false);
         }
         else Insert(c, tx, channelId, evt, projectId, project, deploymentId, message, path, followUp: false, windowAt: Clock.Format(now), dueAt: Clock.Format(now), test: false);
-        tx.Commit();
+        own?.Commit();
     }
 
     /// <summary>A test message for one channel (the "send test" button): queued like any other, never collapsed.</summary>
@@ -167,7 +175,8 @@ public static class Notify
             VALUES (@channelId, @evt, @projectId, @project, @deploymentId, @message, @path, @followUp, @test, @windowAt, @now, @now, @dueAt) RETURNING id
             """, new { channelId, evt, projectId, project, deploymentId, message, path, followUp, test, windowAt, now = Clock.Now(), dueAt }, tx);
 
-    static void WakeWorker()
+    /// <summary>Tells the sender (NotifyWorker) that messages may be due.</summary>
+    public static void WakeWorker()
     {
         if (Wake.CurrentCount == 0) Wake.Release();
     }

@@ -57,13 +57,13 @@ public static class NotifySubscriptions
         !Delivers(ch, projectId) ? [] : ch.Offered.Where(e => e == Notify.DeploymentFailed || ch.ChosenList is not { } chosen || chosen.Contains(e)).ToList();
 
     /// <summary>The rule of this class for one event: the ids of the channels it goes to (Notify.Event queues one message each).</summary>
-    public static List<long> ChannelsTaking(SqliteConnection c, string evt, long? projectId) =>
-        ListChannelsForProject(c, projectId ?? 0)
+    public static List<long> ChannelsTaking(SqliteConnection c, string evt, long? projectId, SqliteTransaction? tx = null) =>
+        ListChannelsForProject(c, projectId ?? 0, tx)
             .Where(ch => projectId is { } pid ? EventsFor(ch, pid).Contains(evt) : evt == Notify.DeploymentFailed || ch.Events.Split(',').Contains(evt))
             .Select(ch => ch.Id).ToList();
 
     /// <summary>Every channel with this project's subscription, if any (project 0: none).</summary>
-    public static List<ProjectChannel> ListChannelsForProject(SqliteConnection c, long projectId) =>
+    public static List<ProjectChannel> ListChannelsForProject(SqliteConnection c, long projectId, SqliteTransaction? tx = null) =>
         c.Query<ProjectChannel>(
             """
             SELECT ch.id, ch.name, ch.type, ch.events, ch.projects, ch.open_to_owners AS OpenToOwners,
@@ -71,7 +71,7 @@ public static class NotifySubscriptions
             FROM notification_channels ch
             LEFT JOIN notification_subscriptions s ON s.channel_id = ch.id AND s.project_id = @projectId
             ORDER BY ch.name
-            """, new { projectId }).ToList();
+            """, new { projectId }, tx).ToList();
 
     /// <summary>The channels the project's owner sees: those that reach it or that they may join.</summary>
     public static List<ProjectChannel> ListChannelsVisibleToProject(SqliteConnection c, long projectId) =>

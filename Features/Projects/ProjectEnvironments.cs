@@ -51,7 +51,7 @@ public static partial class ProjectEnvironments
     }
 
     /// <summary>Production (the project itself) first, then the others by name.</summary>
-    public static List<EnvironmentRow> ListEnvironmentsOfProject(SqliteConnection c, long rootId) =>
+    public static List<EnvironmentRow> ListEnvironmentsOfProject(SqliteConnection c, long rootId, SqliteTransaction? tx = null) =>
         c.Query<EnvironmentRow>(
             """
             SELECT p.id, p.slug, p.environment, CASE WHEN p.branch = '' THEN coalesce(p.default_branch, '') ELSE p.branch END AS branch,
@@ -61,7 +61,7 @@ public static partial class ProjectEnvironments
             FROM projects p LEFT JOIN deployments d ON d.project_id = p.id AND d.status = 'live'
             WHERE (p.id = @rootId OR p.parent_id = @rootId) AND p.id NOT IN (SELECT project_id FROM previews)
             ORDER BY p.parent_id IS NOT NULL, p.environment
-            """, new { rootId }).AsList();
+            """, new { rootId }, tx).AsList();
 
     public static long? FindEnvironmentId(SqliteConnection c, long rootId, string name) =>
         c.ExecuteScalar<long?>("SELECT id FROM projects WHERE (id = @rootId OR parent_id = @rootId) AND environment = @name", new { rootId, name });

@@ -64,11 +64,13 @@ public sealed class HealthWatch(Db db, PanelSettings settings, DockerEngine engi
     public async Task ProbeOnceAsync(CancellationToken ct)
     {
         List<LiveApp> live;
+        // deploying: looked up by status (a handful of rows), not through the project's index, which SQLite chose
+        // without the unary + and walked all of each project's deployments (DeployStore.HasDeploymentAhead).
         using (var c = db.Open())
             live = c.Query<LiveApp>(
                 """
                 SELECT d.id, d.project_id, p.slug, d.container_name, d.host_port, d.config_json,
-                    EXISTS (SELECT 1 FROM deployments r WHERE r.project_id = d.project_id
+                    EXISTS (SELECT 1 FROM deployments r WHERE +r.project_id = d.project_id
                             AND r.status IN ('cloning', 'building', 'starting', 'health_checking', 'switching')) AS deploying,
                     EXISTS (SELECT 1 FROM project_run_state s WHERE s.stopped_deployment_id = d.id) AS stopped_by_user
                 FROM deployments d JOIN projects p ON p.id = d.project_id

@@ -44,15 +44,15 @@ public static class WebhookStore
     /// </summary>
     public static string UrlFor(PanelSettings settings, string slug) => settings.PublicUrl + "/webhooks/" + slug;
 
-    public static WebhookTarget? FindWebhookTargetBySlug(SqliteConnection c, string slug) =>
+    public static WebhookTarget? FindWebhookTargetBySlug(SqliteConnection c, string slug, SqliteTransaction? tx = null) =>
         c.QuerySingleOrDefault<WebhookTarget>(
             // A project on the repository's default branch ('') deploys pushes to the branch its last deploy found (0016_detect_defaults.sql).
             "SELECT id, slug, CASE WHEN branch = '' THEN coalesce(default_branch, '') ELSE branch END AS branch, auto_deploy, webhook_secret_protected FROM projects WHERE slug = @slug",
-            new { slug });
+            new { slug }, tx);
 
     /// <summary>The project an environment belongs to, or the project itself (Projects/ProjectEnvironments).</summary>
-    public static long FindRootProjectId(SqliteConnection c, long projectId) =>
-        c.ExecuteScalar<long>("SELECT coalesce(parent_id, id) FROM projects WHERE id = @projectId", new { projectId });
+    public static long FindRootProjectId(SqliteConnection c, long projectId, SqliteTransaction? tx = null) =>
+        c.ExecuteScalar<long>("SELECT coalesce(parent_id, id) FROM projects WHERE id = @projectId", new { projectId }, tx);
 
     /// <summary>The stored secret, decrypted; null when there is none or it cannot be decrypted (the key ring changed).</summary>
     public static string? ReadSecret(IDataProtectionProvider protection, string? stored)
@@ -103,8 +103,9 @@ public static class WebhookStore
     /// delivery id was already queued violates the unique index: null is returned and nothing is written.
     /// </summary>
     /// <paramref name="outer"/>: the caller's transaction (a push is stored in one); without one, this is its own.
+    /// <paramref name="trim"/>: false when the caller trims the log itself before its commit (<see cref="TrimDeliveries"/>).
     public static long? InsertDelivery(SqliteConnection c, NewDelivery d, string outcome, string reason, long? deploymentId = null,
-        SqliteTransaction? outer = null)
+        SqliteTransaction? outer = null, bool trim = true)
     {
         using var own = outer is null ? c.BeginTransaction() : null;
         var tx = outer ?? own!;
@@ -123,15 +124,19 @@ public static class WebhookStore
         {
             return null;
         }
-        c.Execute(
-            """
-            DELETE FROM webhook_deliveries WHERE project_id = @ProjectId AND refused_minute IS NULL
-              AND id < (SELECT min(id) FROM (SELECT id FROM webhook_deliveries WHERE project_id = @ProjectId AND refused_minute IS NULL
-                                             ORDER BY id DESC LIMIT @KeepDeliveries))
-            """, new { d.ProjectId, KeepDeliveries }, tx);
+        if (trim) TrimDeliveries(c, d.ProjectId, tx);
         own?.Commit();
         return id;
     }
+
+    /// <summary>Trims the project's delivery log (not its refused-minute rows) to the newest <see cref="KeepDeliveries"/>.</summary>
+    public static void TrimDeliveries(SqliteConnection c, long projectId, SqliteTransaction tx) =>
+        c.Execute(
+            """
+            DELETE FROM webhook_deliveries WHERE project_id = @projectId AND refused_minute IS NULL
+              AND id < (SELECT min(id) FROM (SELECT id FROM webhook_deliveries WHERE project_id = @projectId AND refused_minute IS NULL
+                                             ORDER BY id DESC LIMIT @KeepDeliveries))
+            """, new { projectId, KeepDeliveries }, tx);
 
     /// <summary>
     /// Counts a refused delivery (bad signature, unknown sender, too large, too slow, unreadable) into the project's
@@ -139,10 +144,12 @@ public static class WebhookStore
     /// the log. The row keeps the first time, the last time, the count and the last reason. One statement (an upsert
     /// on the per-minute unique index), so refusals racing in still make one row.
     /// </summary>
-    public static void CountRefusedDelivery(SqliteConnection c, NewDelivery d, string reason)
+    /// <paramref name="outer"/>: the caller's transaction; without one, this is its own.
+    public static void CountRefusedDelivery(SqliteConnection c, NewDelivery d, string reason, SqliteTransaction? outer = null)
     {
         var now = Clock.Now();
-        using var tx = c.BeginTransaction();
+        using var own = outer is null ? c.BeginTransaction() : null;
+        var tx = outer ?? own!;
         c.Execute(
             """
             INSERT INTO webhook_deliveries (project_id, received_at, provider, event, delivery_id, outcome, reason, times, last_received_at, refused_minute)
@@ -157,7 +164,7 @@ public static class WebhookStore
               AND id < (SELECT min(id) FROM (SELECT id FROM webhook_deliveries WHERE project_id = @ProjectId AND refused_minute IS NOT NULL
                                              ORDER BY id DESC LIMIT @KeepDeliveries))
             """, new { d.ProjectId, KeepDeliveries }, tx);
-        tx.Commit();
+        own?.Commit();
     }
 
     public static void UpdateDelivery(SqliteConnection c, long id, string outcome, long deploymentId, string reason, SqliteTransaction? tx = null) =>
@@ -173,15 +180,15 @@ public static class WebhookStore
     /// The worker failed a push's deployment before it ran (its commit is not in the repository, see PushOrder): its
     /// delivery, still 'queued' (it did queue that deployment), says so.
     /// </summary>
-    public static void UpdateDeliveriesOfFailedDeployment(SqliteConnection c, long deploymentId, string reason) =>
+    public static void UpdateDeliveriesOfFailedDeployment(SqliteConnection c, long deploymentId, string reason, SqliteTransaction? tx = null) =>
         c.Execute("UPDATE webhook_deliveries SET reason = @reason WHERE deployment_id = @deploymentId AND outcome = 'queued'",
-            new { deploymentId, reason });
+            new { deploymentId, reason }, tx);
 
     /// <summary>The deployment an earlier copy of this delivery queued (or found already queued or live).</summary>
-    public static long? FindDeploymentOfQueuedDelivery(SqliteConnection c, long projectId, string deliveryId) =>
+    public static long? FindDeploymentOfQueuedDelivery(SqliteConnection c, long projectId, string deliveryId, SqliteTransaction? tx = null) =>
         c.ExecuteScalar<long?>(
             "SELECT deployment_id FROM webhook_deliveries WHERE project_id = @projectId AND delivery_id = @deliveryId AND outcome IN ('queued', 'skipped')",
-            new { projectId, deliveryId });
+            new { projectId, deliveryId }, tx);
 
     /// <summary>The kept log, newest first: at most <see cref="KeepDeliveries"/> deliveries and as many refused-per-minute rows.</summary>
     public static List<DeliveryRow> ListDeliveriesOfProject(SqliteConnection c, long projectId) =>
