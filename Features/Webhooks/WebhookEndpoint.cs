@@ -149,7 +149,10 @@ public static class WebhookEndpoint
             {
                 batch.Clear();
                 while (batch.Count < MaxBatch && waiting.Reader.TryRead(out var w)) batch.Add(w);
-                Store(batch);
+                // Store answers every delivery, whatever fails; this is the last guard, so the loop (and with it every
+                // later delivery) never ends on an exception.
+                try { Store(batch); }
+                catch (Exception e) { foreach (var w in batch) w.Answer.TrySetException(e); }
             }
         }
 

@@ -158,6 +158,65 @@ public sealed class WebhookEndpointTests(WebhookPanel world, ITestOutputHelper o
         Assert.Equal(reason, (string)(await LastDeliveryAsync(slug))["reason"]!);
     }
 
+    /// <summary>
+    /// Deliveries that arrive together are stored together (WebhookEndpoint.Writer: one transaction for all that
+    /// waited), yet each gets its own answer: distinct pushes each queue their own commit, the two copies of a
+    /// redelivery sent at the same moment queue one deployment between them, a bad signature in the same burst is
+    /// refused without taking the others down, and pushes to another project land there.
+    /// </summary>
+    [Fact]
+    public async Task Pushes_sent_at_once_are_each_answered_for_themselves_and_stored()
+    {
+        var (slug, secret) = await ProjectAsync();
+        var (other, otherSecret) = await ProjectAsync();
+        var template = Encoding.UTF8.GetString(Payload("gitea-push.json"));
+        byte[] PushOf(string sha) => Encoding.UTF8.GetBytes(template.Replace("bffeb74224043ba2feb48d137756c8a9331c449a", sha));
+        string Sha(int i) => Convert.ToHexString(System.Security.Cryptography.SHA1.HashData(Encoding.UTF8.GetBytes($"{slug}-{i}"))).ToLowerInvariant();
+
+        var sends = new List<(string Kind, string Sha, Task<(HttpStatusCode Status, JsonNode? Body)> Answer)>();
+        for (var i = 0; i < 20; i++)
+        {
+            var body = PushOf(Sha(i));
+            var headers = Signed("gitea", body, secret);
+            sends.Add(("push", Sha(i), SendAsync(slug, body, headers)));
+            // Every fifth push is sent twice at the same moment (same delivery id): a redelivery racing its original.
+            if (i % 5 == 0) sends.Add(("copy", Sha(i), SendAsync(slug, body, headers)));
+            if (i % 7 == 0) sends.Add(("bad", Sha(i), SendAsync(slug, body, Signed("gitea", body, "not-the-secret"))));
+            if (i % 4 == 0) { var o = PushOf(Sha(100 + i)); sends.Add(("other", Sha(100 + i), SendAsync(other, o, Signed("gitea", o, otherSecret)))); }
+        }
+        await Task.WhenAll(sends.Select(x => x.Answer));
+        foreach (var (kind, sha, answer) in sends) output.WriteLine($"{kind} {sha[..7]}: {(int)answer.Result.Status} {answer.Result.Body?["outcome"]}");
+
+        Assert.All(sends.Where(x => x.Kind == "bad"), x => Assert.Equal(HttpStatusCode.Unauthorized, x.Answer.Result.Status));
+        // Per commit: exactly one 202 "queued", and the copy (if any) a 200 "duplicate" naming the same deployment.
+        var queued = new Dictionary<string, long>();
+        foreach (var group in sends.Where(x => x.Kind is "push" or "copy").GroupBy(x => x.Sha))
+        {
+            var answers = group.Select(x => x.Answer.Result).ToList();
+            var accepted = Assert.Single(answers, a => a.Status == HttpStatusCode.Accepted);
+            Assert.Equal("queued", (string)accepted.Body!["outcome"]!);
+            queued[group.Key] = (long)accepted.Body["deploymentId"]!;
+            foreach (var dup in answers.Where(a => a.Status != HttpStatusCode.Accepted))
+            {
+                Assert.Equal(HttpStatusCode.OK, dup.Status);
+                Assert.Equal("duplicate", (string)dup.Body!["outcome"]!);
+                Assert.Equal(queued[group.Key], (long)dup.Body["deploymentId"]!);
+            }
+        }
+        Assert.Equal(20, queued.Count);
+        Assert.Equal(20, queued.Values.Distinct().Count());
+        // Stored: a deployment row of each commit, with the id its answer gave; nothing of the refused ones.
+        var rows = (await Api.DeploymentsAsync(slug)).Select(d => ((string)d!["requestedCommit"]!, (long)d["id"]!)).ToList();
+        Assert.Equal(queued.OrderBy(q => q.Value).Select(q => (q.Key, q.Value)), rows.OrderBy(r => r.Item2));
+        var otherRows = (await Api.DeploymentsAsync(other)).Select(d => (string)d!["requestedCommit"]!).Order().ToList();
+        Assert.Equal(sends.Where(x => x.Kind == "other").Select(x => x.Sha).Order(), otherRows);
+        Assert.All(sends.Where(x => x.Kind == "other"), x => Assert.Equal(HttpStatusCode.Accepted, x.Answer.Result.Status));
+        // The delivery log has each push once as queued and each copy once as duplicate.
+        var log = await Api.DeliveriesAsync(slug);
+        Assert.Equal(20, log.Count(d => (string)d!["outcome"]! == "queued"));
+        Assert.Equal(sends.Count(x => x.Kind == "copy"), log.Count(d => (string)d!["outcome"]! == "duplicate"));
+    }
+
     [Fact]
     public async Task Another_branch_and_a_tag_push_are_ignored_with_the_reason()
     {
