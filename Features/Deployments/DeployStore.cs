@@ -161,11 +161,12 @@ public static class DeployStore
     /// Fails a deployment that is still queued, at <paramref name="step"/>, the step its own run would have failed at
     /// (PushOrder: a push whose commit another deployment's fetch did not bring). False when it had left the queue.
     /// </summary>
-    public static bool FailQueuedDeployment(SqliteConnection c, long id, string step, string error, SqliteTransaction? tx = null)
+    /// <param name="notify">false when the caller queues the notification itself (PushOrder, Notify.DeploymentsFailed).</param>
+    public static bool FailQueuedDeployment(SqliteConnection c, long id, string step, string error, SqliteTransaction? tx = null, bool notify = true)
     {
         var failed = c.Execute("UPDATE deployments SET status = 'failed', failed_step = @step, error = @error, finished_at = @now WHERE id = @id AND status = 'queued'",
             new { id, step, error, now = Clock.Now() }, tx) == 1;
-        if (failed) Notifications.Notify.DeploymentEnded(c, id, live: false, error, tx);
+        if (failed && notify) Notifications.Notify.DeploymentEnded(c, id, live: false, error, tx);
         return failed;
     }
 

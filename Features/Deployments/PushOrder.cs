@@ -67,7 +67,7 @@ public static class PushOrder
         var winner = rows.Where(r => newest.Contains(r.RequestedCommit) && r.RequestedCommit != liveCommit).MaxBy(r => r.Id);
         // A commit the mirror does not have cannot be compared. The claimed one goes ahead and fails at its own
         // checkout with "not in the repository", as before; a queued one this fetch answers for fails the same.
-        FailAllAbsent(c, rows.Where(r => r != winner && !present.Contains(r.RequestedCommit) && r.Id != id && r.Id <= fetched.LastIdBeforeFetch
+        FailAllAbsent(c, projectId, rows.Where(r => r != winner && !present.Contains(r.RequestedCommit) && r.Id != id && r.Id <= fetched.LastIdBeforeFetch
             && SameFetch(r, fetched)).ToList(), id, noteFailed);
         string? mine = null;
         foreach (var r in rows)
@@ -94,7 +94,7 @@ public static class PushOrder
     /// most of what the worker spent on them (issue 20). Those that left the queue meanwhile are left alone. Their
     /// own logs are written after the commit.
     /// </summary>
-    static void FailAllAbsent(SqliteConnection c, List<QueuedPush> absent, long decidedBy, Action<long, string> noteFailed)
+    static void FailAllAbsent(SqliteConnection c, long projectId, List<QueuedPush> absent, long decidedBy, Action<long, string> noteFailed)
     {
         if (absent.Count == 0) return;
         var failed = new List<(long Id, string Error)>();
@@ -103,10 +103,11 @@ public static class PushOrder
             foreach (var r in absent)
             {
                 var error = GitRepo.NotInRepository(r.RequestedCommit);
-                if (!DeployStore.FailQueuedDeployment(c, r.Id, DeployStates.Cloning, error, tx)) continue;
+                if (!DeployStore.FailQueuedDeployment(c, r.Id, DeployStates.Cloning, error, tx, notify: false)) continue;
                 WebhookStore.UpdateDeliveriesOfFailedDeployment(c, r.Id, $"deployment #{r.Id} failed: {error} (after the fetch of deployment #{decidedBy})", tx);
                 failed.Add((r.Id, error));
             }
+            Notifications.Notify.DeploymentsFailed(c, projectId, failed, tx);
             tx.Commit();
         }
         if (failed.Count > 0) Notifications.Notify.WakeWorker();
