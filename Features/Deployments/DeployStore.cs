@@ -161,14 +161,10 @@ public static class DeployStore
     /// Fails a deployment that is still queued, at <paramref name="step"/>, the step its own run would have failed at
     /// (PushOrder: a push whose commit another deployment's fetch did not bring). False when it had left the queue.
     /// </summary>
-    /// <param name="notify">false when the caller queues the notification itself (PushOrder, Notify.DeploymentsFailed).</param>
-    public static bool FailQueuedDeployment(SqliteConnection c, long id, string step, string error, SqliteTransaction? tx = null, bool notify = true)
-    {
-        var failed = c.Execute("UPDATE deployments SET status = 'failed', failed_step = @step, error = @error, finished_at = @now WHERE id = @id AND status = 'queued'",
+    /// <remarks>The caller queues the notification (PushOrder: Notify.DeploymentsFailed, once for all the rows it fails).</remarks>
+    public static bool FailQueuedDeployment(SqliteConnection c, long id, string step, string error, SqliteTransaction? tx = null) =>
+        c.Execute("UPDATE deployments SET status = 'failed', failed_step = @step, error = @error, finished_at = @now WHERE id = @id AND status = 'queued'",
             new { id, step, error, now = Clock.Now() }, tx) == 1;
-        if (failed && notify) Notifications.Notify.DeploymentEnded(c, id, live: false, error, tx);
-        return failed;
-    }
 
     /// <summary>The id of the newest deployment stored so far (0 for none).</summary>
     public static long FindLastDeploymentId(SqliteConnection c) =>

@@ -103,7 +103,7 @@ public static class PushOrder
             foreach (var r in absent)
             {
                 var error = GitRepo.NotInRepository(r.RequestedCommit);
-                if (!DeployStore.FailQueuedDeployment(c, r.Id, DeployStates.Cloning, error, tx, notify: false)) continue;
+                if (!DeployStore.FailQueuedDeployment(c, r.Id, DeployStates.Cloning, error, tx)) continue;
                 WebhookStore.UpdateDeliveriesOfFailedDeployment(c, r.Id, $"deployment #{r.Id} failed: {error} (after the fetch of deployment #{decidedBy})", tx);
                 failed.Add((r.Id, error));
             }

@@ -32,18 +32,16 @@ public static class Notify
     internal static readonly SemaphoreSlim Wake = new(0);
 
     /// <summary>A deployment ended failed or live (Deployments/DeployStore).</summary>
-    public static void DeploymentEnded(SqliteConnection c, long deploymentId, bool live, string? error, SqliteTransaction? tx = null)
+    public static void DeploymentEnded(SqliteConnection c, long deploymentId, bool live, string? error)
     {
         var rows = c.Query<(long ProjectId, string Slug)>(
-            "SELECT d.project_id, p.slug FROM deployments d JOIN projects p ON p.id = d.project_id WHERE d.id = @deploymentId", new { deploymentId }, tx).ToList();
+            "SELECT d.project_id, p.slug FROM deployments d JOIN projects p ON p.id = d.project_id WHERE d.id = @deploymentId", new { deploymentId }).ToList();
         if (rows is not [var row]) return;
         if (!live)
         {
-            Event(c, DeploymentFailed, row.ProjectId, deploymentId, $"Deployment {deploymentId} of {row.Slug} failed: {error}", $"/deployments/{deploymentId}", tx);
+            Event(c, DeploymentFailed, row.ProjectId, deploymentId, $"Deployment {deploymentId} of {row.Slug} failed: {error}", $"/deployments/{deploymentId}");
             return;
         }
-        // Only failures are ended inside a caller's transaction (PushOrder); the rest below runs on its own.
-        if (tx is not null) throw new InvalidOperationException("DeploymentEnded(live: true) takes no outer transaction");
         Event(c, DeploymentSucceeded, row.ProjectId, deploymentId, $"Deployment {deploymentId} of {row.Slug} is live.", $"/deployments/{deploymentId}");
         // A preview (Previews/PreviewDeploys) is ready: the message carries its URL, so a team's hook can post it on the request.
         if (c.Query<(long Number, string Title, string? Host)>(
