@@ -115,11 +115,17 @@ public static class PanelApp
             Audit.AuditPruneJob.Schedule(q, settings);
             Hygiene.DiskCleanupJob.Schedule(q, settings);
         });
-        s.AddQuartzHostedService(o => o.WaitForJobsToComplete = true);
+        // Started behind the start gate (Shared/StartGate), not by Quartz's own hosted service.
+        s.AddHostedService<StartGate.QuartzStart>();
 
         var keysDir = Directory.CreateDirectory(Path.Combine(settings.DataDir, "keys"));
         File.SetUnixFileMode(keysDir.FullName, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         s.AddDataProtection().SetApplicationName("vpspanel").PersistKeysToFileSystem(keysDir);
+        // AddDataProtection also registers a hosted service that only reads the key ring (XML) at start, before the
+        // port opens: ~80 KB of XML-reader code compiled up front (issue 20, measurement 5). Without it the ring is
+        // read by the first request that needs a key (a sign-in, a form, a cookie), which /healthz is not.
+        foreach (var d in s.Where(d => d.ServiceType == typeof(IHostedService) && d.ImplementationType?.Name == "DataProtectionHostedService").ToList())
+            s.Remove(d);
 
         s.AddAuthentication(CookieAuthenticationDefaults.AuthenticationScheme)
             .AddCookie(AuthCookie.ConfigureCookie)
@@ -152,6 +158,8 @@ public static class PanelApp
         Projects.DeployKey.MoveKeyFilesIntoDatabase(app.Services.GetRequiredService<Db>(), app.Services.GetRequiredService<IDataProtectionProvider>(),
             app.Services.GetRequiredService<GitCli>(), app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("VpsPanel.DeployKey"));
 
+        // First: the first answer lets the start-up housekeeping begin (Shared/StartGate).
+        StartGate.Use(app);
         // Requests mark the panel used, so that memory touched by page views alone is given back once they stop (Shared/RuntimeKnobs.TrimWhenIdle).
         app.Use((ctx, next) =>
         {

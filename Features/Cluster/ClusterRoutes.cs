@@ -101,6 +101,7 @@ public sealed class ClusterRoutes(Db db, DockerEngine engine, DomainSites sites,
 
     protected override async Task ExecuteAsync(CancellationToken stop)
     {
+        await Shared.StartGate.WaitAsync(stop);
         while (!stop.IsCancellationRequested)
         {
             var wait = settings.ClusterSync;

@@ -36,6 +36,7 @@ public sealed class DeployWorker(
 
     protected override async Task ExecuteAsync(CancellationToken stopping)
     {
+        await Shared.StartGate.WaitAsync(stopping);
         await RecoverAsync(stopping);
         // Start-up is a burst too (configuration, Razor, Docker and Caddy clients, recovery): what it used once and
         // freed is given back here, or an idle panel keeps ~10 MB of it until its first deploy (measured, issue 13).

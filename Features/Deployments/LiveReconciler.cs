@@ -38,6 +38,7 @@ public sealed class LiveReconciler(Db db, PanelSettings settings, DockerEngine e
 
     protected override async Task ExecuteAsync(CancellationToken stopping)
     {
+        await Shared.StartGate.WaitAsync(stopping);
         var events = WatchEventsAsync(stopping);
         while (!stopping.IsCancellationRequested)
         {

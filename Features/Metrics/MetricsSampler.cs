@@ -56,6 +56,7 @@ public sealed class MetricsSampler(Db db, PanelSettings settings, DockerEngine e
 
     protected override async Task ExecuteAsync(CancellationToken stopping)
     {
+        await Shared.StartGate.WaitAsync(stopping);
         using var timer = new PeriodicTimer(settings.MetricsInterval);
         do
         {

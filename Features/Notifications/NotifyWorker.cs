@@ -38,6 +38,7 @@ public sealed class NotifyWorker(Db db, PanelSettings settings, IDataProtectionP
 
     protected override async Task ExecuteAsync(CancellationToken stop)
     {
+        await Shared.StartGate.WaitAsync(stop);
         Notify.CollapseWindow = settings.NotifyCollapse;
         Notify.AppScheme = settings.AutomaticHttps ? "https" : "http";
         Notify.Logger = logger;

@@ -198,6 +198,7 @@ public sealed class PreviewSweep(Db db, ProjectChanges changes, PanelSettings se
 {
     protected override async Task ExecuteAsync(CancellationToken stopping)
     {
+        await Shared.StartGate.WaitAsync(stopping);
         using var timer = new PeriodicTimer(TimeSpan.FromMinutes(10));
         do
         {

@@ -48,6 +48,7 @@ public sealed class HealthWatch(Db db, PanelSettings settings, DockerEngine engi
 
     protected override async Task ExecuteAsync(CancellationToken stopping)
     {
+        await Shared.StartGate.WaitAsync(stopping);
         using var timer = new PeriodicTimer(settings.HealthProbeInterval);
         do
         {

@@ -69,6 +69,7 @@ public sealed class UpgradeChecker(Db db, PanelSettings settings, ILogger<Upgrad
 
     protected override async Task ExecuteAsync(CancellationToken stop)
     {
+        await Shared.StartGate.WaitAsync(stop);
         while (!stop.IsCancellationRequested)
         {
             UpgradeCheckState state;
