@@ -23,23 +23,65 @@ public sealed class DeployLog(PanelSettings settings, Data.Db db)
 
     public string Dir => Path.Combine(settings.DataDir, "logs");
 
-    /// <summary>The log file of a deployment, or null when there is no such deployment (any more).</summary>
-    public string? PathOf(long deploymentId)
+    /// <summary>
+    /// The deployment's log for reading: its file, or for one that ended before it ran (PushOrder) the line kept in its
+    /// row (deployments.log_note), read the same way; null when it has neither (no such deployment, or nothing written yet).
+    /// </summary>
+    public Stream? OpenRead(long deploymentId)
     {
-        using var c = db.Open();
-        var (exists, key) = DeployStore.FindLogKey(c, deploymentId);
-        return exists ? FileOf(deploymentId, key) : null;
+        string? path, note;
+        using (var c = db.Open())
+        {
+            var (exists, key, n) = DeployStore.FindLogKey(c, deploymentId);
+            if (!exists) return null;
+            (path, note) = (FileOf(deploymentId, key), n);
+        }
+        try { return new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete); }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException) { return note is null ? null : new MemoryStream(Encoding.UTF8.GetBytes(note), writable: false); }
+    }
+
+    /// <summary>
+    /// A log line as the writer would write it (timestamped, one line), for a deployment that ends before it runs and
+    /// keeps its log in its row instead of a file: a flood of pushes ends thousands at once (issue 20).
+    /// </summary>
+    public static string NoteLine(string text) => Format(text, Variables.SecretMask.None);
+
+    static string Format(string text, Variables.SecretMask mask)
+    {
+        // One line per entry: newlines inside a message become separate timestamped lines; control characters go,
+        // except ESC: the output's colours are kept for the page (LogView); every text reader removes them (Ansi.Strip).
+        var stamp = DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ss.fffZ");
+        var sb = new StringBuilder();
+        // Masked before the line is cut to length, so a cut can never leave half a secret behind.
+        foreach (var whole in mask.Apply(text).Replace("\r\n", "\n").Split('\n'))
+        {
+            // A bounded line keeps the reader's chunking simple (a chunk always holds at least one whole line).
+            var part = whole.Length > MaxLineChars ? whole[..MaxLineChars] + " […]" : whole;
+            sb.Append(stamp).Append(' ');
+            foreach (var ch in part) if (!char.IsControl(ch) || ch is '\t' or '\x1b') sb.Append(ch);
+            sb.Append('\n');
+        }
+        return sb.ToString();
     }
 
     /// <summary>Rows from before migration 0014 have no key and keep the name they were written under.</summary>
     public string FileOf(long deploymentId, string? logKey) =>
         Path.Combine(Dir, logKey is null ? $"{deploymentId}.log" : $"{deploymentId}-{logKey}.log");
 
-    /// <summary>A writer for the deployment's log; one that keeps nothing when the row is gone (its project was deleted meanwhile).</summary>
+    /// <summary>
+    /// A writer for the deployment's log; one that keeps nothing when the row is gone (its project was deleted meanwhile).
+    /// A line kept in the row (see <see cref="OpenRead"/>) goes first into a file made now, so nothing of it is lost.
+    /// </summary>
     public Writer Open(long deploymentId)
     {
         Directory.CreateDirectory(Dir, Data.Db.OwnerOnlyDir);
-        return new Writer(PathOf(deploymentId));
+        using var c = db.Open();
+        var (exists, key, note) = DeployStore.FindLogKey(c, deploymentId);
+        if (!exists) return new Writer(null);
+        var path = FileOf(deploymentId, key);
+        var writer = new Writer(path);
+        if (note is not null && writer.IsEmpty) writer.Raw(note);
+        return writer;
     }
 
     /// <summary>Removes the log files of a deleted project's deployments (called after their rows are gone).</summary>
@@ -94,23 +136,22 @@ public sealed class DeployLog(PanelSettings settings, Data.Db db)
             }
         }
 
+        /// <summary>Nothing written yet (a file made just now).</summary>
+        internal bool IsEmpty { get { lock (_file) return _file.Length == 0; } }
+
+        /// <summary>Text already formatted as log lines (<see cref="NoteLine"/>).</summary>
+        internal void Raw(string lines)
+        {
+            lock (_file)
+            {
+                _file.Write(Encoding.UTF8.GetBytes(lines));
+                _file.Flush();
+            }
+        }
+
         void Append(string text)
         {
-            // One line per entry: newlines inside a message become separate timestamped lines; control characters go,
-            // except ESC: the output's colours are kept for the page (LogView); every text reader removes them (Ansi.Strip).
-            var stamp = DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ss.fffZ");
-            var sb = new StringBuilder();
-            // Masked before the line is cut to length, so a cut can never leave half a secret behind.
-            foreach (var whole in Mask.Apply(text).Replace("\r\n", "\n").Split('\n'))
-            {
-                // A bounded line keeps the reader's chunking simple (a chunk always holds at least one whole line).
-                var part = whole.Length > MaxLineChars ? whole[..MaxLineChars] + " […]" : whole;
-                sb.Append(stamp).Append(' ');
-                foreach (var ch in part) if (!char.IsControl(ch) || ch is '\t' or '\x1b') sb.Append(ch);
-                sb.Append('\n');
-            }
-            var bytes = Encoding.UTF8.GetBytes(sb.ToString());
-            _file.Write(bytes);
+            _file.Write(Encoding.UTF8.GetBytes(Format(text, Mask)));
             _file.Flush();
         }
 
@@ -126,9 +167,8 @@ public sealed class DeployLog(PanelSettings settings, Data.Db db)
     /// </summary>
     public (string Text, long Start, long End) ReadBefore(long deploymentId, long? end, int maxBytes)
     {
-        var path = PathOf(deploymentId);
-        if (path is null || !File.Exists(path)) return ("", 0, 0);
-        using var f = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        using var f = OpenRead(deploymentId);
+        if (f is null) return ("", 0, 0);
         var stop = Math.Clamp(end ?? f.Length, 0, f.Length);
         var start = Math.Max(0, stop - maxBytes);
         var buf = new byte[stop - start];
@@ -147,9 +187,8 @@ public sealed class DeployLog(PanelSettings settings, Data.Db db)
     /// <summary>Complete lines written after <paramref name="offset"/>, at most <paramref name="maxBytes"/>; returns the new offset.</summary>
     public (string Text, long Next) ReadAfter(long deploymentId, long offset, int maxBytes)
     {
-        var path = PathOf(deploymentId);
-        if (path is null || !File.Exists(path)) return ("", offset);
-        using var f = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        using var f = OpenRead(deploymentId);
+        if (f is null) return ("", offset);
         if (offset >= f.Length) return ("", offset);
         var buf = new byte[Math.Min(maxBytes, f.Length - offset)];
         f.Position = offset;

@@ -287,18 +287,12 @@ public sealed class DeployRun(
     async Task<string?> SkipReasonAsync(Microsoft.Data.Sqlite.SqliteConnection c, long projectId, long id, string pushed, PushOrder.Fetched fetched,
         DeployLog.Writer log, CancellationToken cancel)
     {
-        void Note(long skipped, string why)
+        try
         {
-            if (skipped == id) { log.Important($"==> skipped: {why}"); return; }
-            using var other = logs.Open(skipped);
-            other.Important($"skipped before it ran (decided by deployment {id}): {why}");
+            var why = await PushOrder.SkipReasonAsync(c, git, projectId, id, pushed, fetched, cancel);
+            if (why is not null) log.Important($"==> skipped: {why}");
+            return why;
         }
-        void NoteFailed(long failed, string error)
-        {
-            using var other = logs.Open(failed);
-            other.Important($"FAILED at {DeployStates.Label(DeployStates.Cloning)} before it ran (decided by deployment {id}, whose fetch did not bring the commit): {error}");
-        }
-        try { return await PushOrder.SkipReasonAsync(c, git, projectId, id, pushed, fetched, Note, NoteFailed, cancel); }
         catch (GitException e)
         {
             log.Line($"could not compare {pushed[..7]} with the live and queued commits ({e.Message}); deploying it");

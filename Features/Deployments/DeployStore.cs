@@ -93,9 +93,10 @@ public static class DeployStore
     static string NewLogKey() => Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
 
     /// <summary>The log key of a deployment (null for rows from before migration 0014), and whether the row exists at all.</summary>
-    public static (bool Exists, string? LogKey) FindLogKey(SqliteConnection c, long deploymentId) =>
-        c.QueryFirstOrDefault<(long, string?)>("SELECT id, log_key FROM deployments WHERE id = @deploymentId", new { deploymentId }) is var (id, key) && id != 0
-            ? (true, key) : (false, null);
+    /// <summary>Whether the deployment exists, its log key, and the log line kept in its row when it ended before it ran (migration 0035).</summary>
+    public static (bool Exists, string? LogKey, string? LogNote) FindLogKey(SqliteConnection c, long deploymentId) =>
+        c.QueryFirstOrDefault<(long, string?, string?)>("SELECT id, log_key, log_note FROM deployments WHERE id = @deploymentId", new { deploymentId }) is var (id, key, note) && id != 0
+            ? (true, key, note) : (false, null, null);
 
     /// <summary>Every deployment of a project with its log key: what deleting the project must take off the disk.</summary>
     public static List<(long Id, string? LogKey)> ListLogKeysOfProject(SqliteConnection c, long projectId) =>
@@ -146,13 +147,14 @@ public static class DeployStore
     /// Ends a push's deployment that is not going to run (see PushOrder): superseded, with why, from the queue or from
     /// its first step. False when it had already moved on (cancelled meanwhile).
     /// </summary>
-    public static bool SkipDeployment(SqliteConnection c, long id, string reason)
+    /// <remarks><paramref name="logNote"/>: the log line of one that never ran (it then has no log file, see DeployLog).</remarks>
+    public static bool SkipDeployment(SqliteConnection c, long id, string reason, string? logNote = null)
     {
         var now = Clock.Now();
         using var tx = c.BeginTransaction();
         c.Execute("UPDATE deployment_steps SET finished_at = @now WHERE deployment_id = @id AND finished_at IS NULL", new { id, now }, tx);
-        var n = c.Execute("UPDATE deployments SET status = 'superseded', error = @reason, finished_at = @now WHERE id = @id AND status IN ('queued', 'cloning')",
-            new { id, reason, now }, tx);
+        var n = c.Execute("UPDATE deployments SET status = 'superseded', error = @reason, finished_at = @now, log_note = coalesce(@logNote, log_note) WHERE id = @id AND status IN ('queued', 'cloning')",
+            new { id, reason, now, logNote }, tx);
         tx.Commit();
         return n == 1;
     }
@@ -161,10 +163,11 @@ public static class DeployStore
     /// Fails a deployment that is still queued, at <paramref name="step"/>, the step its own run would have failed at
     /// (PushOrder: a push whose commit another deployment's fetch did not bring). False when it had left the queue.
     /// </summary>
-    /// <remarks>The caller queues the notification (PushOrder: Notify.DeploymentsFailed, once for all the rows it fails).</remarks>
-    public static bool FailQueuedDeployment(SqliteConnection c, long id, string step, string error, SqliteTransaction? tx = null) =>
-        c.Execute("UPDATE deployments SET status = 'failed', failed_step = @step, error = @error, finished_at = @now WHERE id = @id AND status = 'queued'",
-            new { id, step, error, now = Clock.Now() }, tx) == 1;
+    /// <remarks>The caller queues the notification (PushOrder: Notify.DeploymentsFailed, once for all the rows it fails).
+    /// <paramref name="logNote"/> is its whole log (it never ran, so it has no log file; see DeployLog).</remarks>
+    public static bool FailQueuedDeployment(SqliteConnection c, long id, string step, string error, string logNote, SqliteTransaction? tx = null) =>
+        c.Execute("UPDATE deployments SET status = 'failed', failed_step = @step, error = @error, finished_at = @now, log_note = @logNote WHERE id = @id AND status = 'queued'",
+            new { id, step, error, now = Clock.Now(), logNote }, tx) == 1;
 
     /// <summary>The id of the newest deployment stored so far (0 for none).</summary>
     public static long FindLastDeploymentId(SqliteConnection c) =>

@@ -44,11 +44,11 @@ public static class DeploymentLogEndpoints
     /// </summary>
     public static IResult LogFile(long id, DeployLog logs, SecretMask mask, bool withChatter = true)
     {
-        var path = logs.PathOf(id);
-        if (path is null || !File.Exists(path)) return Results.Text("", "text/plain; charset=utf-8");
+        var file = logs.OpenRead(id);
+        if (file is null) return Results.Text("", "text/plain; charset=utf-8");
         return Results.Stream(async body =>
         {
-            using var reader = new StreamReader(new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete));
+            using var reader = new StreamReader(file);
             await using var w = new StreamWriter(body, new UTF8Encoding(false));
             while (await reader.ReadLineAsync() is { } line)
                 if (LogView.LineText(mask.Apply(line), withChatter) is { } text) await w.WriteAsync(text + "\n");

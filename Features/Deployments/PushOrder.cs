@@ -44,12 +44,13 @@ public static class PushOrder
     /// <summary>
     /// Decides for the claimed push deployment <paramref name="id"/> of <paramref name="commit"/>, ending in the same
     /// pass every queued push that will not run either. Null when it goes ahead; otherwise why it was skipped (the
-    /// row is then superseded with that reason, and the delivery log says so). <paramref name="noteSkipped"/> writes
-    /// the reason into each skipped deployment's own log, <paramref name="noteFailed"/> the error into each one failed
-    /// here for lack of its commit (see <see cref="Fetched"/>).
+    /// row is then superseded with that reason, and the delivery log says so). The others that end here never ran:
+    /// their whole log is one line kept in their row (deployments.log_note, see DeployLog), skipped with the reason or
+    /// failed for lack of their commit (see <see cref="Fetched"/>), and <paramref name="id"/> is named as the one
+    /// that decided.
     /// </summary>
     public static async Task<string?> SkipReasonAsync(SqliteConnection c, GitCli git, long projectId, long id, string commit, Fetched fetched,
-        Action<long, string> noteSkipped, Action<long, string> noteFailed, CancellationToken ct)
+        CancellationToken ct)
     {
         var live = DeployStore.FindLiveDeployment(c, projectId);
         var liveCommit = live?.CommitSha is { } ls && GitCli.IsSha(ls) ? ls : null;
@@ -68,15 +69,16 @@ public static class PushOrder
         // A commit the mirror does not have cannot be compared. The claimed one goes ahead and fails at its own
         // checkout with "not in the repository", as before; a queued one this fetch answers for fails the same.
         FailAllAbsent(c, projectId, rows.Where(r => r != winner && !present.Contains(r.RequestedCommit) && r.Id != id && r.Id <= fetched.LastIdBeforeFetch
-            && SameFetch(r, fetched)).ToList(), id, noteFailed);
+            && SameFetch(r, fetched)).ToList(), id);
         string? mine = null;
         foreach (var r in rows)
         {
             if (r == winner || !present.Contains(r.RequestedCommit)) continue;
             var reason = await ReasonAsync(git, projectId, r.RequestedCommit, live, liveCommit, winner, newest, ct);
-            if (!DeployStore.SkipDeployment(c, r.Id, reason)) continue;
+            // The claimed one has a log of its own (its caller writes the reason there).
+            var note = r.Id == id ? null : DeployLog.NoteLine($"skipped before it ran (decided by deployment {id}): {reason}");
+            if (!DeployStore.SkipDeployment(c, r.Id, reason, note)) continue;
             WebhookStore.UpdateDeliveriesOfSkippedDeployment(c, r.Id, $"deployment #{r.Id} skipped: {reason}");
-            noteSkipped(r.Id, reason);
             if (r.Id == id) mine = reason;
         }
         return mine;
@@ -91,10 +93,10 @@ public static class PushOrder
     /// <summary>
     /// The queued pushes <paramref name="absent"/> fail as their own runs would have failed, all in one transaction:
     /// a flood of pushes leaves thousands of them, and a commit each (deployment, notification, delivery log) was
-    /// most of what the worker spent on them (issue 20). Those that left the queue meanwhile are left alone. Their
-    /// own logs are written after the commit.
+    /// most of what the worker spent on them (issue 20). Those that left the queue meanwhile are left alone. Each
+    /// one's log is its line in the row, written by the same statement (a file each was a tenth of a push's CPU).
     /// </summary>
-    static void FailAllAbsent(SqliteConnection c, long projectId, List<QueuedPush> absent, long decidedBy, Action<long, string> noteFailed)
+    static void FailAllAbsent(SqliteConnection c, long projectId, List<QueuedPush> absent, long decidedBy)
     {
         if (absent.Count == 0) return;
         var failed = new List<(long Id, string Error)>();
@@ -103,7 +105,8 @@ public static class PushOrder
             foreach (var r in absent)
             {
                 var error = GitRepo.NotInRepository(r.RequestedCommit);
-                if (!DeployStore.FailQueuedDeployment(c, r.Id, DeployStates.Cloning, error, tx)) continue;
+                var note = DeployLog.NoteLine($"FAILED at {DeployStates.Label(DeployStates.Cloning)} before it ran (decided by deployment {decidedBy}, whose fetch did not bring the commit): {error}");
+                if (!DeployStore.FailQueuedDeployment(c, r.Id, DeployStates.Cloning, error, note, tx)) continue;
                 WebhookStore.UpdateDeliveriesOfFailedDeployment(c, r.Id, $"deployment #{r.Id} failed: {error} (after the fetch of deployment #{decidedBy})", tx);
                 failed.Add((r.Id, error));
             }
@@ -111,7 +114,6 @@ public static class PushOrder
             tx.Commit();
         }
         if (failed.Count > 0) Notifications.Notify.WakeWorker();
-        foreach (var (failedId, error) in failed) noteFailed(failedId, error);
     }
 
     static async Task<string> ReasonAsync(GitCli git, long projectId, string commit, DeploymentRow? live, string? liveCommit, QueuedPush? winner,

@@ -181,6 +181,9 @@ public sealed class WebhookOrderTests(ITestOutputHelper output)
             var log = await env.LogAsync(id);
             Assert.Contains($"FAILED at cloning before it ran (decided by deployment {ids[0]}, whose fetch did not bring the commit): the commit ", log);
             Assert.DoesNotContain("==> cloning", log);
+            // That line is kept in the row, not in a file of its own (issue 20); the page's live stream reads it too.
+            Assert.Empty(Directory.GetFiles(Path.Combine(env.Panel.DataDir, "logs"), $"{id}-*.log"));
+            Assert.Contains("FAILED at cloning before it ran", await env.Client.Http.GetStringAsync($"/deployments/{id}/events"));
         }
         Assert.Contains("FAILED at cloning: the commit " + absent[0], await env.LogAsync(ids[0]));
         foreach (var (sha, id) in absent.Zip(ids).Skip(1))
