@@ -26,9 +26,9 @@ public static class KeptSql
     /// Keeps them only until the result is disposed (then the commands go): for a loop running the same statements on a
     /// connection that is not kept. Nothing changes for a connection that is kept already.
     /// </summary>
-    public static IDisposable KeepWhile(SqliteConnection c)
+    public static IDisposable? KeepWhile(SqliteConnection c)
     {
-        if (Kept.TryGetValue(c, out _)) return NothingToForget.Instance;
+        if (Kept.TryGetValue(c, out _)) return null;
         Keep(c);
         return new Forget(c);
     }
@@ -41,12 +41,6 @@ public static class KeptSql
             Kept.Remove(c);
             foreach (var cmd in commands.Values) cmd.Dispose();
         }
-    }
-
-    sealed class NothingToForget : IDisposable
-    {
-        public static readonly NothingToForget Instance = new();
-        public void Dispose() { }
     }
 
     public static int Execute(SqliteConnection c, string sql, object param, SqliteTransaction? tx) =>

@@ -149,11 +149,7 @@ public sealed class DeployLog(PanelSettings settings, Data.Db db)
             }
         }
 
-        void Append(string text)
-        {
-            _file.Write(Encoding.UTF8.GetBytes(Format(text, Mask)));
-            _file.Flush();
-        }
+        void Append(string text) => Raw(Format(text, Mask));
 
         public void Dispose()
         {
