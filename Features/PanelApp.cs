@@ -121,15 +121,10 @@ public static class PanelApp
         var keysDir = Directory.CreateDirectory(Path.Combine(settings.DataDir, "keys"));
         File.SetUnixFileMode(keysDir.FullName, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         s.AddDataProtection().SetApplicationName("vpspanel").PersistKeysToFileSystem(keysDir);
-        // AddDataProtection also registers a hosted service that only reads the key ring (XML) at start, before the
-        // port opens: ~80 KB of XML-reader code compiled up front (issue 20, measurement 5). Without it the ring is
-        // read by the first request that needs a key (a sign-in, a form, a cookie), which /healthz is not.
-        foreach (var d in s.Where(d => d.ServiceType == typeof(IHostedService) && d.ImplementationType?.Name == "DataProtectionHostedService").ToList())
-            s.Remove(d);
-
         s.AddAuthentication(CookieAuthenticationDefaults.AuthenticationScheme)
             .AddCookie(AuthCookie.ConfigureCookie)
             .AddScheme<Microsoft.AspNetCore.Authentication.AuthenticationSchemeOptions, BearerAuth>(BearerAuth.SchemeName, null);
+        AuthCookie.KeepReadTickets(s);
         s.AddProblemDetails();
         Webhooks.WebhookEndpoint.AddRateLimit(s, settings);
         s.AddOpenApi(o => o.AddDocumentTransformer((doc, _, _) =>
@@ -151,6 +146,13 @@ public static class PanelApp
             o.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
         });
         AddPages(s);
+        // AddDataProtection also registers a hosted service that only reads the key ring (XML) at start, before the
+        // port opens: ~80 KB of XML-reader code compiled up front (issue 20, measurement 5). Without it the ring is
+        // read by the first request that needs a key (a sign-in, a form, a cookie), which /healthz is not. Removed
+        // here, after every registration: AddAuthentication and AddAntiforgery call AddDataProtection again, and its
+        // TryAddEnumerable put the service back when it was removed any earlier (it was, until issue 20's next look).
+        foreach (var d in s.Where(d => d.ServiceType == typeof(IHostedService) && d.ImplementationType?.Name == "DataProtectionHostedService").ToList())
+            s.Remove(d);
 
         var app = builder.Build();
         app.Services.GetRequiredService<DataDirLock>();

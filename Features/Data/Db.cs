@@ -45,27 +45,46 @@ public sealed class Db(PanelSettings settings)
 
     public static SqliteConnection OpenFile(string path, bool neverCheckpointOnClose = false, SqliteOpenMode mode = SqliteOpenMode.ReadWriteCreate)
     {
-        var c = new SqliteConnection(new SqliteConnectionStringBuilder
+        var c = new SqliteConnection(ConnectionStrings.GetOrAdd((path, mode), static k => new SqliteConnectionStringBuilder
         {
-            DataSource = path,
-            Mode = mode,
+            DataSource = k.Path,
+            Mode = k.Mode,
             ForeignKeys = true,
             // Microsoft.Data.Sqlite retries SQLITE_BUSY for up to this many seconds: our busy timeout.
             DefaultTimeout = 10,
             Pooling = true,
-        }.ToString());
+        }.ToString()));
+        try { SetUpHandle(c, path, neverCheckpointOnClose, mode); }
+        catch { c.Dispose(); throw; }
+        return c;
+    }
+
+    static void SetUpHandle(SqliteConnection c, string path, bool neverCheckpointOnClose, SqliteOpenMode mode)
+    {
         c.Open();
-        if (neverCheckpointOnClose)
+        // The pool hands back the same SQLite handle, and what is set below stays set on it: set it once per handle,
+        // and again only if this open asks for the other checkpoint-on-close. (Microsoft.Data.Sqlite itself runs its
+        // PRAGMA foreign_keys on every open, so a handle that came back with them off is repaired anyway.)
+        var handle = c.Handle!;
+        var known = SetUp.TryGetValue(handle, out var setUpWith);
+        if (known && setUpWith!.NeverCheckpointOnClose == neverCheckpointOnClose) return;
+        if (neverCheckpointOnClose || known)
         {
-            var rc = SQLitePCL.raw.sqlite3_db_config(c.Handle, SqliteDbConfigNoCheckpointOnClose, 1, out _);
+            var rc = SQLitePCL.raw.sqlite3_db_config(handle, SqliteDbConfigNoCheckpointOnClose, neverCheckpointOnClose ? 1 : 0, out _);
             if (rc != SQLitePCL.raw.SQLITE_OK) throw new InvalidOperationException($"SQLite refused NO_CKPT_ON_CLOSE (rc {rc}) on {path}");
         }
         // SQLite's own busy wait (sleeps of 1, 2, 5, 10 ... ms) before Microsoft.Data.Sqlite's, which on SQLITE_BUSY
         // sleeps 150 ms and tries again: a write that met another connection's commit lost 150 ms for a lock held
         // well under one (issue 20: webhook pushes had a p99 of a second).
-        c.Execute(mode != SqliteOpenMode.ReadOnly ? "PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 10000;" : "PRAGMA busy_timeout = 10000;");
-        return c;
+        if (!known) c.Execute(mode != SqliteOpenMode.ReadOnly ? "PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 10000;" : "PRAGMA busy_timeout = 10000;");
+        SetUp.AddOrUpdate(handle, new HandleSetUp(neverCheckpointOnClose));
     }
+
+    // Issue 20: building the connection string and running the two PRAGMAs on every open were 3% of a page view's CPU
+    // (perf, bench/pages.sh project page): the string is made once per file and mode, the PRAGMAs once per handle.
+    static readonly System.Collections.Concurrent.ConcurrentDictionary<(string Path, SqliteOpenMode Mode), string> ConnectionStrings = new();
+    sealed record HandleSetUp(bool NeverCheckpointOnClose);
+    static readonly System.Runtime.CompilerServices.ConditionalWeakTable<SQLitePCL.sqlite3, HandleSetUp> SetUp = new();
 
     /// <summary>
     /// Creates the data dir (0700), switches the file to WAL and applies pending migrations. The database is created

@@ -79,27 +79,44 @@ public static class ApiTokens
         return (id, token);
     }
 
-    /// <summary>The enabled user a token belongs to, or null when the token is unknown, revoked, expired or its user disabled.</summary>
     static readonly TimeSpan LastUsedPrecision = TimeSpan.FromMinutes(1);
 
-    public static UserRow? FindUserByValidToken(SqliteConnection c, string token)
+    /// <summary>
+    /// A token that is not revoked, with its enabled user and its own times. Expiry is checked by
+    /// <see cref="IsValidNow"/> rather than in the SQL, so the row can be kept until the next commit (Data/ReadCache,
+    /// as Api/BearerAuth does) and still stop working the second it expires.
+    /// </summary>
+    public sealed record UnrevokedToken(UserRow User, string? ExpiresAt, string? LastUsedAt)
     {
-        if (!token.StartsWith(Prefix, StringComparison.Ordinal) || token.Length > 200) return null;
-        var now = Clock.Now();
-        var user = c.QuerySingleOrDefault<UserRow>(
-            """
-            SELECT u.id, u.email, u.password_hash, u.role, u.disabled, u.security_stamp, u.created_at
-            FROM api_tokens t JOIN users u ON u.id = t.user_id
-            WHERE t.token_hash = @hash AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > @now) AND u.disabled = 0
-            """,
-            new { hash = Hash(token), now });
-        // At most once a minute (the Tokens page shows it to the minute): a write on every API call was a commit per
-        // request, and each commit makes the pages' cache (Data/ReadCache) read everything again (issue 20, target 6).
-        if (user is not null)
-            c.Execute("UPDATE api_tokens SET last_used_at = @now WHERE token_hash = @hash AND (last_used_at IS NULL OR last_used_at < @staleBefore)",
-                new { hash = Hash(token), now, staleBefore = Clock.Format(DateTime.UtcNow - LastUsedPrecision) });
-        return user;
+        public bool IsValidNow(string now) => ExpiresAt is null || string.CompareOrdinal(ExpiresAt, now) > 0;
+        /// <summary>last_used_at is kept to the minute (the Tokens page shows it so): older than that, it is written again.</summary>
+        public bool LastUsedStale(DateTime utcNow) => LastUsedAt is null || string.CompareOrdinal(LastUsedAt, Clock.Format(utcNow - LastUsedPrecision)) < 0;
     }
+
+    /// <summary>The token hash of a presented token, or null for text that cannot be one of ours.</summary>
+    public static string? HashOfPresented(string token) =>
+        token.StartsWith(Prefix, StringComparison.Ordinal) && token.Length <= 200 ? Hash(token) : null;
+
+    /// <summary>The token's own columns next to its user's (Dapper's second object; its first column is never null).</summary>
+    sealed record TokenTimes(long TokenId, string? ExpiresAt, string? LastUsedAt);
+
+    public static UnrevokedToken? FindUnrevokedTokenOfEnabledUser(SqliteConnection c, string hash) =>
+        c.Query<UserRow, TokenTimes, UnrevokedToken>(
+            """
+            SELECT u.id, u.email, u.password_hash, u.role, u.disabled, u.security_stamp, u.created_at,
+                   t.id AS token_id, t.expires_at, t.last_used_at
+            FROM api_tokens t JOIN users u ON u.id = t.user_id
+            WHERE t.token_hash = @hash AND t.revoked_at IS NULL AND u.disabled = 0
+            """,
+            (user, times) => new(user, times.ExpiresAt, times.LastUsedAt), new { hash }, splitOn: "token_id").SingleOrDefault();
+
+    /// <summary>
+    /// Records the use, at most once a minute: a write on every API call was a commit per request, and each commit
+    /// makes the pages' cache (Data/ReadCache) read everything again (issue 20, target 6).
+    /// </summary>
+    public static void TouchLastUsedIfStale(SqliteConnection c, string hash, DateTime utcNow) =>
+        c.Execute("UPDATE api_tokens SET last_used_at = @now WHERE token_hash = @hash AND (last_used_at IS NULL OR last_used_at < @staleBefore)",
+            new { hash, now = Clock.Format(utcNow), staleBefore = Clock.Format(utcNow - LastUsedPrecision) });
 
     const string ListColumns = "t.id, t.user_id, u.email AS user_email, t.name, t.prefix, t.created_at, t.expires_at, t.last_used_at, t.revoked_at";
 

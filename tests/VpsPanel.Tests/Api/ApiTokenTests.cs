@@ -76,6 +76,21 @@ public sealed class ApiTokenTests
         await Problem(await api.GetAsync("/api/me"), HttpStatusCode.Unauthorized);
         Assert.Contains("expired", (await PanelCli.RunAsync(["token", "list", "--data-dir", panel.DataDir])).Stdout);
 
+        // A token that expires while the panel keeps its row (Api/BearerAuth keeps it until the next commit): it
+        // stops working on time, with no commit in between.
+        var soon = (await PanelCli.RunAsync(["token", "create", "--user", PanelSetup.AdminEmail, "--name", "soon", "--expires-days", "1", "--data-dir", panel.DataDir])).Stdout.Trim();
+        var expiresAt = DateTime.UtcNow.AddSeconds(4);
+        using (var c = Db.OpenFile(Path.Combine(panel.DataDir, "vpspanel.db")))
+            c.Execute("UPDATE api_tokens SET expires_at = @at WHERE name = 'soon'", new { at = VpsPanel.Features.Shared.Clock.Format(expiresAt) });
+        using var soonApi = Api(panel, soon);
+        Assert.Equal(HttpStatusCode.OK, (await soonApi.GetAsync("/api/me")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await soonApi.GetAsync("/api/me")).StatusCode);
+        await Task.Delay(expiresAt - DateTime.UtcNow + TimeSpan.FromMilliseconds(300));
+        await Problem(await soonApi.GetAsync("/api/me"), HttpStatusCode.Unauthorized);
+        // Its use was recorded (to the minute) before that.
+        using (var c = Db.OpenFile(Path.Combine(panel.DataDir, "vpspanel.db")))
+            Assert.NotNull(c.ExecuteScalar<string?>("SELECT last_used_at FROM api_tokens WHERE name = 'soon'"));
+
         var revokeMissing = await PanelCli.RunAsync(["token", "revoke", "9999", "--data-dir", panel.DataDir]);
         Assert.Equal(1, revokeMissing.ExitCode);
         Assert.Contains("no active token with id 9999", revokeMissing.Stderr);
