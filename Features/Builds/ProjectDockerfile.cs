@@ -146,9 +146,12 @@ public static class ProjectDockerfile
     /// The Dockerfile the next deploy of the project's branch would build (the branch head as last fetched), or why it
     /// cannot be told: not fetched yet, or nothing to generate one from (<see cref="DetectionException"/>'s message).
     /// </summary>
-    public static (ResolvedDockerfile? Dockerfile, string? Problem, bool Fetched) ForBranchHead(SqliteConnection c, GitCli git, PanelSettings settings, ProjectRow project)
+    public static (ResolvedDockerfile? Dockerfile, string? Problem, bool Fetched) ForBranchHead(SqliteConnection c, GitCli git, PanelSettings settings, ProjectRow project) =>
+        ForBranchHead(FindDockerfileOverride(c, project.Id), git, settings, project);
+
+    /// <summary>As above, with the project's saved Dockerfile (or null) already read (the project page keeps it with its data).</summary>
+    public static (ResolvedDockerfile? Dockerfile, string? Problem, bool Fetched) ForBranchHead(string? saved, GitCli git, PanelSettings settings, ProjectRow project)
     {
-        var saved = FindDockerfileOverride(c, project.Id);
         var mirror = git.MirrorPath(project.Id);
         if (!Directory.Exists(mirror))
             return saved is not null ? (Resolve(mirror, "", project.Config, saved, project.Commands, settings), null, false)

@@ -99,7 +99,7 @@ public sealed class ShowModel(Db db, DeployWorker worker, GitCli git, PanelSetti
         Webhooks.WebhookSection Webhook, List<(string Host, string Url)> DomainLinks, List<EnvironmentRow> Environments,
         List<Previews.PreviewRow> Previews, (bool Enabled, bool AllowForks) PreviewSwitches,
         List<Services.LinkedService> LinkedServices, Deployments.ReplicasSection Replicas, Notifications.ProjectNotificationsView Notifications,
-        Running.RunningSectionModel.Stored Running)
+        Running.RunningSectionModel.Stored Running, string? DockerfileOverride)
     {
         /// <summary>Whole pages as sent (Shared/KeptPage) per antiforgery cookie, with the view inputs they showed.</summary>
         public System.Collections.Concurrent.ConcurrentDictionary<string, Shared.KeptPage> Pages { get; } = new();
@@ -124,13 +124,13 @@ public sealed class ShowModel(Db db, DeployWorker worker, GitCli git, PanelSetti
         (Project, Live, History, OlderThan, RedeployNeeded, Webhook, DomainLinks, Environments, Previews, PreviewSwitches) =
             (data.Project, data.Live, [.. data.History], data.OlderThan, data.RedeployNeeded, data.Webhook, data.DomainLinks, data.Environments, data.Previews, data.PreviewSwitches);
         (LinkedServices, Replicas, Notifications, _running) = (data.LinkedServices, data.Replicas, data.Notifications, data.Running);
-        using var c = db.Open();
-        Dockerfile = Builds.DockerfileSection.Load(c, git, settings, Project);
+        // The saved Dockerfile is database data, kept with the rest; the Git mirror's side is read on every view.
+        Dockerfile = Builds.DockerfileSection.Load(data.DockerfileOverride, git, settings, Project);
         return true;
     }
 
     /// <summary>Kept in the cache for a project the user may not see (or that does not exist), so a 404 is cached too.</summary>
-    static readonly PageData NotVisible = new(null!, null, [], null, false, null!, [], [], [], default, [], null!, null!, null!);
+    static readonly PageData NotVisible = new(null!, null, [], null, false, null!, [], [], [], default, [], null!, null!, null!, null);
 
     PageData? Read(long id, long userId, bool isAdmin, long? before)
     {
@@ -156,7 +156,7 @@ public sealed class ShowModel(Db db, DeployWorker worker, GitCli git, PanelSetti
             Features.Previews.PreviewDeploys.FindPreviewSwitches(c, project.RootId),
             Features.Services.ServiceStore.ListServicesLinkedToProject(c, id), Deployments.ReplicasSection.Read(c, id, live),
             new Features.Notifications.ProjectNotificationsView(id, Features.Notifications.NotifySubscriptions.ListChannelsVisibleToProject(c, id), [], null),
-            Features.Running.RunningSectionModel.Stored.Read(c, id));
+            Features.Running.RunningSectionModel.Stored.Read(c, id), Builds.ProjectDockerfile.FindDockerfileOverride(c, id));
     }
 
     /// <summary>Saves the generated Dockerfile as the project's own (no field), or the edited text of a saved one.</summary>
