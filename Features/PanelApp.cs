@@ -148,11 +148,12 @@ public static class PanelApp
         AddPages(s);
         // AddDataProtection also registers a hosted service that only reads the key ring (XML) at start, before the
         // port opens: ~80 KB of XML-reader code compiled up front (issue 20, measurement 5). Without it the ring is
-        // read by the first request that needs a key (a sign-in, a form, a cookie), which /healthz is not. Removed
+        // read after the first answer (Shared/StartGate.KeyRingLoad), or by a request that needs a key first. Removed
         // here, after every registration: AddAuthentication and AddAntiforgery call AddDataProtection again, and its
         // TryAddEnumerable put the service back when it was removed any earlier (it was, until issue 20's next look).
         foreach (var d in s.Where(d => d.ServiceType == typeof(IHostedService) && d.ImplementationType?.Name == "DataProtectionHostedService").ToList())
             s.Remove(d);
+        s.AddHostedService<StartGate.KeyRingLoad>();
 
         var app = builder.Build();
         app.Services.GetRequiredService<DataDirLock>();

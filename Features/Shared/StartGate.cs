@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.DataProtection;
 using Quartz;
 
 namespace VpsPanel.Features.Shared;
@@ -52,6 +53,27 @@ public static class StartGate
         {
             await base.StopAsync(ct);
             if (_scheduler is not null) await _scheduler.Shutdown(waitForJobsToComplete: true, ct);
+        }
+    }
+
+    /// <summary>
+    /// Reads the DataProtection key ring, creating the first key in a new data dir: what DataProtection's own hosted
+    /// service did before the port opened (~80 KB of XML code compiled there, removed in Features/PanelApp), now behind
+    /// the gate. It also runs when the panel is stopped before the gate opened, so that every run leaves its data dir
+    /// with a key ring, as before: backups carry it, and a restore checks for it.
+    /// </summary>
+    public sealed class KeyRingLoad(IDataProtectionProvider provider, ILogger<KeyRingLoad> logger) : BackgroundService
+    {
+        protected override async Task ExecuteAsync(CancellationToken stop)
+        {
+            try { await WaitAsync(stop); }
+            catch (OperationCanceledException) { }
+            try { provider.CreateProtector("VpsPanel.KeyRingLoad").Protect([1]); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Security.Cryptography.CryptographicException)
+            {
+                // The first request that needs a key meets the same problem and reports it there; the panel keeps running.
+                logger.LogWarning("could not read or create the DataProtection key ring: {Message}", e.Message);
+            }
         }
     }
 }
