@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Net.Sockets;
 using System.Security.Cryptography;
 using VpsPanel.Tests.Harness;
 
@@ -107,16 +106,19 @@ public sealed class UpgradeRig : IAsyncDisposable
         _server.BeginOutputReadLine();
         _server.BeginErrorReadLine();
         // python3 takes seconds to start on the loaded test box; 60 s is generous, and a dead server ends the wait.
+        // Ready means python's own HTTP answer (its Server header), not just an open port: once, under the full suite,
+        // the port answered the TCP probe and the CLI's first download then failed.
         var deadline = DateTime.UtcNow.AddSeconds(60);
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
         while (DateTime.UtcNow < deadline && !_server.HasExited)
         {
             try
             {
-                using var tcp = new TcpClient();
-                await tcp.ConnectAsync("127.0.0.1", _releasePort);
-                return;
+                using var res = await http.GetAsync($"http://127.0.0.1:{_releasePort}/");
+                if (res.IsSuccessStatusCode && res.Headers.Server.ToString().StartsWith("SimpleHTTP", StringComparison.Ordinal)) return;
+                throw new InvalidOperationException($"port {_releasePort} answers, but not as python3 -m http.server (HTTP {(int)res.StatusCode}, Server: {res.Headers.Server})");
             }
-            catch (SocketException) { await Task.Delay(100); }
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException) { await Task.Delay(100); }
         }
         throw new InvalidOperationException($"the release server (python3 -m http.server {_releasePort}) did not start within 60 s");
     }
