@@ -12,10 +12,7 @@ namespace VpsPanel.Features.Builds;
 /// </summary>
 public sealed record DockerfileSection(long ProjectId, ResolvedDockerfile? Resolved, string? Problem, string? Error, string? Typed)
 {
-    public static DockerfileSection Load(SqliteConnection c, GitCli git, PanelSettings settings, ProjectRow project) =>
-        Load(ProjectDockerfile.FindDockerfileOverride(c, project.Id), git, settings, project);
-
-    /// <summary>With the saved Dockerfile (or null) already read.</summary>
+    /// <summary>With the saved Dockerfile (or null) already read (the project page keeps it with its cached data).</summary>
     public static DockerfileSection Load(string? saved, GitCli git, PanelSettings settings, ProjectRow project)
     {
         var (r, problem, _) = ProjectDockerfile.ForBranchHead(saved, git, settings, project);
