@@ -1,0 +1,436 @@
+// Writes a crossgen2 profile (.mibc) from an EventPipe trace of the panel's start.
+//
+//   StartupProfile TRACE.nettrace LINKED_DIR OUT.mibc
+//
+// TRACE: the runtime's JIT and loader events (Microsoft-Windows-DotNETRuntime, keywords 0x18, level 5) of the
+// published binary from process start to its first 200 on /healthz. LINKED_DIR: the trimmed assemblies that binary
+// was made of (obj/Release/net10.0/linux-x64/linked), because the trace names methods by metadata token in those.
+//
+// Why: the panel runs with tiered compilation off (memory first), so each of the ~7,500 methods compiled before the
+// first answer is compiled fully optimized, and start-up took 4 s against a 1 s target (issue 20). ReadyToRun of
+// whole assemblies would fix that but adds ~37 MB to a binary that has 0.8 MB of room. crossgen2's --partial mode
+// compiles only the methods a profile names; dotnet-pgo, the tool that writes such profiles, is not served here, so
+// this is our own small writer of the format crossgen2 reads (ILCompiler.IBC.MIbcProfileParser): a .NET assembly
+// whose global method "AssemblyDictionary" holds, per defining assembly, `ldstr "<assembly name>"; ldtoken <group
+// method>; pop`, and each group method holds `ldtoken <method>; pop` per profiled method. Methods are referenced by
+// name and signature (MemberRefs), so a profile that is a little stale only misses what changed: crossgen2 skips
+// references it cannot resolve.
+//
+
+using System.Collections.Immutable;
+using System.Reflection;
+using System.Reflection.Metadata;
+using System.Reflection.Metadata.Ecma335;
+using System.Reflection.PortableExecutable;
+using System.Security.Cryptography;
+using Microsoft.Diagnostics.Tracing;
+using Microsoft.Diagnostics.Tracing.Parsers.Clr;
+
+if (args.Length is not (3 or 5) || (args.Length == 5 && (args[3] != "--until-ms" || !double.TryParse(args[4], out _))))
+{
+    Console.Error.WriteLine("usage: StartupProfile TRACE.nettrace LINKED_DIR OUT.mibc [--until-ms MS]");
+    return 2;
+}
+var (tracePath, linkedDir, outPath) = (args[0], args[1], args[2]);
+// Methods compiled later than this (ms after the trace began, which is the runtime's start) are left out: the
+// background services that start after the first answer, and the shutdown at the end of the recording.
+var untilMs = args.Length == 5 ? double.Parse(args[4]) : double.MaxValue;
+if (!File.Exists(tracePath)) { Console.Error.WriteLine($"no trace at {tracePath}"); return 2; }
+if (!Directory.Exists(linkedDir)) { Console.Error.WriteLine($"no assemblies at {linkedDir}"); return 2; }
+
+// 1. The trace: which module each JIT-compiled method came from, in compile order.
+var moduleNames = new Dictionary<long, string>();
+var compiled = new List<(long Module, int Token, MethodFlags Flags, string Type)>();
+using (var source = new EventPipeEventSource(tracePath))
+{
+    source.Clr.LoaderModuleLoad += e => moduleNames[e.ModuleID] = Path.GetFileNameWithoutExtension(e.ModuleILPath);
+    source.Clr.MethodLoadVerbose += e =>
+    {
+        if (e.TimeStampRelativeMSec <= untilMs) compiled.Add((e.ModuleID, e.MethodToken, e.MethodFlags, e.MethodNamespace));
+    };
+    source.Process();
+}
+
+// 2. Per assembly, the non-generic methods (first compile wins; a method compiled twice is listed once).
+// Code shared by generic instantiations is listed when the instantiation is in the type's name (a method of
+// Dictionary`2[System.__Canon,System.Int32]); the instantiation of a generic method is not in the event, so those
+// are left out.
+var byAssembly = new Dictionary<string, List<(int Token, string? Instantiation)>>();
+var seen = new HashSet<(string, int, string?)>();
+int genericMethods = 0, dynamicOnes = 0, unknownModule = 0;
+foreach (var (module, token, flags, type) in compiled)
+{
+    if ((flags & MethodFlags.Dynamic) != 0) { dynamicOnes++; continue; }
+    string? instantiation = null;
+    if ((flags & MethodFlags.Generic) != 0)
+    {
+        var open = type.IndexOf('[');
+        if (open < 0 || !type.EndsWith(']')) { genericMethods++; continue; }
+        instantiation = type[(open + 1)..^1];
+    }
+    if (!moduleNames.TryGetValue(module, out var assembly)) { unknownModule++; continue; }
+    if (!seen.Add((assembly, token, instantiation))) continue;
+    if (!byAssembly.TryGetValue(assembly, out var list)) byAssembly[assembly] = list = [];
+    list.Add((token, instantiation));
+}
+
+// 3. The profile assembly.
+var writer = new MibcWriter(linkedDir);
+int written = 0, skipped = 0;
+foreach (var (assembly, tokens) in byAssembly.OrderBy(p => p.Key, StringComparer.Ordinal))
+{
+    var (w, s) = writer.AddGroup(assembly, tokens);
+    written += w; skipped += s;
+}
+var bytes = writer.Serialize();
+File.WriteAllBytes(outPath, bytes);
+Console.WriteLine($"{compiled.Count} compiles in the trace: {written} methods written for {byAssembly.Count} assemblies to {outPath} " +
+    $"({bytes.Length / 1024} KB); left out: {genericMethods} generic methods, {dynamicOnes} dynamic, {skipped} not resolvable, {unknownModule} from unknown modules");
+return written > 0 ? 0 : 1;
+
+sealed class MibcWriter(string linkedDir)
+{
+    readonly MetadataBuilder _md = new();
+    readonly BlobBuilder _il = new();
+    readonly List<(string Name, int BodyOffset)> _groups = [];
+    readonly Dictionary<string, AssemblyReferenceHandle> _assemblyRefs = new(StringComparer.Ordinal);
+    readonly Dictionary<(EntityHandle, string, string), TypeReferenceHandle> _typeRefs = [];
+
+    MethodBodyStreamEncoder Bodies => _bodiesInIl ??= new MethodBodyStreamEncoder(_il);
+    MethodBodyStreamEncoder? _bodiesInIl;
+
+    readonly Dictionary<string, InstructionEncoder> _groupCode = new(StringComparer.Ordinal);
+    readonly Dictionary<string, (PEReader Pe, MetadataReader Reader)> _assemblies = new(StringComparer.Ordinal);
+    Dictionary<string, (string Assembly, TypeDefinitionHandle Type)>? _typesByName;
+
+    MetadataReader? Reader(string assembly)
+    {
+        if (_assemblies.TryGetValue(assembly, out var open)) return open.Reader;
+        var path = Path.Combine(linkedDir, assembly + ".dll");
+        if (!File.Exists(path)) return null;
+        var pe = new PEReader(File.OpenRead(path));
+        if (!pe.HasMetadata) { pe.Dispose(); return null; }
+        var reader = pe.GetMetadataReader();
+        _assemblies[assembly] = (pe, reader);
+        return reader;
+    }
+
+    /// <summary>One group per defining assembly: every listed method of it. Returns (written, skipped).</summary>
+    public (int, int) AddGroup(string assembly, List<(int Token, string? Instantiation)> methods)
+    {
+        if (Reader(assembly) is not { } reader) return (0, methods.Count);
+        int written = 0, skipped = 0;
+        foreach (var (token, instantiation) in methods)
+        {
+            if ((token >> 24) != 0x06 || (token & 0xFFFFFF) > reader.MethodDefinitions.Count) { skipped++; continue; }
+            var method = reader.GetMethodDefinition(MetadataTokens.MethodDefinitionHandle(token & 0xFFFFFF));
+            // The global type's methods (module initializers) cannot be named from another assembly.
+            if (method.GetDeclaringType() == MetadataTokens.TypeDefinitionHandle(1)) { skipped++; continue; }
+            try
+            {
+                var assemblies = new SortedSet<string>(StringComparer.Ordinal);
+                var parent = instantiation is null
+                    ? TypeRef(reader, assembly, method.GetDeclaringType())
+                    : Instantiated(reader, assembly, method.GetDeclaringType(), instantiation, assemblies);
+                var sig = new BlobBuilder();
+                var blob = reader.GetBlobReader(method.Signature);
+                CopyMethodSignature(ref blob, sig, reader, assembly);
+                var member = _md.AddMemberReference(parent, _md.GetOrAddString(reader.GetString(method.Name)), _md.GetOrAddBlob(sig));
+                // The group's name lists the defining assembly first, then those of the instantiation's types:
+                // crossgen2 uses a group only when all of them are in the version bubble it compiles.
+                assemblies.Remove(assembly);
+                var group = string.Join(';', assemblies.Prepend(assembly));
+                if (!_groupCode.TryGetValue(group, out var code)) _groupCode[group] = code = new InstructionEncoder(new BlobBuilder());
+                code.OpCode(ILOpCode.Ldtoken);
+                code.Token(member);
+                code.OpCode(ILOpCode.Pop);
+                written++;
+            }
+            catch (NotSupportedException) { skipped++; }
+        }
+        return (written, skipped);
+    }
+
+    /// <summary>
+    /// A generic type instantiated as the trace names it, e.g. Dictionary`2 with "System.__Canon,System.Int32".
+    /// </summary>
+    EntityHandle Instantiated(MetadataReader reader, string assembly, TypeDefinitionHandle handle, string arguments, SortedSet<string> assemblies)
+    {
+        var type = reader.GetTypeDefinition(handle);
+        var args = SplitArguments(arguments);
+        if (args.Count != type.GetGenericParameters().Count) throw new NotSupportedException("instantiation does not match the type");
+        var b = new BlobBuilder();
+        b.WriteByte(0x15);
+        b.WriteByte(IsValueType(reader, type) ? (byte)0x11 : (byte)0x12);
+        b.WriteCompressedInteger(CodedIndex.TypeDefOrRefOrSpec(TypeRef(reader, assembly, handle)));
+        b.WriteCompressedInteger(args.Count);
+        foreach (var arg in args) WriteNamedType(b, arg, assemblies);
+        return _md.AddTypeSpecification(_md.GetOrAddBlob(b));
+    }
+
+    static readonly Dictionary<string, byte> Primitives = new(StringComparer.Ordinal)
+    {
+        ["System.Boolean"] = 0x02, ["System.Char"] = 0x03, ["System.SByte"] = 0x04, ["System.Byte"] = 0x05,
+        ["System.Int16"] = 0x06, ["System.UInt16"] = 0x07, ["System.Int32"] = 0x08, ["System.UInt32"] = 0x09,
+        ["System.Int64"] = 0x0a, ["System.UInt64"] = 0x0b, ["System.Single"] = 0x0c, ["System.Double"] = 0x0d,
+        ["System.String"] = 0x0e, ["System.IntPtr"] = 0x18, ["System.UIntPtr"] = 0x19, ["System.Object"] = 0x1c,
+    };
+
+    void WriteNamedType(BlobBuilder b, string name, SortedSet<string> assemblies)
+    {
+        if (name.EndsWith("[]", StringComparison.Ordinal))
+        {
+            b.WriteByte(0x1d);
+            WriteNamedType(b, name[..^2], assemblies);
+            return;
+        }
+        if (Primitives.TryGetValue(name, out var primitive)) { b.WriteByte(primitive); return; }
+        if (name == "System.__Canon")
+        {
+            // Shared code over reference types: crossgen2 reads System.__Canon as its canonical type only when it is
+            // referenced from the assembly "System.Private.Canon" (MIbcProfileParser's CustomCanonResolver).
+            b.WriteByte(0x12);
+            var canon = Intern(AssemblyRef("System.Private.Canon", new Version(0, 0, 0, 0)), "System", "__Canon");
+            b.WriteCompressedInteger(CodedIndex.TypeDefOrRefOrSpec(canon));
+            return;
+        }
+        var open = name.IndexOf('[');
+        var (assembly, handle) = FindType(open < 0 ? name : name[..open]);
+        var reader = Reader(assembly)!;
+        assemblies.Add(assembly);
+        if (open < 0)
+        {
+            b.WriteByte(IsValueType(reader, reader.GetTypeDefinition(handle)) ? (byte)0x11 : (byte)0x12);
+            b.WriteCompressedInteger(CodedIndex.TypeDefOrRefOrSpec(TypeRef(reader, assembly, handle)));
+            return;
+        }
+        if (!name.EndsWith(']')) throw new NotSupportedException($"type name {name}");
+        var args = SplitArguments(name[(open + 1)..^1]);
+        b.WriteByte(0x15);
+        b.WriteByte(IsValueType(reader, reader.GetTypeDefinition(handle)) ? (byte)0x11 : (byte)0x12);
+        b.WriteCompressedInteger(CodedIndex.TypeDefOrRefOrSpec(TypeRef(reader, assembly, handle)));
+        b.WriteCompressedInteger(args.Count);
+        foreach (var arg in args) WriteNamedType(b, arg, assemblies);
+    }
+
+    (string Assembly, TypeDefinitionHandle Type) FindType(string fullName)
+    {
+        if (_typesByName is null)
+        {
+            _typesByName = new(StringComparer.Ordinal);
+            foreach (var file in Directory.GetFiles(linkedDir, "*.dll").Order(StringComparer.Ordinal))
+            {
+                var assembly = Path.GetFileNameWithoutExtension(file);
+                if (Reader(assembly) is not { } r) continue;
+                foreach (var h in r.TypeDefinitions) _typesByName.TryAdd(FullName(r, h), (assembly, h));
+            }
+        }
+        return _typesByName.TryGetValue(fullName, out var found) ? found : throw new NotSupportedException($"no type {fullName}");
+    }
+
+    static string FullName(MetadataReader r, TypeDefinitionHandle h)
+    {
+        var t = r.GetTypeDefinition(h);
+        if (t.IsNested) return FullName(r, t.GetDeclaringType()) + "+" + r.GetString(t.Name);
+        var ns = r.GetString(t.Namespace);
+        return ns.Length == 0 ? r.GetString(t.Name) : ns + "." + r.GetString(t.Name);
+    }
+
+    static bool IsValueType(MetadataReader r, TypeDefinition t)
+    {
+        if (t.BaseType.IsNil) return false; // interfaces and System.Object
+        var (ns, name) = t.BaseType.Kind switch
+        {
+            HandleKind.TypeReference => (r.GetString(r.GetTypeReference((TypeReferenceHandle)t.BaseType).Namespace), r.GetString(r.GetTypeReference((TypeReferenceHandle)t.BaseType).Name)),
+            HandleKind.TypeDefinition => (r.GetString(r.GetTypeDefinition((TypeDefinitionHandle)t.BaseType).Namespace), r.GetString(r.GetTypeDefinition((TypeDefinitionHandle)t.BaseType).Name)),
+            _ => ("", ""),
+        };
+        return ns == "System" && (name == "ValueType" || name == "Enum") && r.GetString(t.Name) != "Enum";
+    }
+
+    /// <summary>"A,B`1[C,D],E[]" into its three arguments: commas inside brackets belong to a nested instantiation.</summary>
+    static List<string> SplitArguments(string s)
+    {
+        var parts = new List<string>();
+        int depth = 0, start = 0;
+        for (var i = 0; i < s.Length; i++)
+        {
+            if (s[i] == '[') depth++;
+            else if (s[i] == ']') depth--;
+            else if (s[i] == ',' && depth == 0) { parts.Add(s[start..i].Trim()); start = i + 1; }
+        }
+        parts.Add(s[start..].Trim());
+        return parts;
+    }
+
+    public byte[] Serialize()
+    {
+        // AssemblyDictionary: `ldstr "<assembly>"; ldtoken <group method>; pop` per group. The group methods are the
+        // first method definitions, in the order they were added; AssemblyDictionary comes after them.
+        foreach (var (name, code) in _groupCode.OrderBy(g => g.Key, StringComparer.Ordinal))
+        {
+            code.OpCode(ILOpCode.Ret);
+            _groups.Add((name, Bodies.AddMethodBody(code, maxStack: 8)));
+        }
+        var dictionary = new InstructionEncoder(new BlobBuilder());
+        for (var g = 0; g < _groups.Count; g++)
+        {
+            dictionary.LoadString(_md.GetOrAddUserString(_groups[g].Name));
+            dictionary.OpCode(ILOpCode.Ldtoken);
+            dictionary.Token(MetadataTokens.MethodDefinitionHandle(g + 1));
+            dictionary.OpCode(ILOpCode.Pop);
+        }
+        dictionary.OpCode(ILOpCode.Ret);
+        var dictionaryBody = Bodies.AddMethodBody(dictionary, maxStack: 8);
+
+        var staticVoid = new BlobBuilder();
+        new BlobEncoder(staticVoid).MethodSignature().Parameters(0, r => r.Void(), _ => { });
+        var sigHandle = _md.GetOrAddBlob(staticVoid);
+        var i = 0;
+        foreach (var (_, offset) in _groups)
+            _md.AddMethodDefinition(MethodAttributes.Public | MethodAttributes.Static, MethodImplAttributes.IL,
+                _md.GetOrAddString("Group" + (i++)), sigHandle, offset, MetadataTokens.ParameterHandle(1));
+        _md.AddMethodDefinition(MethodAttributes.Public | MethodAttributes.Static, MethodImplAttributes.IL,
+            _md.GetOrAddString("AssemblyDictionary"), sigHandle, dictionaryBody, MetadataTokens.ParameterHandle(1));
+
+        _md.AddModule(0, _md.GetOrAddString("startup.mibc.dll"), _md.GetOrAddGuid(Guid.Empty), default, default);
+        _md.AddAssembly(_md.GetOrAddString("startup"), new Version(1, 0, 0, 0), default, default, 0, AssemblyHashAlgorithm.None);
+        _md.AddTypeDefinition(0, default, _md.GetOrAddString("<Module>"), default,
+            MetadataTokens.FieldDefinitionHandle(1), MetadataTokens.MethodDefinitionHandle(1));
+
+        // Same input, same bytes: the id is a hash of the content, so a regenerated profile only differs when it should.
+        var pe = new ManagedPEBuilder(PEHeaderBuilder.CreateLibraryHeader(), new MetadataRootBuilder(_md), _il,
+            deterministicIdProvider: content => BlobContentId.FromHash(SHA256.HashData(content.SelectMany(b => b.GetBytes().ToArray()).ToArray())));
+        var output = new BlobBuilder();
+        pe.Serialize(output);
+        return output.ToArray();
+    }
+
+    AssemblyReferenceHandle AssemblyRef(string name, Version version)
+    {
+        if (!_assemblyRefs.TryGetValue(name, out var h))
+            _assemblyRefs[name] = h = _md.AddAssemblyReference(_md.GetOrAddString(name), version, default, default, 0, default);
+        return h;
+    }
+
+    /// <summary>A type of <paramref name="reader"/>'s assembly, as a reference from the profile.</summary>
+    EntityHandle TypeRef(MetadataReader reader, string assembly, TypeDefinitionHandle handle)
+    {
+        var type = reader.GetTypeDefinition(handle);
+        EntityHandle scope = type.IsNested
+            ? TypeRef(reader, assembly, type.GetDeclaringType())
+            : AssemblyRef(assembly, reader.GetAssemblyDefinition().Version);
+        return Intern(scope, reader.GetString(type.Namespace), reader.GetString(type.Name));
+    }
+
+    EntityHandle TypeRef(MetadataReader reader, string assembly, TypeReferenceHandle handle)
+    {
+        var type = reader.GetTypeReference(handle);
+        EntityHandle scope = type.ResolutionScope.Kind switch
+        {
+            HandleKind.AssemblyReference => AssemblyRefOf(reader, (AssemblyReferenceHandle)type.ResolutionScope),
+            HandleKind.TypeReference => TypeRef(reader, assembly, (TypeReferenceHandle)type.ResolutionScope),
+            HandleKind.ModuleDefinition => AssemblyRef(assembly, reader.GetAssemblyDefinition().Version),
+            _ => throw new NotSupportedException("type reference scoped to a module reference"),
+        };
+        return Intern(scope, reader.GetString(type.Namespace), reader.GetString(type.Name));
+    }
+
+    AssemblyReferenceHandle AssemblyRefOf(MetadataReader reader, AssemblyReferenceHandle h)
+    {
+        var r = reader.GetAssemblyReference(h);
+        return AssemblyRef(reader.GetString(r.Name), r.Version);
+    }
+
+    EntityHandle Intern(EntityHandle scope, string ns, string name)
+    {
+        var key = (scope, ns, name);
+        if (!_typeRefs.TryGetValue(key, out var h))
+            _typeRefs[key] = h = _md.AddTypeReference(scope, ns.Length == 0 ? default : _md.GetOrAddString(ns), _md.GetOrAddString(name));
+        return h;
+    }
+
+    // Signatures are copied element by element (ECMA-335 II.23.2); only the type tokens in them change, from the
+    // source assembly's tables to the profile's own references.
+    void CopyMethodSignature(ref BlobReader r, BlobBuilder b, MetadataReader reader, string assembly)
+    {
+        var header = r.ReadByte();
+        b.WriteByte(header);
+        if ((header & 0x10) != 0) b.WriteCompressedInteger(r.ReadCompressedInteger()); // generic parameter count
+        var count = r.ReadCompressedInteger();
+        b.WriteCompressedInteger(count);
+        CopyType(ref r, b, reader, assembly); // return type
+        for (var i = 0; i < count; i++) CopyType(ref r, b, reader, assembly);
+    }
+
+    void CopyType(ref BlobReader r, BlobBuilder b, MetadataReader reader, string assembly)
+    {
+        var element = r.ReadByte();
+        b.WriteByte(element);
+        switch (element)
+        {
+            case >= 0x01 and <= 0x0e: case 0x16: case 0x18: case 0x19: case 0x1c: // void, primitives, string, typedref, native ints, object
+                return;
+            case 0x0f: case 0x10: case 0x1d: case 0x45: // pointer, by-ref, single-dimension array, pinned
+                CopyType(ref r, b, reader, assembly);
+                return;
+            case 0x11: case 0x12: // value type, class
+                CopyTypeToken(ref r, b, reader, assembly);
+                return;
+            case 0x13: case 0x1e: // type and method generic parameters
+                b.WriteCompressedInteger(r.ReadCompressedInteger());
+                return;
+            case 0x14: // array: element type, rank, sizes, lower bounds
+            {
+                CopyType(ref r, b, reader, assembly);
+                b.WriteCompressedInteger(r.ReadCompressedInteger());
+                var sizes = r.ReadCompressedInteger();
+                b.WriteCompressedInteger(sizes);
+                for (var i = 0; i < sizes; i++) b.WriteCompressedInteger(r.ReadCompressedInteger());
+                var bounds = r.ReadCompressedInteger();
+                b.WriteCompressedInteger(bounds);
+                for (var i = 0; i < bounds; i++) b.WriteCompressedSignedInteger(r.ReadCompressedSignedInteger());
+                return;
+            }
+            case 0x15: // generic instantiation: class or value type, the generic type, its arguments
+            {
+                b.WriteByte(r.ReadByte());
+                CopyTypeToken(ref r, b, reader, assembly);
+                var args = r.ReadCompressedInteger();
+                b.WriteCompressedInteger(args);
+                for (var i = 0; i < args; i++) CopyType(ref r, b, reader, assembly);
+                return;
+            }
+            case 0x1b: // function pointer
+                CopyMethodSignature(ref r, b, reader, assembly);
+                return;
+            case 0x1f: case 0x20: // required and optional modifiers, then the type they modify
+                CopyTypeToken(ref r, b, reader, assembly);
+                CopyType(ref r, b, reader, assembly);
+                return;
+            default:
+                throw new NotSupportedException($"signature element 0x{element:x2}");
+        }
+    }
+
+    void CopyTypeToken(ref BlobReader r, BlobBuilder b, MetadataReader reader, string assembly)
+    {
+        var handle = r.ReadTypeHandle();
+        EntityHandle mapped = handle.Kind switch
+        {
+            HandleKind.TypeDefinition => TypeRef(reader, assembly, (TypeDefinitionHandle)handle),
+            HandleKind.TypeReference => TypeRef(reader, assembly, (TypeReferenceHandle)handle),
+            HandleKind.TypeSpecification => TypeSpec(reader, assembly, (TypeSpecificationHandle)handle),
+            _ => throw new NotSupportedException($"type handle {handle.Kind}"),
+        };
+        b.WriteCompressedInteger(CodedIndex.TypeDefOrRefOrSpec(mapped));
+    }
+
+    EntityHandle TypeSpec(MetadataReader reader, string assembly, TypeSpecificationHandle handle)
+    {
+        var r = reader.GetBlobReader(reader.GetTypeSpecification(handle).Signature);
+        var b = new BlobBuilder();
+        CopyType(ref r, b, reader, assembly);
+        return _md.AddTypeSpecification(_md.GetOrAddBlob(b));
+    }
+}
