@@ -1,10 +1,14 @@
 // Writes a crossgen2 profile (.mibc) from an EventPipe trace of the panel's start.
 //
-//   StartupProfile TRACE.nettrace LINKED_DIR OUT.mibc
+//   StartupProfile LINKED_DIR OUT.mibc TRACE.nettrace UNTIL_MS [TRACE.nettrace UNTIL_MS ...]
 //
-// TRACE: the runtime's JIT and loader events (Microsoft-Windows-DotNETRuntime, keywords 0x18, level 5) of the
-// published binary from process start to its first 200 on /healthz. LINKED_DIR: the trimmed assemblies that binary
-// was made of (obj/Release/net10.0/linux-x64/linked), because the trace names methods by metadata token in those.
+// LINKED_DIR: the trimmed assemblies the published binary was made of (obj/Release/net10.0/linux-x64/linked), because
+// the trace names methods by metadata token in those. Each TRACE: the runtime's JIT and loader events
+// (Microsoft-Windows-DotNETRuntime, keywords 0x18, level 5) of one start of the published binary; UNTIL_MS: when that
+// start answered its first 200 on /healthz, in ms after the process began (later compiles are left out: the background
+// services that start after the first answer, and the shutdown at the end of the recording). The profile is the union
+// of all traces: a second start of a binary built with the first profile shows what is still compiled at run time
+// (small methods that the JIT inlined everywhere, and so never compiled alone, but ahead-of-time code calls).
 //
 // Why: the panel runs with tiered compilation off (memory first), so each of the ~7,500 methods compiled before the
 // first answer is compiled fully optimized, and start-up took 4 s against a 1 s target (issue 20). ReadyToRun of
@@ -26,27 +30,28 @@ using System.Security.Cryptography;
 using Microsoft.Diagnostics.Tracing;
 using Microsoft.Diagnostics.Tracing.Parsers.Clr;
 
-if (args.Length is not (3 or 5) || (args.Length == 5 && (args[3] != "--until-ms" || !double.TryParse(args[4], out _))))
+if (args.Length < 4 || args.Length % 2 != 0 || !args.Skip(3).Where((_, i) => i % 2 == 0).All(a => double.TryParse(a, out _)))
 {
-    Console.Error.WriteLine("usage: StartupProfile TRACE.nettrace LINKED_DIR OUT.mibc [--until-ms MS]");
+    Console.Error.WriteLine("usage: StartupProfile LINKED_DIR OUT.mibc TRACE.nettrace UNTIL_MS [TRACE.nettrace UNTIL_MS ...]");
     return 2;
 }
-var (tracePath, linkedDir, outPath) = (args[0], args[1], args[2]);
-// Methods compiled later than this (ms after the trace began, which is the runtime's start) are left out: the
-// background services that start after the first answer, and the shutdown at the end of the recording.
-var untilMs = args.Length == 5 ? double.Parse(args[4]) : double.MaxValue;
-if (!File.Exists(tracePath)) { Console.Error.WriteLine($"no trace at {tracePath}"); return 2; }
+var (linkedDir, outPath) = (args[0], args[1]);
+var traces = Enumerable.Range(0, (args.Length - 2) / 2).Select(i => (Path: args[2 + 2 * i], UntilMs: double.Parse(args[3 + 2 * i]))).ToList();
+if (traces.FirstOrDefault(t => !File.Exists(t.Path)) is { Path: not null } missing) { Console.Error.WriteLine($"no trace at {missing.Path}"); return 2; }
 if (!Directory.Exists(linkedDir)) { Console.Error.WriteLine($"no assemblies at {linkedDir}"); return 2; }
 
-// 1. The trace: which module each JIT-compiled method came from, in compile order.
-var moduleNames = new Dictionary<long, string>();
-var compiled = new List<(long Module, int Token, MethodFlags Flags, string Type)>();
-using (var source = new EventPipeEventSource(tracePath))
+// 1. The traces: which module each JIT-compiled method came from, in compile order.
+var moduleNames = new Dictionary<(int Trace, long Id), string>();
+var compiled = new List<(int Trace, long Module, int Token, MethodFlags Flags, string Type)>();
+for (var t = 0; t < traces.Count; t++)
 {
-    source.Clr.LoaderModuleLoad += e => moduleNames[e.ModuleID] = Path.GetFileNameWithoutExtension(e.ModuleILPath);
+    var (path, untilMs) = traces[t];
+    var trace = t;
+    using var source = new EventPipeEventSource(path);
+    source.Clr.LoaderModuleLoad += e => moduleNames[(trace, e.ModuleID)] = Path.GetFileNameWithoutExtension(e.ModuleILPath);
     source.Clr.MethodLoadVerbose += e =>
     {
-        if (e.TimeStampRelativeMSec <= untilMs) compiled.Add((e.ModuleID, e.MethodToken, e.MethodFlags, e.MethodNamespace));
+        if (e.TimeStampRelativeMSec <= untilMs) compiled.Add((trace, e.ModuleID, e.MethodToken, e.MethodFlags, e.MethodNamespace));
     };
     source.Process();
 }
@@ -58,7 +63,7 @@ using (var source = new EventPipeEventSource(tracePath))
 var byAssembly = new Dictionary<string, List<(int Token, string? Instantiation)>>();
 var seen = new HashSet<(string, int, string?)>();
 int genericMethods = 0, dynamicOnes = 0, unknownModule = 0;
-foreach (var (module, token, flags, type) in compiled)
+foreach (var (trace, module, token, flags, type) in compiled)
 {
     if ((flags & MethodFlags.Dynamic) != 0) { dynamicOnes++; continue; }
     string? instantiation = null;
@@ -68,7 +73,7 @@ foreach (var (module, token, flags, type) in compiled)
         if (open < 0 || !type.EndsWith(']')) { genericMethods++; continue; }
         instantiation = type[(open + 1)..^1];
     }
-    if (!moduleNames.TryGetValue(module, out var assembly)) { unknownModule++; continue; }
+    if (!moduleNames.TryGetValue((trace, module), out var assembly)) { unknownModule++; continue; }
     if (!seen.Add((assembly, token, instantiation))) continue;
     if (!byAssembly.TryGetValue(assembly, out var list)) byAssembly[assembly] = list = [];
     list.Add((token, instantiation));
@@ -84,7 +89,7 @@ foreach (var (assembly, tokens) in byAssembly.OrderBy(p => p.Key, StringComparer
 }
 var bytes = writer.Serialize();
 File.WriteAllBytes(outPath, bytes);
-Console.WriteLine($"{compiled.Count} compiles in the trace: {written} methods written for {byAssembly.Count} assemblies to {outPath} " +
+Console.WriteLine($"{compiled.Count} compiles in {traces.Count} trace(s): {written} methods written for {byAssembly.Count} assemblies to {outPath} " +
     $"({bytes.Length / 1024} KB); left out: {genericMethods} generic methods, {dynamicOnes} dynamic, {skipped} not resolvable, {unknownModule} from unknown modules");
 return written > 0 ? 0 : 1;
 
