@@ -39,8 +39,9 @@ publish() { # OUT_DIR [MSBUILD_ARG...]
 . "$root/bench/caddy.sh"
 start_bench_caddy "$work"
 
-record() { # NAME BINARY [ENV...]: one start recorded to $work/NAME.nettrace; prints the ms to the first 200
-  local name=$1 bin=$2 p t0 ms
+# Not run in $(...): the panel's pid must stay in this shell for cleanup to stop it if anything fails.
+record() { # NAME BINARY [ENV...]: one start recorded to $work/NAME.nettrace; sets ms to the ms to its first 200
+  local name=$1 bin=$2 p t0
   shift 2
   mkdir -p "$work/$name/data"
   printf 'bench-password-123\n' | DOTNET_BUNDLE_EXTRACT_BASE_DIR="$work/$name/extract" "$bin" user add --email bench@example.com \
@@ -60,7 +61,6 @@ record() { # NAME BINARY [ENV...]: one start recorded to $work/NAME.nettrace; pr
   kill "$pid"; wait "$pid" 2>/dev/null || true; pid=""
   mkdir -p out && cp "$work/$name.nettrace" "out/startup-$name.nettrace"
   echo "$name: first 200 after $ms ms; its trace is kept as out/startup-$name.nettrace" >&2
-  echo "$ms"
 }
 
 # The trace names methods by token in the trimmed assemblies of the publish; ReadyToRun compiles these same files,
@@ -70,10 +70,12 @@ profile() { dotnet run --project bench/StartupProfile -c Release -- "$linked" "$
 
 echo "round 1: publishing without ReadyToRun" >&2
 publish "$work/jit" -p:PublishReadyToRun=false
-ms1=$(record jit "$work/jit/vpspanel" DOTNET_ReadyToRun=0)
+record jit "$work/jit/vpspanel" DOTNET_ReadyToRun=0
+ms1=$ms
 profile "$work/jit.nettrace" "$ms1"
 
 echo "round 2: publishing with that profile" >&2
 publish "$work/r2r"
-ms2=$(record r2r "$work/r2r/vpspanel")
+record r2r "$work/r2r/vpspanel"
+ms2=$ms
 profile "$work/jit.nettrace" "$ms1" "$work/r2r.nettrace" "$ms2"

@@ -37,7 +37,8 @@ if (args.Length < 4 || args.Length % 2 != 0 || !args.Skip(3).Where((_, i) => i %
 }
 var (linkedDir, outPath) = (args[0], args[1]);
 var traces = Enumerable.Range(0, (args.Length - 2) / 2).Select(i => (Path: args[2 + 2 * i], UntilMs: double.Parse(args[3 + 2 * i]))).ToList();
-if (traces.FirstOrDefault(t => !File.Exists(t.Path)) is { Path: not null } missing) { Console.Error.WriteLine($"no trace at {missing.Path}"); return 2; }
+foreach (var (path, _) in traces)
+    if (!File.Exists(path)) { Console.Error.WriteLine($"no trace at {path}"); return 2; }
 if (!Directory.Exists(linkedDir)) { Console.Error.WriteLine($"no assemblies at {linkedDir}"); return 2; }
 
 // 1. The traces: which module each JIT-compiled method came from, in compile order.
@@ -96,13 +97,13 @@ return written > 0 ? 0 : 1;
 sealed class MibcWriter(string linkedDir)
 {
     readonly MetadataBuilder _md = new();
-    readonly BlobBuilder _il = new();
+    // The IL stream (_bodies.Builder) and the encoder that appends method bodies to it, created once: the encoder
+    // checks the stream's alignment when it is made.
+    readonly MethodBodyStreamEncoder _bodies = new(new BlobBuilder());
     readonly List<(string Name, int BodyOffset)> _groups = [];
     readonly Dictionary<string, AssemblyReferenceHandle> _assemblyRefs = new(StringComparer.Ordinal);
     readonly Dictionary<(EntityHandle, string, string), TypeReferenceHandle> _typeRefs = [];
 
-    MethodBodyStreamEncoder Bodies => _bodiesInIl ??= new MethodBodyStreamEncoder(_il);
-    MethodBodyStreamEncoder? _bodiesInIl;
 
     readonly Dictionary<string, InstructionEncoder> _groupCode = new(StringComparer.Ordinal);
     readonly Dictionary<string, (PEReader Pe, MetadataReader Reader)> _assemblies = new(StringComparer.Ordinal);
@@ -165,12 +166,24 @@ sealed class MibcWriter(string linkedDir)
         var args = SplitArguments(arguments);
         if (args.Count != type.GetGenericParameters().Count) throw new NotSupportedException("instantiation does not match the type");
         var b = new BlobBuilder();
+        WriteGenericInstance(b, reader, assembly, handle, args, assemblies);
+        return _md.AddTypeSpecification(_md.GetOrAddBlob(b));
+    }
+
+    /// <summary>GENERICINST, class or value type, the generic type, then each argument by name.</summary>
+    void WriteGenericInstance(BlobBuilder b, MetadataReader reader, string assembly, TypeDefinitionHandle handle, List<string> args, SortedSet<string> assemblies)
+    {
         b.WriteByte(0x15);
-        b.WriteByte(IsValueType(reader, type) ? (byte)0x11 : (byte)0x12);
-        b.WriteCompressedInteger(CodedIndex.TypeDefOrRefOrSpec(TypeRef(reader, assembly, handle)));
+        WriteTypeDefinition(b, reader, assembly, handle);
         b.WriteCompressedInteger(args.Count);
         foreach (var arg in args) WriteNamedType(b, arg, assemblies);
-        return _md.AddTypeSpecification(_md.GetOrAddBlob(b));
+    }
+
+    /// <summary>CLASS or VALUETYPE and the reference to the type.</summary>
+    void WriteTypeDefinition(BlobBuilder b, MetadataReader reader, string assembly, TypeDefinitionHandle handle)
+    {
+        b.WriteByte(IsValueType(reader, reader.GetTypeDefinition(handle)) ? (byte)0x11 : (byte)0x12);
+        b.WriteCompressedInteger(CodedIndex.TypeDefOrRefOrSpec(TypeRef(reader, assembly, handle)));
     }
 
     static readonly Dictionary<string, byte> Primitives = new(StringComparer.Ordinal)
@@ -203,19 +216,9 @@ sealed class MibcWriter(string linkedDir)
         var (assembly, handle) = FindType(open < 0 ? name : name[..open]);
         var reader = Reader(assembly)!;
         assemblies.Add(assembly);
-        if (open < 0)
-        {
-            b.WriteByte(IsValueType(reader, reader.GetTypeDefinition(handle)) ? (byte)0x11 : (byte)0x12);
-            b.WriteCompressedInteger(CodedIndex.TypeDefOrRefOrSpec(TypeRef(reader, assembly, handle)));
-            return;
-        }
+        if (open < 0) { WriteTypeDefinition(b, reader, assembly, handle); return; }
         if (!name.EndsWith(']')) throw new NotSupportedException($"type name {name}");
-        var args = SplitArguments(name[(open + 1)..^1]);
-        b.WriteByte(0x15);
-        b.WriteByte(IsValueType(reader, reader.GetTypeDefinition(handle)) ? (byte)0x11 : (byte)0x12);
-        b.WriteCompressedInteger(CodedIndex.TypeDefOrRefOrSpec(TypeRef(reader, assembly, handle)));
-        b.WriteCompressedInteger(args.Count);
-        foreach (var arg in args) WriteNamedType(b, arg, assemblies);
+        WriteGenericInstance(b, reader, assembly, handle, SplitArguments(name[(open + 1)..^1]), assemblies);
     }
 
     (string Assembly, TypeDefinitionHandle Type) FindType(string fullName)
@@ -275,7 +278,7 @@ sealed class MibcWriter(string linkedDir)
         foreach (var (name, code) in _groupCode.OrderBy(g => g.Key, StringComparer.Ordinal))
         {
             code.OpCode(ILOpCode.Ret);
-            _groups.Add((name, Bodies.AddMethodBody(code, maxStack: 8)));
+            _groups.Add((name, _bodies.AddMethodBody(code, maxStack: 8)));
         }
         var dictionary = new InstructionEncoder(new BlobBuilder());
         for (var g = 0; g < _groups.Count; g++)
@@ -286,7 +289,7 @@ sealed class MibcWriter(string linkedDir)
             dictionary.OpCode(ILOpCode.Pop);
         }
         dictionary.OpCode(ILOpCode.Ret);
-        var dictionaryBody = Bodies.AddMethodBody(dictionary, maxStack: 8);
+        var dictionaryBody = _bodies.AddMethodBody(dictionary, maxStack: 8);
 
         var staticVoid = new BlobBuilder();
         new BlobEncoder(staticVoid).MethodSignature().Parameters(0, r => r.Void(), _ => { });
@@ -304,7 +307,7 @@ sealed class MibcWriter(string linkedDir)
             MetadataTokens.FieldDefinitionHandle(1), MetadataTokens.MethodDefinitionHandle(1));
 
         // Same input, same bytes: the id is a hash of the content, so a regenerated profile only differs when it should.
-        var pe = new ManagedPEBuilder(PEHeaderBuilder.CreateLibraryHeader(), new MetadataRootBuilder(_md), _il,
+        var pe = new ManagedPEBuilder(PEHeaderBuilder.CreateLibraryHeader(), new MetadataRootBuilder(_md), _bodies.Builder,
             deterministicIdProvider: content => BlobContentId.FromHash(SHA256.HashData(content.SelectMany(b => b.GetBytes().ToArray()).ToArray())));
         var output = new BlobBuilder();
         pe.Serialize(output);
