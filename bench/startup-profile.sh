@@ -49,7 +49,7 @@ record() { # NAME BINARY [ENV...]: one start recorded to $work/NAME.nettrace; se
   p=$(port)
   t0=$(date +%s%N)
   (cd "$work/$name" && exec env "$@" DOTNET_EnableEventPipe=1 DOTNET_EventPipeOutputPath="$work/$name.nettrace" \
-    DOTNET_EventPipeConfig='Microsoft-Windows-DotNETRuntime:0x18:5' DOTNET_BUNDLE_EXTRACT_BASE_DIR="$work/$name/extract" \
+    DOTNET_EventPipeConfig='Microsoft-Windows-DotNETRuntime:0x4000080018:5' DOTNET_BUNDLE_EXTRACT_BASE_DIR="$work/$name/extract" \
     Panel__DataDir="$work/$name/data" Caddy__AdminAddress="http://127.0.0.1:$admin" Caddy__Caddyfile="$work/caddy/Caddyfile" \
     Caddy__SitesDir="$work/caddy/sites" Caddy__AutomaticHttps=false "$bin" --urls "http://127.0.0.1:$p" >"$work/$name/log" 2>&1) &
   pid=$!

@@ -4,7 +4,8 @@
 //
 // LINKED_DIR: the trimmed assemblies the published binary was made of (obj/Release/net10.0/linux-x64/linked), because
 // the trace names methods by metadata token in those. Each TRACE: the runtime's JIT and loader events
-// (Microsoft-Windows-DotNETRuntime, keywords 0x18, level 5) of one start of the published binary; UNTIL_MS: when that
+// (Microsoft-Windows-DotNETRuntime, keywords 0x4000080018: loader, JIT, types, method details; level 5) of one start
+// of the published binary; UNTIL_MS: when that
 // start answered its first 200 on /healthz, in ms after the process began (later compiles are left out: the background
 // services that start after the first answer, and the shutdown at the end of the recording). The profile is the union
 // of all traces: a second start of a binary built with the first profile shows what is still compiled at run time
@@ -18,7 +19,10 @@
 // whose global method "AssemblyDictionary" holds, per defining assembly, `ldstr "<assembly name>"; ldtoken <group
 // method>; pop`, and each group method holds `ldtoken <method>; pop` per profiled method. Methods are referenced by
 // name and signature (MemberRefs), so a profile that is a little stale only misses what changed: crossgen2 skips
-// references it cannot resolve.
+// references it cannot resolve. Instantiations of generic methods (Enumerable.Select<TSource, TResult>,
+// FrozenDictionary.CreateFromDictionary<TKey, TValue>, AsyncTaskMethodBuilder.AwaitUnsafeOnCompleted<TAwaiter>...)
+// are MethodSpecs over those references, with the type arguments the trace's MethodDetails and BulkType events give;
+// without them ~700 methods (a third of the JIT time left at start) stayed JIT-compiled.
 //
 
 using System.Collections.Immutable;
@@ -43,7 +47,11 @@ if (!Directory.Exists(linkedDir)) { Console.Error.WriteLine($"no assemblies at {
 
 // 1. The traces: which module each JIT-compiled method came from, in compile order.
 var moduleNames = new Dictionary<(int Trace, long Id), string>();
-var compiled = new List<(int Trace, long Module, int Token, MethodFlags Flags, string Type)>();
+var compiled = new List<(int Trace, long Module, int Token, MethodFlags Flags, string Type, long Method)>();
+// The instantiations of generic methods: MethodDetails (keyword 0x4000000000) names a method's type arguments by type
+// handle, and BulkType (0x80000, sent with it) says what each handle is: its module and token, or its element type.
+var types = new Dictionary<(int Trace, long Id), (long Module, int Token, byte Element, string Name, long[] Args)>();
+var methodArgs = new Dictionary<(int Trace, long Method), (long Owner, long[] Args)>();
 for (var t = 0; t < traces.Count; t++)
 {
     var (path, untilMs) = traces[t];
@@ -52,32 +60,67 @@ for (var t = 0; t < traces.Count; t++)
     source.Clr.LoaderModuleLoad += e => moduleNames[(trace, e.ModuleID)] = Path.GetFileNameWithoutExtension(e.ModuleILPath);
     source.Clr.MethodLoadVerbose += e =>
     {
-        if (e.TimeStampRelativeMSec <= untilMs) compiled.Add((trace, e.ModuleID, e.MethodToken, e.MethodFlags, e.MethodNamespace));
+        if (e.TimeStampRelativeMSec <= untilMs) compiled.Add((trace, e.ModuleID, e.MethodToken, e.MethodFlags, e.MethodNamespace, e.MethodID));
     };
+    source.Clr.TypeBulkType += e =>
+    {
+        for (var i = 0; i < e.Count; i++)
+        {
+            var v = e.Values(i);
+            types.TryAdd((trace, (long)v.TypeID), ((long)v.ModuleID, v.TypeNameID, (byte)v.CorElementType, v.TypeName,
+                Enumerable.Range(0, v.TypeParameterCount).Select(j => (long)v.TypeParameterID(j)).ToArray()));
+        }
+    };
+    source.Clr.MethodMethodDetails += e =>
+        methodArgs.TryAdd((trace, (long)e.MethodID), ((long)e.TypeID, Enumerable.Range(0, e.TypeParameterCount).Select(j => (long)e.TypeParameters(j)).ToArray()));
     source.Process();
 }
 
-// 2. Per assembly, the non-generic methods (first compile wins; a method compiled twice is listed once).
-// Code shared by generic instantiations is listed when the instantiation is in the type's name (a method of
-// Dictionary`2[System.__Canon,System.Int32]); the instantiation of a generic method is not in the event, so those
-// are left out.
-var byAssembly = new Dictionary<string, List<(int Token, string? Instantiation)>>();
+// 2. Per assembly, the methods (first compile wins; a method compiled twice is listed once). Code shared by generic
+// instantiations is listed with its instantiation: a generic method's from its MethodDetails event, the code of a
+// generic type's method from the type's name (a method of Dictionary`2[System.__Canon,System.Int32]).
+var byAssembly = new Dictionary<string, List<Profiled>>();
 var seen = new HashSet<(string, int, string?)>();
 int genericMethods = 0, dynamicOnes = 0, unknownModule = 0;
-foreach (var (trace, module, token, flags, type) in compiled)
+foreach (var (trace, module, token, flags, type, method) in compiled)
 {
     if ((flags & MethodFlags.Dynamic) != 0) { dynamicOnes++; continue; }
     string? instantiation = null;
+    TraceType? owner = null;
+    TraceType[]? typeArgs = null;
     if ((flags & MethodFlags.Generic) != 0)
     {
-        var open = type.IndexOf('[');
-        if (open < 0 || !type.EndsWith(']')) { genericMethods++; continue; }
-        instantiation = type[(open + 1)..^1];
+        if (methodArgs.TryGetValue((trace, method), out var details))
+        {
+            owner = Resolve(trace, details.Owner);
+            typeArgs = details.Args.Select(a => Resolve(trace, a)).OfType<TraceType>().ToArray();
+            if (owner is null || typeArgs.Length != details.Args.Length) { genericMethods++; continue; }
+            instantiation = $"{owner}::<{string.Join(",", (object[])typeArgs)}>";
+            // MethodDetails also comes for methods of generic types that have no type parameters of their own.
+            if (typeArgs.Length == 0) typeArgs = null;
+        }
+        else
+        {
+            var open = type.IndexOf('[');
+            if (open < 0 || !type.EndsWith(']')) { genericMethods++; continue; }
+            instantiation = type[(open + 1)..^1];
+        }
     }
     if (!moduleNames.TryGetValue((trace, module), out var assembly)) { unknownModule++; continue; }
     if (!seen.Add((assembly, token, instantiation))) continue;
     if (!byAssembly.TryGetValue(assembly, out var list)) byAssembly[assembly] = list = [];
-    list.Add((token, instantiation));
+    list.Add(new Profiled(token, owner is null ? instantiation : null, owner, typeArgs));
+}
+
+// A type handle of the trace as what it is: a type definition (module and token) with its type arguments, or an
+// element type (primitives, arrays). Null when the trace did not describe it.
+TraceType? Resolve(int trace, long id)
+{
+    if (!types.TryGetValue((trace, id), out var t)) return null;
+    var typeArgs = t.Args.Select(a => Resolve(trace, a)).OfType<TraceType>().ToArray();
+    if (typeArgs.Length != t.Args.Length) return null;
+    moduleNames.TryGetValue((trace, t.Module), out var assembly);
+    return new TraceType(assembly, t.Token, t.Element, t.Name, typeArgs);
 }
 
 // 3. The profile assembly.
@@ -93,6 +136,22 @@ File.WriteAllBytes(outPath, bytes);
 Console.WriteLine($"{compiled.Count} compiles in {traces.Count} trace(s): {written} methods written for {byAssembly.Count} assemblies to {outPath} " +
     $"({bytes.Length / 1024} KB); left out: {genericMethods} generic methods, {dynamicOnes} dynamic, {skipped} not resolvable, {unknownModule} from unknown modules");
 return written > 0 ? 0 : 1;
+
+/// <summary>A method to profile: by token, and for shared generic code its instantiation, either as the trace names
+/// the generic type (Instantiation) or, for a generic method, its owning type and type arguments.</summary>
+sealed record Profiled(int Token, string? Instantiation, TraceType? Owner, TraceType[]? MethodArgs);
+
+/// <summary>A type as BulkType events describe it: CorElementType, name, defining module's assembly and token (for
+/// classes and value types), type arguments (a generic instance's, or an array's element type).</summary>
+sealed record TraceType(string? Assembly, int Token, byte Element, string Name, TraceType[] Args)
+{
+    // BulkType leaves most names empty, so a type is told apart by its token, or by its element type.
+    public override string ToString()
+    {
+        var self = Element is 0x11 or 0x12 ? $"{Assembly}:0x{Token:x8}" : $"0x{Element:x2}";
+        return Args.Length == 0 ? self : $"{self}[{string.Join(",", (object[])Args)}]";
+    }
+}
 
 sealed class MibcWriter(string linkedDir)
 {
@@ -122,11 +181,11 @@ sealed class MibcWriter(string linkedDir)
     }
 
     /// <summary>One group per defining assembly: every listed method of it. Returns (written, skipped).</summary>
-    public (int, int) AddGroup(string assembly, List<(int Token, string? Instantiation)> methods)
+    public (int, int) AddGroup(string assembly, List<Profiled> methods)
     {
         if (Reader(assembly) is not { } reader) return (0, methods.Count);
         int written = 0, skipped = 0;
-        foreach (var (token, instantiation) in methods)
+        foreach (var (token, instantiation, owner, methodArgs) in methods)
         {
             if ((token >> 24) != 0x06 || (token & 0xFFFFFF) > reader.MethodDefinitions.Count) { skipped++; continue; }
             var method = reader.GetMethodDefinition(MetadataTokens.MethodDefinitionHandle(token & 0xFFFFFF));
@@ -135,13 +194,23 @@ sealed class MibcWriter(string linkedDir)
             try
             {
                 var assemblies = new SortedSet<string>(StringComparer.Ordinal);
-                var parent = instantiation is null
-                    ? TypeRef(reader, assembly, method.GetDeclaringType())
-                    : Instantiated(reader, assembly, method.GetDeclaringType(), instantiation, assemblies);
+                var parent = instantiation is not null
+                    ? Instantiated(reader, assembly, method.GetDeclaringType(), instantiation, assemblies)
+                    : owner is { Args.Length: > 0 } ? TypeSpec(owner, assemblies)
+                    : TypeRef(reader, assembly, method.GetDeclaringType());
                 var sig = new BlobBuilder();
                 var blob = reader.GetBlobReader(method.Signature);
                 CopyMethodSignature(ref blob, sig, reader, assembly);
-                var member = _md.AddMemberReference(parent, _md.GetOrAddString(reader.GetString(method.Name)), _md.GetOrAddBlob(sig));
+                EntityHandle member = _md.AddMemberReference(parent, _md.GetOrAddString(reader.GetString(method.Name)), _md.GetOrAddBlob(sig));
+                if (methodArgs is not null)
+                {
+                    // A generic method's instantiation: a MethodSpec over the reference (GENERICINST, count, arguments).
+                    var spec = new BlobBuilder();
+                    spec.WriteByte(0x0a);
+                    spec.WriteCompressedInteger(methodArgs.Length);
+                    foreach (var arg in methodArgs) WriteTraceType(spec, arg, assemblies);
+                    member = _md.AddMethodSpecification(member, _md.GetOrAddBlob(spec));
+                }
                 // The group's name lists the defining assembly first, then those of the instantiation's types:
                 // crossgen2 uses a group only when all of them are in the version bubble it compiles.
                 assemblies.Remove(assembly);
@@ -152,7 +221,12 @@ sealed class MibcWriter(string linkedDir)
                 code.OpCode(ILOpCode.Pop);
                 written++;
             }
-            catch (NotSupportedException) { skipped++; }
+            catch (NotSupportedException e)
+            {
+                // Listed with PROFILE_DEBUG=1: a reason here is a case this writer does not handle yet.
+                skipped++;
+                if (Environment.GetEnvironmentVariable("PROFILE_DEBUG") == "1") Console.Error.WriteLine($"{assembly} 0x{token:x8}: {e.Message}");
+            }
         }
         return (written, skipped);
     }
@@ -219,6 +293,45 @@ sealed class MibcWriter(string linkedDir)
         if (open < 0) { WriteTypeDefinition(b, reader, assembly, handle); return; }
         if (!name.EndsWith(']')) throw new NotSupportedException($"type name {name}");
         WriteGenericInstance(b, reader, assembly, handle, SplitArguments(name[(open + 1)..^1]), assemblies);
+    }
+
+    EntityHandle TypeSpec(TraceType type, SortedSet<string> assemblies)
+    {
+        var b = new BlobBuilder();
+        WriteTraceType(b, type, assemblies);
+        return _md.AddTypeSpecification(_md.GetOrAddBlob(b));
+    }
+
+    /// <summary>A type as the trace described it: by element type, or by its definition's token and type arguments.</summary>
+    void WriteTraceType(BlobBuilder b, TraceType t, SortedSet<string> assemblies)
+    {
+        if (Primitives.TryGetValue(t.Name, out var primitive)) { b.WriteByte(primitive); return; }
+        // Primitives come with their element type and no name.
+        if (t.Element is >= 0x02 and <= 0x0e or 0x18 or 0x19 or 0x1c) { b.WriteByte(t.Element); return; }
+        switch (t.Element)
+        {
+            case 0x0f: case 0x10: case 0x1d: // pointer, by-ref, single-dimension array of the one argument
+                if (t.Args.Length != 1) throw new NotSupportedException($"type {t}");
+                b.WriteByte(t.Element);
+                WriteTraceType(b, t.Args[0], assemblies);
+                return;
+            case 0x11: case 0x12:
+                break;
+            default:
+                throw new NotSupportedException($"element type 0x{t.Element:x2} of {t}");
+        }
+        if (t.Assembly is null || Reader(t.Assembly) is not { } reader || (t.Token >> 24) != 0x02 || (t.Token & 0xFFFFFF) > reader.TypeDefinitions.Count)
+            throw new NotSupportedException($"type {t} not found");
+        var handle = MetadataTokens.TypeDefinitionHandle(t.Token & 0xFFFFFF);
+        // BulkType names few types, so shared code's System.__Canon is known by its definition, and written in the
+        // one spelling crossgen2 reads as canonical (see WriteNamedType).
+        if (FullName(reader, handle) == "System.__Canon") { WriteNamedType(b, "System.__Canon", assemblies); return; }
+        assemblies.Add(t.Assembly);
+        if (t.Args.Length == 0) { WriteTypeDefinition(b, reader, t.Assembly, handle); return; }
+        b.WriteByte(0x15);
+        WriteTypeDefinition(b, reader, t.Assembly, handle);
+        b.WriteCompressedInteger(t.Args.Length);
+        foreach (var arg in t.Args) WriteTraceType(b, arg, assemblies);
     }
 
     (string Assembly, TypeDefinitionHandle Type) FindType(string fullName)

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Reflection.Metadata;
+using System.Reflection.Metadata.Ecma335;
 using System.Reflection.PortableExecutable;
 using VpsPanel.Tests.Harness;
 
@@ -28,7 +29,7 @@ public sealed class StartupProfileTests
                 ["DOTNET_ReadyToRun"] = "0",
                 ["DOTNET_EnableEventPipe"] = "1",
                 ["DOTNET_EventPipeOutputPath"] = trace,
-                ["DOTNET_EventPipeConfig"] = "Microsoft-Windows-DotNETRuntime:0x18:5",
+                ["DOTNET_EventPipeConfig"] = "Microsoft-Windows-DotNETRuntime:0x4000080018:5", // as bench/startup-profile.sh
             });
             var untilMs = started.ElapsedMilliseconds;
             await panel.DisposeAsync(); // a graceful stop writes the trace out
@@ -65,6 +66,15 @@ public sealed class StartupProfileTests
             var canon = md.TypeReferences.Select(h => md.GetTypeReference(h)).Where(t => md.GetString(t.Name) == "__Canon").ToList();
             Assert.Single(canon);
             Assert.Equal("System.Private.Canon", md.GetString(md.GetAssemblyReference((AssemblyReferenceHandle)canon[0].ResolutionScope).Name));
+            // Generic methods are listed with their instantiation (from the trace's MethodDetails and BulkType events):
+            // MethodSpecs over the references, AsyncTaskMethodBuilder<T>.GetStateMachineBox<TStateMachine> (every async
+            // method's first await) among them.
+            var specs = Enumerable.Range(1, md.GetTableRowCount(TableIndex.MethodSpec))
+                .Select(i => md.GetMethodSpecification(MetadataTokens.MethodSpecificationHandle(i))).ToList();
+            Assert.True(specs.Count > 100, $"only {specs.Count} generic method instantiations\n{output}");
+            Assert.All(specs, s => Assert.Equal(HandleKind.MemberReference, s.Method.Kind));
+            var specNames = specs.Select(s => md.GetString(md.GetMemberReference((MemberReferenceHandle)s.Method).Name)).ToHashSet();
+            Assert.Contains("GetStateMachineBox", specNames);
         }
         finally { Paths.DeleteQuietly(dir); }
     }
