@@ -76,9 +76,10 @@ for (var t = 0; t < traces.Count; t++)
     source.Process();
 }
 
-// 2. Per assembly, the methods (first compile wins; a method compiled twice is listed once). Code shared by generic
-// instantiations is listed with its instantiation: a generic method's from its MethodDetails event, the code of a
-// generic type's method from the type's name (a method of Dictionary`2[System.__Canon,System.Int32]).
+// 2. Per assembly, the methods (first compile wins; a method compiled twice is listed once). Code of generic
+// instantiations is listed with its instantiation: from the method's MethodDetails event (its owning type, and a generic
+// method's own type arguments), or else from the type's name in the JIT event (a method of
+// Dictionary`2[System.__Canon,System.Int32]).
 var byAssembly = new Dictionary<string, List<Profiled>>();
 var seen = new HashSet<(string, int, string?)>();
 int genericMethods = 0, dynamicOnes = 0, unknownModule = 0;
@@ -137,8 +138,9 @@ Console.WriteLine($"{compiled.Count} compiles in {traces.Count} trace(s): {writt
     $"({bytes.Length / 1024} KB); left out: {genericMethods} generic methods, {dynamicOnes} dynamic, {skipped} not resolvable, {unknownModule} from unknown modules");
 return written > 0 ? 0 : 1;
 
-/// <summary>A method to profile: by token, and for shared generic code its instantiation, either as the trace names
-/// the generic type (Instantiation) or, for a generic method, its owning type and type arguments.</summary>
+/// <summary>A method to profile: by token, and for code of a generic instantiation, either the generic type as the JIT
+/// event names it (Instantiation), or the owning type and (for a generic method) its type arguments as MethodDetails
+/// and BulkType describe them.</summary>
 sealed record Profiled(int Token, string? Instantiation, TraceType? Owner, TraceType[]? MethodArgs);
 
 /// <summary>A type as BulkType events describe it: CorElementType, name, defining module's assembly and token (for
@@ -240,17 +242,18 @@ sealed class MibcWriter(string linkedDir)
         var args = SplitArguments(arguments);
         if (args.Count != type.GetGenericParameters().Count) throw new NotSupportedException("instantiation does not match the type");
         var b = new BlobBuilder();
-        WriteGenericInstance(b, reader, assembly, handle, args, assemblies);
+        WriteGenericInstance(b, reader, assembly, handle, args, (b, arg) => WriteNamedType(b, arg, assemblies));
         return _md.AddTypeSpecification(_md.GetOrAddBlob(b));
     }
 
-    /// <summary>GENERICINST, class or value type, the generic type, then each argument by name.</summary>
-    void WriteGenericInstance(BlobBuilder b, MetadataReader reader, string assembly, TypeDefinitionHandle handle, List<string> args, SortedSet<string> assemblies)
+    /// <summary>GENERICINST, class or value type, the generic type, then each argument (by name, or as the trace described it).</summary>
+    void WriteGenericInstance<T>(BlobBuilder b, MetadataReader reader, string assembly, TypeDefinitionHandle handle, IReadOnlyList<T> args,
+        Action<BlobBuilder, T> writeArgument)
     {
         b.WriteByte(0x15);
         WriteTypeDefinition(b, reader, assembly, handle);
         b.WriteCompressedInteger(args.Count);
-        foreach (var arg in args) WriteNamedType(b, arg, assemblies);
+        foreach (var arg in args) writeArgument(b, arg);
     }
 
     /// <summary>CLASS or VALUETYPE and the reference to the type.</summary>
@@ -292,7 +295,7 @@ sealed class MibcWriter(string linkedDir)
         assemblies.Add(assembly);
         if (open < 0) { WriteTypeDefinition(b, reader, assembly, handle); return; }
         if (!name.EndsWith(']')) throw new NotSupportedException($"type name {name}");
-        WriteGenericInstance(b, reader, assembly, handle, SplitArguments(name[(open + 1)..^1]), assemblies);
+        WriteGenericInstance(b, reader, assembly, handle, SplitArguments(name[(open + 1)..^1]), (b, arg) => WriteNamedType(b, arg, assemblies));
     }
 
     EntityHandle TypeSpec(TraceType type, SortedSet<string> assemblies)
@@ -327,11 +330,8 @@ sealed class MibcWriter(string linkedDir)
         // one spelling crossgen2 reads as canonical (see WriteNamedType).
         if (FullName(reader, handle) == "System.__Canon") { WriteNamedType(b, "System.__Canon", assemblies); return; }
         assemblies.Add(t.Assembly);
-        if (t.Args.Length == 0) { WriteTypeDefinition(b, reader, t.Assembly, handle); return; }
-        b.WriteByte(0x15);
-        WriteTypeDefinition(b, reader, t.Assembly, handle);
-        b.WriteCompressedInteger(t.Args.Length);
-        foreach (var arg in t.Args) WriteTraceType(b, arg, assemblies);
+        if (t.Args.Length == 0) WriteTypeDefinition(b, reader, t.Assembly, handle);
+        else WriteGenericInstance(b, reader, t.Assembly, handle, t.Args, (b, arg) => WriteTraceType(b, arg, assemblies));
     }
 
     (string Assembly, TypeDefinitionHandle Type) FindType(string fullName)
