@@ -47,7 +47,7 @@ if (!Directory.Exists(linkedDir)) { Console.Error.WriteLine($"no assemblies at {
 
 // 1. The traces: which module each JIT-compiled method came from, in compile order.
 var moduleNames = new Dictionary<(int Trace, long Id), string>();
-var compiled = new List<(int Trace, long Module, int Token, MethodFlags Flags, string Type, long Method)>();
+var compiled = new List<(int Trace, long Module, int Token, MethodFlags Flags, long Method)>();
 // The instantiations of generic methods: MethodDetails (keyword 0x4000000000) names a method's type arguments by type
 // handle, and BulkType (0x80000, sent with it) says what each handle is: its module and token, or its element type.
 var types = new Dictionary<(int Trace, long Id), (long Module, int Token, byte Element, string Name, long[] Args)>();
@@ -60,7 +60,7 @@ for (var t = 0; t < traces.Count; t++)
     source.Clr.LoaderModuleLoad += e => moduleNames[(trace, e.ModuleID)] = Path.GetFileNameWithoutExtension(e.ModuleILPath);
     source.Clr.MethodLoadVerbose += e =>
     {
-        if (e.TimeStampRelativeMSec <= untilMs) compiled.Add((trace, e.ModuleID, e.MethodToken, e.MethodFlags, e.MethodNamespace, e.MethodID));
+        if (e.TimeStampRelativeMSec <= untilMs) compiled.Add((trace, e.ModuleID, e.MethodToken, e.MethodFlags, e.MethodID));
     };
     source.Clr.TypeBulkType += e =>
     {
@@ -76,14 +76,13 @@ for (var t = 0; t < traces.Count; t++)
     source.Process();
 }
 
-// 2. Per assembly, the methods (first compile wins; a method compiled twice is listed once). Code of generic
-// instantiations is listed with its instantiation: from the method's MethodDetails event (its owning type, and a generic
-// method's own type arguments), or else from the type's name in the JIT event (a method of
-// Dictionary`2[System.__Canon,System.Int32]).
+// 2. Per assembly, the methods (first compile wins; a method compiled twice is listed once). Code of a generic
+// instantiation is listed with it, from the method's MethodDetails event: its owning type, and a generic method's own
+// type arguments.
 var byAssembly = new Dictionary<string, List<Profiled>>();
 var seen = new HashSet<(string, int, string?)>();
 int genericMethods = 0, dynamicOnes = 0, unknownModule = 0;
-foreach (var (trace, module, token, flags, type, method) in compiled)
+foreach (var (trace, module, token, flags, method) in compiled)
 {
     if ((flags & MethodFlags.Dynamic) != 0) { dynamicOnes++; continue; }
     string? instantiation = null;
@@ -100,17 +99,12 @@ foreach (var (trace, module, token, flags, type, method) in compiled)
             // MethodDetails also comes for methods of generic types that have no type parameters of their own.
             if (typeArgs.Length == 0) typeArgs = null;
         }
-        else
-        {
-            var open = type.IndexOf('[');
-            if (open < 0 || !type.EndsWith(']')) { genericMethods++; continue; }
-            instantiation = type[(open + 1)..^1];
-        }
+        else { genericMethods++; continue; } // a trace recorded without keyword 0x4000000000 does not say it
     }
     if (!moduleNames.TryGetValue((trace, module), out var assembly)) { unknownModule++; continue; }
     if (!seen.Add((assembly, token, instantiation))) continue;
     if (!byAssembly.TryGetValue(assembly, out var list)) byAssembly[assembly] = list = [];
-    list.Add(new Profiled(token, owner is null ? instantiation : null, owner, typeArgs));
+    list.Add(new Profiled(token, owner, typeArgs));
 }
 
 // A type handle of the trace as what it is: a type definition (module and token) with its type arguments, or an
@@ -138,10 +132,9 @@ Console.WriteLine($"{compiled.Count} compiles in {traces.Count} trace(s): {writt
     $"({bytes.Length / 1024} KB); left out: {genericMethods} generic methods, {dynamicOnes} dynamic, {skipped} not resolvable, {unknownModule} from unknown modules");
 return written > 0 ? 0 : 1;
 
-/// <summary>A method to profile: by token, and for code of a generic instantiation, either the generic type as the JIT
-/// event names it (Instantiation), or the owning type and (for a generic method) its type arguments as MethodDetails
-/// and BulkType describe them.</summary>
-sealed record Profiled(int Token, string? Instantiation, TraceType? Owner, TraceType[]? MethodArgs);
+/// <summary>A method to profile: by token, and for code of a generic instantiation, the owning type and (for a generic
+/// method) its type arguments as MethodDetails and BulkType describe them.</summary>
+sealed record Profiled(int Token, TraceType? Owner, TraceType[]? MethodArgs);
 
 /// <summary>A type as BulkType events describe it: CorElementType, name, defining module's assembly and token (for
 /// classes and value types), type arguments (a generic instance's, or an array's element type).</summary>
@@ -168,7 +161,6 @@ sealed class MibcWriter(string linkedDir)
 
     readonly Dictionary<string, InstructionEncoder> _groupCode = new(StringComparer.Ordinal);
     readonly Dictionary<string, (PEReader Pe, MetadataReader Reader)> _assemblies = new(StringComparer.Ordinal);
-    Dictionary<string, (string Assembly, TypeDefinitionHandle Type)>? _typesByName;
 
     MetadataReader? Reader(string assembly)
     {
@@ -187,7 +179,7 @@ sealed class MibcWriter(string linkedDir)
     {
         if (Reader(assembly) is not { } reader) return (0, methods.Count);
         int written = 0, skipped = 0;
-        foreach (var (token, instantiation, owner, methodArgs) in methods)
+        foreach (var (token, owner, methodArgs) in methods)
         {
             if ((token >> 24) != 0x06 || (token & 0xFFFFFF) > reader.MethodDefinitions.Count) { skipped++; continue; }
             var method = reader.GetMethodDefinition(MetadataTokens.MethodDefinitionHandle(token & 0xFFFFFF));
@@ -196,10 +188,7 @@ sealed class MibcWriter(string linkedDir)
             try
             {
                 var assemblies = new SortedSet<string>(StringComparer.Ordinal);
-                var parent = instantiation is not null
-                    ? Instantiated(reader, assembly, method.GetDeclaringType(), instantiation, assemblies)
-                    : owner is { Args.Length: > 0 } ? TypeSpec(owner, assemblies)
-                    : TypeRef(reader, assembly, method.GetDeclaringType());
+                var parent = owner is { Args.Length: > 0 } ? TypeSpec(owner, assemblies) : TypeRef(reader, assembly, method.GetDeclaringType());
                 var sig = new BlobBuilder();
                 var blob = reader.GetBlobReader(method.Signature);
                 CopyMethodSignature(ref blob, sig, reader, assembly);
@@ -233,29 +222,6 @@ sealed class MibcWriter(string linkedDir)
         return (written, skipped);
     }
 
-    /// <summary>
-    /// A generic type instantiated as the trace names it, e.g. Dictionary`2 with "System.__Canon,System.Int32".
-    /// </summary>
-    EntityHandle Instantiated(MetadataReader reader, string assembly, TypeDefinitionHandle handle, string arguments, SortedSet<string> assemblies)
-    {
-        var type = reader.GetTypeDefinition(handle);
-        var args = SplitArguments(arguments);
-        if (args.Count != type.GetGenericParameters().Count) throw new NotSupportedException("instantiation does not match the type");
-        var b = new BlobBuilder();
-        WriteGenericInstance(b, reader, assembly, handle, args, (b, arg) => WriteNamedType(b, arg, assemblies));
-        return _md.AddTypeSpecification(_md.GetOrAddBlob(b));
-    }
-
-    /// <summary>GENERICINST, class or value type, the generic type, then each argument (by name, or as the trace described it).</summary>
-    void WriteGenericInstance<T>(BlobBuilder b, MetadataReader reader, string assembly, TypeDefinitionHandle handle, IReadOnlyList<T> args,
-        Action<BlobBuilder, T> writeArgument)
-    {
-        b.WriteByte(0x15);
-        WriteTypeDefinition(b, reader, assembly, handle);
-        b.WriteCompressedInteger(args.Count);
-        foreach (var arg in args) writeArgument(b, arg);
-    }
-
     /// <summary>CLASS or VALUETYPE and the reference to the type.</summary>
     void WriteTypeDefinition(BlobBuilder b, MetadataReader reader, string assembly, TypeDefinitionHandle handle)
     {
@@ -263,6 +229,8 @@ sealed class MibcWriter(string linkedDir)
         b.WriteCompressedInteger(CodedIndex.TypeDefOrRefOrSpec(TypeRef(reader, assembly, handle)));
     }
 
+    // When BulkType does name a primitive, string or object, it is written with its own element type, as signatures
+    // spell those.
     static readonly Dictionary<string, byte> Primitives = new(StringComparer.Ordinal)
     {
         ["System.Boolean"] = 0x02, ["System.Char"] = 0x03, ["System.SByte"] = 0x04, ["System.Byte"] = 0x05,
@@ -271,31 +239,15 @@ sealed class MibcWriter(string linkedDir)
         ["System.String"] = 0x0e, ["System.IntPtr"] = 0x18, ["System.UIntPtr"] = 0x19, ["System.Object"] = 0x1c,
     };
 
-    void WriteNamedType(BlobBuilder b, string name, SortedSet<string> assemblies)
+    /// <summary>
+    /// Shared code over reference types: crossgen2 reads System.__Canon as its canonical type only when it is
+    /// referenced from the assembly "System.Private.Canon" (MIbcProfileParser's CustomCanonResolver).
+    /// </summary>
+    void WriteCanon(BlobBuilder b)
     {
-        if (name.EndsWith("[]", StringComparison.Ordinal))
-        {
-            b.WriteByte(0x1d);
-            WriteNamedType(b, name[..^2], assemblies);
-            return;
-        }
-        if (Primitives.TryGetValue(name, out var primitive)) { b.WriteByte(primitive); return; }
-        if (name == "System.__Canon")
-        {
-            // Shared code over reference types: crossgen2 reads System.__Canon as its canonical type only when it is
-            // referenced from the assembly "System.Private.Canon" (MIbcProfileParser's CustomCanonResolver).
-            b.WriteByte(0x12);
-            var canon = Intern(AssemblyRef("System.Private.Canon", new Version(0, 0, 0, 0)), "System", "__Canon");
-            b.WriteCompressedInteger(CodedIndex.TypeDefOrRefOrSpec(canon));
-            return;
-        }
-        var open = name.IndexOf('[');
-        var (assembly, handle) = FindType(open < 0 ? name : name[..open]);
-        var reader = Reader(assembly)!;
-        assemblies.Add(assembly);
-        if (open < 0) { WriteTypeDefinition(b, reader, assembly, handle); return; }
-        if (!name.EndsWith(']')) throw new NotSupportedException($"type name {name}");
-        WriteGenericInstance(b, reader, assembly, handle, SplitArguments(name[(open + 1)..^1]), (b, arg) => WriteNamedType(b, arg, assemblies));
+        b.WriteByte(0x12);
+        var canon = Intern(AssemblyRef("System.Private.Canon", new Version(0, 0, 0, 0)), "System", "__Canon");
+        b.WriteCompressedInteger(CodedIndex.TypeDefOrRefOrSpec(canon));
     }
 
     EntityHandle TypeSpec(TraceType type, SortedSet<string> assemblies)
@@ -326,27 +278,14 @@ sealed class MibcWriter(string linkedDir)
         if (t.Assembly is null || Reader(t.Assembly) is not { } reader || (t.Token >> 24) != 0x02 || (t.Token & 0xFFFFFF) > reader.TypeDefinitions.Count)
             throw new NotSupportedException($"type {t} not found");
         var handle = MetadataTokens.TypeDefinitionHandle(t.Token & 0xFFFFFF);
-        // BulkType names few types, so shared code's System.__Canon is known by its definition, and written in the
-        // one spelling crossgen2 reads as canonical (see WriteNamedType).
-        if (FullName(reader, handle) == "System.__Canon") { WriteNamedType(b, "System.__Canon", assemblies); return; }
+        // BulkType names few types, so shared code's System.__Canon is known by its definition.
+        if (FullName(reader, handle) == "System.__Canon") { WriteCanon(b); return; }
         assemblies.Add(t.Assembly);
-        if (t.Args.Length == 0) WriteTypeDefinition(b, reader, t.Assembly, handle);
-        else WriteGenericInstance(b, reader, t.Assembly, handle, t.Args, (b, arg) => WriteTraceType(b, arg, assemblies));
-    }
-
-    (string Assembly, TypeDefinitionHandle Type) FindType(string fullName)
-    {
-        if (_typesByName is null)
-        {
-            _typesByName = new(StringComparer.Ordinal);
-            foreach (var file in Directory.GetFiles(linkedDir, "*.dll").Order(StringComparer.Ordinal))
-            {
-                var assembly = Path.GetFileNameWithoutExtension(file);
-                if (Reader(assembly) is not { } r) continue;
-                foreach (var h in r.TypeDefinitions) _typesByName.TryAdd(FullName(r, h), (assembly, h));
-            }
-        }
-        return _typesByName.TryGetValue(fullName, out var found) ? found : throw new NotSupportedException($"no type {fullName}");
+        if (t.Args.Length > 0) b.WriteByte(0x15); // GENERICINST: the generic type, then its arguments
+        WriteTypeDefinition(b, reader, t.Assembly, handle);
+        if (t.Args.Length == 0) return;
+        b.WriteCompressedInteger(t.Args.Length);
+        foreach (var arg in t.Args) WriteTraceType(b, arg, assemblies);
     }
 
     static string FullName(MetadataReader r, TypeDefinitionHandle h)
@@ -367,21 +306,6 @@ sealed class MibcWriter(string linkedDir)
             _ => ("", ""),
         };
         return ns == "System" && (name == "ValueType" || name == "Enum") && r.GetString(t.Name) != "Enum";
-    }
-
-    /// <summary>"A,B`1[C,D],E[]" into its three arguments: commas inside brackets belong to a nested instantiation.</summary>
-    static List<string> SplitArguments(string s)
-    {
-        var parts = new List<string>();
-        int depth = 0, start = 0;
-        for (var i = 0; i < s.Length; i++)
-        {
-            if (s[i] == '[') depth++;
-            else if (s[i] == ']') depth--;
-            else if (s[i] == ',' && depth == 0) { parts.Add(s[start..i].Trim()); start = i + 1; }
-        }
-        parts.Add(s[start..].Trim());
-        return parts;
     }
 
     public byte[] Serialize()
